@@ -1,0 +1,292 @@
+// Package activation is the one registry of the activation functions birdnn networks use: each entry gives
+// the function's value, its derivative, and the Gorgonia operation that computes it in a training graph.
+package activation
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	G "gorgonia.org/gorgonia"
+)
+
+// Kind describes one activation function. Adding an activation to birdnn is adding one Kind to the
+// registry below; everything else (plain forward passes, Gorgonia graphs, formats, the verifier) looks it up
+// here.
+type Kind struct {
+	// Name is the identifier used in configs, files and reports, e.g. "relu".
+	Name string
+	// Param names the function's parameter ("slope", "alpha"), or is empty when it takes none.
+	Param string
+	// DefaultParam is the parameter used when none is given.
+	DefaultParam float64
+	// Value computes the function at x with parameter p.
+	Value func(x, p float64) float64
+	// Deriv computes the derivative at x. At a kink it returns the right derivative, as Gorgonia does.
+	Deriv func(x, p float64) float64
+	// Node builds the function as a Gorgonia operation on x.
+	Node func(x *G.Node, p float64) (*G.Node, error)
+	// PiecewiseLinear reports that the function is linear on each side of 0 (identity, relu, leaky_relu).
+	PiecewiseLinear bool
+	// Monotone reports that the function is non-decreasing (every entry here is).
+	Monotone bool
+}
+
+var registry = map[string]*Kind{}
+
+func register(k *Kind) { registry[k.Name] = k }
+
+func init() {
+	register(&Kind{
+		Name:            "identity",
+		Value:           func(x, _ float64) float64 { return x },
+		Deriv:           func(_, _ float64) float64 { return 1 },
+		Node:            func(x *G.Node, _ float64) (*G.Node, error) { return x, nil },
+		PiecewiseLinear: true, Monotone: true,
+	})
+	register(&Kind{
+		Name: "relu",
+		Value: func(x, _ float64) float64 {
+			if x > 0 {
+				return x
+			}
+			return 0
+		},
+		Deriv: func(x, _ float64) float64 {
+			if x >= 0 {
+				return 1
+			}
+			return 0
+		},
+		Node:            func(x *G.Node, _ float64) (*G.Node, error) { return G.Rectify(x) },
+		PiecewiseLinear: true, Monotone: true,
+	})
+	register(&Kind{
+		Name: "leaky_relu", Param: "slope", DefaultParam: 0.01,
+		Value: func(x, p float64) float64 {
+			if x >= 0 {
+				return x
+			}
+			return p * x
+		},
+		Deriv: func(x, p float64) float64 {
+			if x >= 0 {
+				return 1
+			}
+			return p
+		},
+		Node:            func(x *G.Node, p float64) (*G.Node, error) { return G.LeakyRelu(x, p) },
+		PiecewiseLinear: true, Monotone: true,
+	})
+	register(&Kind{
+		Name:     "sigmoid",
+		Value:    func(x, _ float64) float64 { return sigmoid(x) },
+		Deriv:    func(x, _ float64) float64 { s := sigmoid(x); return s * (1 - s) },
+		Node:     func(x *G.Node, _ float64) (*G.Node, error) { return G.Sigmoid(x) },
+		Monotone: true,
+	})
+	register(&Kind{
+		Name:     "tanh",
+		Value:    func(x, _ float64) float64 { return math.Tanh(x) },
+		Deriv:    func(x, _ float64) float64 { t := math.Tanh(x); return 1 - t*t },
+		Node:     func(x *G.Node, _ float64) (*G.Node, error) { return G.Tanh(x) },
+		Monotone: true,
+	})
+	register(&Kind{
+		Name: "elu", Param: "alpha", DefaultParam: 1,
+		Value: func(x, p float64) float64 {
+			if x > 0 {
+				return x
+			}
+			return p * math.Expm1(x)
+		},
+		Deriv: func(x, p float64) float64 {
+			if x >= 0 {
+				return 1
+			}
+			return p * math.Exp(x)
+		},
+		Node:     eluNode,
+		Monotone: true,
+	})
+	register(&Kind{
+		Name:     "softplus",
+		Value:    softplus,
+		Deriv:    func(x, _ float64) float64 { return sigmoid(x) },
+		Node:     func(x *G.Node, _ float64) (*G.Node, error) { return G.Softplus(x) },
+		Monotone: true,
+	})
+}
+
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+// softplus is log(1 + e^x), computed without overflow.
+func softplus(x, _ float64) float64 {
+	return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x)))
+}
+
+// eluNode composes ELU from operations Gorgonia has: relu(x) + alpha*(exp(-relu(-x)) - 1). The exponent is
+// never positive, so it cannot overflow, and the gradient is 1 for x > 0 and alpha*e^x for x < 0.
+func eluNode(x *G.Node, alpha float64) (*G.Node, error) {
+	pos, err := G.Rectify(x)
+	if err != nil {
+		return nil, err
+	}
+	negX, err := G.Neg(x)
+	if err != nil {
+		return nil, err
+	}
+	r, err := G.Rectify(negX)
+	if err != nil {
+		return nil, err
+	}
+	negPart, err := G.Neg(r)
+	if err != nil {
+		return nil, err
+	}
+	em1, err := G.Expm1(negPart)
+	if err != nil {
+		return nil, err
+	}
+	if alpha != 1 {
+		c := G.NewConstant(alpha)
+		if x.Dtype() == G.Float32 {
+			c = G.NewConstant(float32(alpha))
+		}
+		if em1, err = G.HadamardProd(em1, c); err != nil {
+			return nil, err
+		}
+	}
+	return G.Add(pos, em1)
+}
+
+// Activation is an activation function with its parameter, e.g. leaky_relu with slope 0.01. The zero value
+// is not valid; use Lookup or Parse.
+type Activation struct {
+	Name  string
+	Param float64
+}
+
+// Common activations, ready to use.
+var (
+	Identity = Activation{Name: "identity"}
+	ReLU     = Activation{Name: "relu"}
+	Sigmoid  = Activation{Name: "sigmoid"}
+	Tanh     = Activation{Name: "tanh"}
+)
+
+// Names lists the registered activation names in sorted order.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Lookup returns the registered kind called name.
+func Lookup(name string) (*Kind, error) {
+	k, ok := registry[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown activation %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	return k, nil
+}
+
+// New returns the activation called name with its default parameter.
+func New(name string) (Activation, error) {
+	k, err := Lookup(name)
+	if err != nil {
+		return Activation{}, err
+	}
+	return Activation{Name: name, Param: k.DefaultParam}, nil
+}
+
+// Parse reads an activation written as "name" or "name(param)", e.g. "leaky_relu(0.1)", the form String
+// writes.
+func Parse(s string) (Activation, error) {
+	s = strings.TrimSpace(s)
+	name, arg, hasArg := strings.Cut(s, "(")
+	a, err := New(strings.TrimSpace(name))
+	if err != nil {
+		return Activation{}, err
+	}
+	if !hasArg {
+		return a, nil
+	}
+	if !strings.HasSuffix(arg, ")") {
+		return Activation{}, fmt.Errorf("activation %q: missing closing parenthesis", s)
+	}
+	k := registry[a.Name]
+	if k.Param == "" {
+		return Activation{}, fmt.Errorf("activation %q: %s takes no parameter", s, a.Name)
+	}
+	p, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(arg, ")")), 64)
+	if err != nil || math.IsNaN(p) || math.IsInf(p, 0) {
+		return Activation{}, fmt.Errorf("activation %q: bad %s", s, k.Param)
+	}
+	a.Param = p
+	return a, nil
+}
+
+// String writes the activation so that Parse reads it back.
+func (a Activation) String() string {
+	k, ok := registry[a.Name]
+	if !ok || k.Param == "" {
+		return a.Name
+	}
+	return a.Name + "(" + strconv.FormatFloat(a.Param, 'g', -1, 64) + ")"
+}
+
+// Kind returns the registry entry of a, or an error for an unknown name.
+func (a Activation) Kind() (*Kind, error) { return Lookup(a.Name) }
+
+func (a Activation) mustKind() *Kind {
+	k, ok := registry[a.Name]
+	if !ok {
+		panic(fmt.Sprintf("activation: unknown activation %q (validate with Kind first)", a.Name))
+	}
+	return k
+}
+
+// Value computes a at x. a must be a registered activation (see Kind).
+func (a Activation) Value(x float64) float64 { return a.mustKind().Value(x, a.Param) }
+
+// Deriv computes the derivative of a at x.
+func (a Activation) Deriv(x float64) float64 { return a.mustKind().Deriv(x, a.Param) }
+
+// Node builds a as a Gorgonia operation on x.
+func (a Activation) Node(x *G.Node) (*G.Node, error) {
+	k, err := a.Kind()
+	if err != nil {
+		return nil, err
+	}
+	return k.Node(x, a.Param)
+}
+
+// Apply computes a in place on every element of xs.
+func (a Activation) Apply(xs []float64) {
+	k := a.mustKind()
+	switch a.Name {
+	case "identity":
+	case "relu":
+		for i, x := range xs {
+			if !(x > 0) {
+				xs[i] = 0
+			}
+		}
+	default:
+		for i, x := range xs {
+			xs[i] = k.Value(x, a.Param)
+		}
+	}
+}

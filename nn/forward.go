@@ -1,0 +1,81 @@
+package nn
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// gemmMinBatch is the batch size from which the forward pass uses a matrix product instead of plain loops.
+const gemmMinBatch = 16
+
+// Forward evaluates the network on a batch of inputs, stored row-major (one input of n.Inputs() values a
+// row), and returns the outputs row-major. It allocates only the result and one scratch buffer.
+func (n *Network) Forward(x []float64) []float64 {
+	return n.forward(x, nil)
+}
+
+// Trace evaluates the network on a batch and returns every layer's post-activation values: Trace(x)[k]
+// holds layer k's outputs row-major, and the last entry is the network's output.
+func (n *Network) Trace(x []float64) [][]float64 {
+	acts := make([][]float64, len(n.Layers))
+	n.forward(x, acts)
+	return acts
+}
+
+// forward runs the batch, saving each layer's output in acts when acts is not nil.
+func (n *Network) forward(x []float64, acts [][]float64) []float64 {
+	batch := len(x) / n.Inputs()
+	cur := x
+	for k := range n.Layers {
+		l := &n.Layers[k]
+		out := make([]float64, batch*l.Out)
+		l.affine(cur, out, batch)
+		l.Act.Apply(out)
+		if acts != nil {
+			acts[k] = out
+		}
+		cur = out
+	}
+	return cur
+}
+
+// affine writes W*in + B for each of batch rows of in into out.
+func (l *Layer) affine(in, out []float64, batch int) {
+	if batch >= gemmMinBatch {
+		for r := 0; r < batch; r++ {
+			copy(out[r*l.Out:(r+1)*l.Out], l.B)
+		}
+		// out (batch x Out) += in (batch x In) * W^T (In x Out)
+		blas64.Gemm(blas.NoTrans, blas.Trans, 1,
+			blas64.General{Rows: batch, Cols: l.In, Stride: l.In, Data: in},
+			blas64.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: l.W},
+			1, blas64.General{Rows: batch, Cols: l.Out, Stride: l.Out, Data: out})
+		return
+	}
+	for r := 0; r < batch; r++ {
+		xin := in[r*l.In : (r+1)*l.In]
+		o := out[r*l.Out : (r+1)*l.Out]
+		for j := 0; j < l.Out; j++ {
+			w := l.W[j*l.In : (j+1)*l.In]
+			s := l.B[j]
+			for i, v := range xin {
+				s += w[i] * v
+			}
+			o[j] = s
+		}
+	}
+}
+
+// Eval evaluates the network on one input and returns its outputs.
+func (n *Network) Eval(x []float64) []float64 { return n.Forward(x) }
+
+// Argmin returns the index of the smallest value (the ACAS Xu advisory); the first on ties.
+func Argmin(y []float64) int {
+	best := 0
+	for i, v := range y {
+		if v < y[best] {
+			best = i
+		}
+	}
+	return best
+}

@@ -1,0 +1,188 @@
+// Package nn is birdnn's network model: fully connected feed-forward networks with a per-layer activation,
+// their input/output normalization, and a plain-Go batched forward pass.
+//
+// Everything in birdnn (evaluation, repair, verification) works in the network's normalized input space
+// and raw output space, as the ACAS Xu ONNX files, the VNN-LIB properties and the CARE sets do. The
+// Normalization kept with a network converts to and from physical units only when a user asks for it.
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/birdnn/birdnn/activation"
+)
+
+// Layer is one fully connected layer: Out = Act(W*In + B).
+type Layer struct {
+	// In and Out are the layer's input and output sizes.
+	In, Out int
+	// W holds the weights row-major, Out rows of In: W[j*In+i] is the weight from input i to neuron j.
+	W []float64
+	// B holds the Out biases.
+	B []float64
+	// Act is the activation applied to every neuron of the layer.
+	Act activation.Activation
+}
+
+// Weight returns the weight from input i to neuron j.
+func (l *Layer) Weight(j, i int) float64 { return l.W[j*l.In+i] }
+
+// Network is a fully connected feed-forward network.
+type Network struct {
+	Layers []Layer
+	// Norm holds the normalization constants of the network's inputs and outputs, or nil.
+	Norm *Normalization
+}
+
+// Normalization holds the constants that relate physical units to the network's own: a raw input x maps
+// to (clip(x, InMin, InMax) - InMean) / InRange, and a network output y to y*OutRange + OutMean (the
+// .nnet conventions).
+type Normalization struct {
+	InMin, InMax, InMean, InRange []float64
+	OutMean, OutRange             float64
+}
+
+// Inputs returns the number of inputs.
+func (n *Network) Inputs() int {
+	if len(n.Layers) == 0 {
+		return 0
+	}
+	return n.Layers[0].In
+}
+
+// Outputs returns the number of outputs.
+func (n *Network) Outputs() int {
+	if len(n.Layers) == 0 {
+		return 0
+	}
+	return n.Layers[len(n.Layers)-1].Out
+}
+
+// Params returns the number of weights and biases.
+func (n *Network) Params() int {
+	c := 0
+	for _, l := range n.Layers {
+		c += len(l.W) + len(l.B)
+	}
+	return c
+}
+
+// Hidden returns the number of hidden neurons (neurons of every layer but the last).
+func (n *Network) Hidden() int {
+	c := 0
+	for _, l := range n.Layers[:max(len(n.Layers)-1, 0)] {
+		c += l.Out
+	}
+	return c
+}
+
+// Validate checks that the layers chain, the slices have their sizes, the activations are registered and
+// every parameter is finite.
+func (n *Network) Validate() error {
+	if len(n.Layers) == 0 {
+		return errors.New("network has no layers")
+	}
+	for k := range n.Layers {
+		l := &n.Layers[k]
+		if l.In <= 0 || l.Out <= 0 {
+			return fmt.Errorf("layer %d: sizes %dx%d must be positive", k, l.Out, l.In)
+		}
+		if k > 0 && l.In != n.Layers[k-1].Out {
+			return fmt.Errorf("layer %d: takes %d inputs but layer %d has %d outputs", k, l.In, k-1, n.Layers[k-1].Out)
+		}
+		if len(l.W) != l.In*l.Out {
+			return fmt.Errorf("layer %d: %d weights, want %d", k, len(l.W), l.In*l.Out)
+		}
+		if len(l.B) != l.Out {
+			return fmt.Errorf("layer %d: %d biases, want %d", k, len(l.B), l.Out)
+		}
+		if _, err := l.Act.Kind(); err != nil {
+			return fmt.Errorf("layer %d: %w", k, err)
+		}
+		for i, w := range l.W {
+			if math.IsNaN(w) || math.IsInf(w, 0) {
+				return fmt.Errorf("layer %d: weight %d (neuron %d, input %d) is %v", k, i, i/l.In, i%l.In, w)
+			}
+		}
+		for j, b := range l.B {
+			if math.IsNaN(b) || math.IsInf(b, 0) {
+				return fmt.Errorf("layer %d: bias %d is %v", k, j, b)
+			}
+		}
+	}
+	if m := n.Norm; m != nil {
+		in := n.Inputs()
+		for _, s := range []struct {
+			name string
+			v    []float64
+		}{{"input minimum", m.InMin}, {"input maximum", m.InMax}, {"input mean", m.InMean}, {"input range", m.InRange}} {
+			if len(s.v) != in {
+				return fmt.Errorf("normalization: %d values of %s, want %d", len(s.v), s.name, in)
+			}
+		}
+		for i, r := range m.InRange {
+			if r == 0 || math.IsNaN(r) {
+				return fmt.Errorf("normalization: input range %d is %v", i, r)
+			}
+		}
+		if m.OutRange == 0 || math.IsNaN(m.OutRange) {
+			return fmt.Errorf("normalization: output range is %v", m.OutRange)
+		}
+	}
+	return nil
+}
+
+// Clone returns a deep copy of n.
+func (n *Network) Clone() *Network {
+	c := &Network{Layers: make([]Layer, len(n.Layers))}
+	for k, l := range n.Layers {
+		l.W = append([]float64(nil), l.W...)
+		l.B = append([]float64(nil), l.B...)
+		c.Layers[k] = l
+	}
+	if n.Norm != nil {
+		m := *n.Norm
+		m.InMin = append([]float64(nil), m.InMin...)
+		m.InMax = append([]float64(nil), m.InMax...)
+		m.InMean = append([]float64(nil), m.InMean...)
+		m.InRange = append([]float64(nil), m.InRange...)
+		c.Norm = &m
+	}
+	return c
+}
+
+// AllReLU reports whether every hidden layer is relu and the output layer is identity or relu, the only
+// networks the .nnet format can describe.
+func (n *Network) AllReLU() bool {
+	for k, l := range n.Layers {
+		last := k == len(n.Layers)-1
+		if l.Act.Name != "relu" && !(last && l.Act.Name == "identity") {
+			return false
+		}
+	}
+	return true
+}
+
+// NormalizeInput maps a raw input to the network's input space, clipping to the input bounds first.
+func (m *Normalization) NormalizeInput(raw, dst []float64) {
+	for i, x := range raw {
+		x = math.Min(math.Max(x, m.InMin[i]), m.InMax[i])
+		dst[i] = (x - m.InMean[i]) / m.InRange[i]
+	}
+}
+
+// DenormalizeInput maps a network input back to raw units.
+func (m *Normalization) DenormalizeInput(x, dst []float64) {
+	for i, v := range x {
+		dst[i] = v*m.InRange[i] + m.InMean[i]
+	}
+}
+
+// DenormalizeOutput maps network outputs to raw units, in place.
+func (m *Normalization) DenormalizeOutput(y []float64) {
+	for i := range y {
+		y[i] = y[i]*m.OutRange + m.OutMean
+	}
+}
