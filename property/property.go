@@ -1,0 +1,218 @@
+// Package property holds safety properties of networks, read from VNN-LIB: input boxes, each with the
+// unsafe region of outputs as a disjunction of conjunctions of linear constraints, and the safety margin
+// and violation loss that repair and verification use.
+package property
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// Property is a safety property: for every case, no input in the case's box may produce an output in its
+// unsafe region.
+type Property struct {
+	// Name is the file's base name, e.g. "prop_2".
+	Name string
+	// Inputs and Outputs are the numbers of X and Y variables.
+	Inputs, Outputs int
+	// Cases pair an input box with the unsafe region that applies on it.
+	Cases []Case
+}
+
+// Case is one input box and the unsafe region of outputs on it.
+type Case struct {
+	Box    Box
+	Unsafe Region
+}
+
+// Box is an axis-aligned input box [Lo, Hi].
+type Box struct {
+	Lo, Hi []float64
+}
+
+// Region is a union of conjunctions: an output y lies in it when it satisfies every constraint of at least
+// one conjunction.
+type Region []Conjunction
+
+// Conjunction is a set of linear constraints that must hold together.
+type Conjunction []Constraint
+
+// Constraint is the linear constraint Coef·y <= Bound.
+type Constraint struct {
+	Coef  []float64
+	Bound float64
+}
+
+// add appends a case, merging it into an existing case with the same box.
+func (p *Property) add(b Box, c Conjunction) {
+	for i := range p.Cases {
+		if slices.Equal(p.Cases[i].Box.Lo, b.Lo) && slices.Equal(p.Cases[i].Box.Hi, b.Hi) {
+			p.Cases[i].Unsafe = append(p.Cases[i].Unsafe, c)
+			return
+		}
+	}
+	p.Cases = append(p.Cases, Case{Box: b, Unsafe: Region{c}})
+}
+
+// Check reports whether the property fits a network with the given numbers of inputs and outputs.
+func (p *Property) Check(inputs, outputs int) error {
+	if p.Inputs != inputs {
+		return fmt.Errorf("property %s declares %d inputs (X_0 to X_%d) but the network takes %d", p.Name, p.Inputs, p.Inputs-1, inputs)
+	}
+	if p.Outputs != outputs {
+		return fmt.Errorf("property %s declares %d outputs (Y_0 to Y_%d) but the network has %d", p.Name, p.Outputs, p.Outputs-1, outputs)
+	}
+	return nil
+}
+
+// Value returns c's slack Coef·y - Bound: the constraint holds when it is <= 0.
+func (c Constraint) Value(y []float64) float64 {
+	s := -c.Bound
+	for i, a := range c.Coef {
+		if a != 0 {
+			s += a * y[i]
+		}
+	}
+	return s
+}
+
+// Margin returns how far y is outside the conjunction: the largest slack of its constraints. y satisfies
+// the conjunction when the margin is <= 0. An empty conjunction holds everywhere (margin -Inf).
+func (c Conjunction) Margin(y []float64) float64 {
+	m := math.Inf(-1)
+	for _, k := range c {
+		m = math.Max(m, k.Value(y))
+	}
+	return m
+}
+
+// Margin returns the signed safety margin of y: positive when y lies outside the region (safe), zero or
+// negative inside it (unsafe). It is the smallest margin over the conjunctions.
+func (r Region) Margin(y []float64) float64 {
+	m := math.Inf(1)
+	for _, c := range r {
+		m = math.Min(m, c.Margin(y))
+	}
+	return m
+}
+
+// Unsafe reports whether y lies in the region.
+func (r Region) Unsafe(y []float64) bool { return !(r.Margin(y) > 0) }
+
+// Loss returns the violation loss of y, sum over conjunctions of max(0, want - margin), which is zero
+// exactly when y is outside every conjunction by at least want, and adds its gradient with respect to y
+// into grad (when grad is not nil). The loss is piecewise linear, so it is differentiable almost
+// everywhere; at a tie the first constraint reaching the maximum gives the gradient.
+func (r Region) Loss(y []float64, want float64, grad []float64) float64 {
+	loss := 0.0
+	for _, c := range r {
+		best, bi := math.Inf(-1), -1
+		for i, k := range c {
+			if v := k.Value(y); v > best {
+				best, bi = v, i
+			}
+		}
+		if bi < 0 { // empty conjunction: nothing can make y safe
+			continue
+		}
+		if d := want - best; d > 0 {
+			loss += d
+			if grad != nil {
+				for i, a := range c[bi].Coef {
+					grad[i] -= a
+				}
+			}
+		}
+	}
+	return loss
+}
+
+// Contains reports whether x lies in the box (bounds included).
+func (b Box) Contains(x []float64) bool {
+	for i, v := range x {
+		if !(v >= b.Lo[i] && v <= b.Hi[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Dim returns the number of dimensions.
+func (b Box) Dim() int { return len(b.Lo) }
+
+// Sample draws n points uniformly from the box, row-major.
+func (b Box) Sample(rng *rand.Rand, n int) []float64 {
+	d := b.Dim()
+	out := make([]float64, n*d)
+	for r := 0; r < n; r++ {
+		for i := 0; i < d; i++ {
+			out[r*d+i] = b.Lo[i] + rng.Float64()*(b.Hi[i]-b.Lo[i])
+		}
+	}
+	return out
+}
+
+// CaseOf returns the index of the first case whose box contains x, or -1.
+func (p *Property) CaseOf(x []float64) int {
+	for i, c := range p.Cases {
+		if c.Box.Contains(x) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Unsafe reports whether input x with output y violates the property: x lies in a case's box and y in that
+// case's unsafe region.
+func (p *Property) Unsafe(x, y []float64) bool {
+	for _, c := range p.Cases {
+		if c.Box.Contains(x) && c.Unsafe.Unsafe(y) {
+			return true
+		}
+	}
+	return false
+}
+
+// Margin returns the smallest safety margin of y over the cases whose box contains x, or +Inf when x is in
+// no box (the property says nothing there).
+func (p *Property) Margin(x, y []float64) float64 {
+	m := math.Inf(1)
+	for _, c := range p.Cases {
+		if c.Box.Contains(x) {
+			m = math.Min(m, c.Unsafe.Margin(y))
+		}
+	}
+	return m
+}
+
+// Sample draws n inputs uniformly from the property's input set: each from a case chosen in proportion
+// to its box's volume (uniformly among cases when the boxes are flat).
+func (p *Property) Sample(rng *rand.Rand, n int) []float64 {
+	if len(p.Cases) == 1 {
+		return p.Cases[0].Box.Sample(rng, n)
+	}
+	vol := make([]float64, len(p.Cases))
+	total := 0.0
+	for i, c := range p.Cases {
+		v := 1.0
+		for d := range c.Box.Lo {
+			v *= c.Box.Hi[d] - c.Box.Lo[d]
+		}
+		vol[i] = v
+		total += v
+	}
+	out := make([]float64, 0, n*p.Inputs)
+	for r := 0; r < n; r++ {
+		k := rng.IntN(len(p.Cases))
+		if total > 0 {
+			u := rng.Float64() * total
+			for k = 0; k < len(vol)-1 && u >= vol[k]; k++ {
+				u -= vol[k]
+			}
+		}
+		out = append(out, p.Cases[k].Box.Sample(rng, 1)...)
+	}
+	return out
+}
