@@ -1,0 +1,434 @@
+// Package train is birdnn's Gorgonia engine: it builds a network's expression graph over a batch, returns
+// outputs and every layer's activations from one forward pass, differentiates any scalar loss, restricts
+// training to chosen neurons with parameter masks, and steps SGD-with-momentum or Adam solvers.
+package train
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/birdnn/birdnn/nn"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Options configures a Graph.
+type Options struct {
+	// Mask, when not nil, restricts training to chosen neurons: Mask[k][j] marks neuron j of layer k, whose
+	// incoming weights and bias may move; every other parameter stays exactly at its starting value. A
+	// nil Mask trains every parameter.
+	Mask [][]bool
+	// Float32 builds the graph in float32 (the default is float64).
+	Float32 bool
+	// ActivationGrads also computes the gradient of the loss with respect to every layer's activations.
+	ActivationGrads bool
+	// InputGrad also computes the gradient of the loss with respect to the input.
+	InputGrad bool
+}
+
+// Graph is a network's Gorgonia expression graph over a fixed batch of rows, with a loss built on it.
+// Build the loss from the graph's nodes (Out, Post, and inputs made with NewInput), then Compile it once
+// and Run it for each batch. A Graph is not safe for concurrent use: use one per goroutine.
+type Graph struct {
+	// Batch is the number of rows of every run.
+	Batch int
+	// X is the input node, Batch x inputs.
+	X *G.Node
+	// Pre and Post are each layer's pre- and post-activation nodes, Batch x neurons.
+	Pre, Post []*G.Node
+	// Out is the output node (the last Post).
+	Out *G.Node
+
+	net   *nn.Network
+	opts  Options
+	g     *G.ExprGraph
+	dt    tensor.Dtype
+	w, b  []*G.Node // effective weights (in x out) and biases (1 x out) of each layer
+	dw    []*G.Node // learnable deltas (masked) or the weights themselves (unmasked); nil when fixed
+	db    []*G.Node
+	masks [][]float64 // per layer, the in x out weight mask (masked mode)
+
+	learn  G.Nodes // learnables, in a fixed order
+	inputs map[*G.Node]*tensor.Dense
+
+	loss    *G.Node
+	vm      G.VM
+	lossVal G.Value
+	outVals []G.Value // post-activation values read in the forward pass
+	actGrad []G.Value
+	inGrad  G.Value
+}
+
+// NewGraph builds net's graph over batch rows. The graph starts from a copy of net's parameters.
+func NewGraph(net *nn.Network, batch int, opts Options) (*Graph, error) {
+	if err := net.Validate(); err != nil {
+		return nil, err
+	}
+	if batch <= 0 {
+		return nil, fmt.Errorf("batch size %d must be positive", batch)
+	}
+	if opts.Mask != nil {
+		if len(opts.Mask) != len(net.Layers) {
+			return nil, fmt.Errorf("mask has %d layers, network has %d", len(opts.Mask), len(net.Layers))
+		}
+		for k, m := range opts.Mask {
+			if m != nil && len(m) != net.Layers[k].Out {
+				return nil, fmt.Errorf("mask of layer %d has %d neurons, layer has %d", k, len(m), net.Layers[k].Out)
+			}
+		}
+	}
+	gr := &Graph{Batch: batch, net: net.Clone(), opts: opts, g: G.NewGraph(), dt: tensor.Float64, inputs: map[*G.Node]*tensor.Dense{}}
+	if opts.Float32 {
+		gr.dt = tensor.Float32
+	}
+	gr.X = gr.NewInput("x", batch, net.Inputs())
+	cur := gr.X
+	for k := range gr.net.Layers {
+		l := &gr.net.Layers[k]
+		w, b, err := gr.parameters(k, l)
+		if err != nil {
+			return nil, err
+		}
+		xw, err := G.Mul(cur, w)
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", k, err)
+		}
+		pre, err := G.BroadcastAdd(xw, b, nil, []byte{0})
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", k, err)
+		}
+		post, err := l.Act.Node(pre)
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", k, err)
+		}
+		gr.Pre = append(gr.Pre, pre)
+		gr.Post = append(gr.Post, post)
+		cur = post
+	}
+	gr.Out = cur
+	return gr, nil
+}
+
+// parameters makes layer k's weight (in x out) and bias (1 x out) nodes.
+func (gr *Graph) parameters(k int, l *nn.Layer) (w, b *G.Node, err error) {
+	wt := gr.dense(l.In, l.Out, transposeOf(l))
+	bt := gr.dense(1, l.Out, l.B)
+	if gr.opts.Mask == nil {
+		w = G.NewMatrix(gr.g, gr.dt, G.WithShape(l.In, l.Out), G.WithName(fmt.Sprintf("w%d", k)), G.WithValue(wt))
+		b = G.NewMatrix(gr.g, gr.dt, G.WithShape(1, l.Out), G.WithName(fmt.Sprintf("b%d", k)), G.WithValue(bt))
+		gr.w, gr.b = append(gr.w, w), append(gr.b, b)
+		gr.dw, gr.db = append(gr.dw, w), append(gr.db, b)
+		gr.learn = append(gr.learn, w, b)
+		gr.masks = append(gr.masks, nil)
+		return w, b, nil
+	}
+	// Masked: w = w0 + dw*mask, with dw learnable and zero at the start, so masked-out entries stay
+	// exactly at w0 whatever the solver does.
+	w0 := G.NewMatrix(gr.g, gr.dt, G.WithShape(l.In, l.Out), G.WithName(fmt.Sprintf("w0_%d", k)), G.WithValue(wt))
+	b0 := G.NewMatrix(gr.g, gr.dt, G.WithShape(1, l.Out), G.WithName(fmt.Sprintf("b0_%d", k)), G.WithValue(bt))
+	m := gr.opts.Mask[k]
+	any := false
+	for _, on := range m {
+		any = any || on
+	}
+	if !any {
+		gr.w, gr.b = append(gr.w, w0), append(gr.b, b0)
+		gr.dw, gr.db = append(gr.dw, nil), append(gr.db, nil)
+		gr.masks = append(gr.masks, nil)
+		return w0, b0, nil
+	}
+	wm := make([]float64, l.In*l.Out)
+	bm := make([]float64, l.Out)
+	for j, on := range m {
+		if on {
+			bm[j] = 1
+			for i := 0; i < l.In; i++ {
+				wm[i*l.Out+j] = 1
+			}
+		}
+	}
+	dw := G.NewMatrix(gr.g, gr.dt, G.WithShape(l.In, l.Out), G.WithName(fmt.Sprintf("dw%d", k)), G.WithValue(gr.dense(l.In, l.Out, make([]float64, l.In*l.Out))))
+	db := G.NewMatrix(gr.g, gr.dt, G.WithShape(1, l.Out), G.WithName(fmt.Sprintf("db%d", k)), G.WithValue(gr.dense(1, l.Out, make([]float64, l.Out))))
+	mw, err := G.HadamardProd(dw, gr.Constant(l.In, l.Out, wm))
+	if err != nil {
+		return nil, nil, err
+	}
+	mb, err := G.HadamardProd(db, gr.Constant(1, l.Out, bm))
+	if err != nil {
+		return nil, nil, err
+	}
+	if w, err = G.Add(w0, mw); err != nil {
+		return nil, nil, err
+	}
+	if b, err = G.Add(b0, mb); err != nil {
+		return nil, nil, err
+	}
+	gr.w, gr.b = append(gr.w, w), append(gr.b, b)
+	gr.dw, gr.db = append(gr.dw, dw), append(gr.db, db)
+	gr.learn = append(gr.learn, dw, db)
+	gr.masks = append(gr.masks, wm)
+	return w, b, nil
+}
+
+// transposeOf returns l's weights as an in x out row-major matrix.
+func transposeOf(l *nn.Layer) []float64 {
+	t := make([]float64, len(l.W))
+	for j := 0; j < l.Out; j++ {
+		for i := 0; i < l.In; i++ {
+			t[i*l.Out+j] = l.W[j*l.In+i]
+		}
+	}
+	return t
+}
+
+// dense makes a rows x cols tensor of the graph's dtype from float64 values.
+func (gr *Graph) dense(rows, cols int, v []float64) *tensor.Dense {
+	if gr.dt == tensor.Float32 {
+		f := make([]float32, len(v))
+		for i, x := range v {
+			f[i] = float32(x)
+		}
+		return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(f))
+	}
+	return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), v...)))
+}
+
+// NewInput adds a rows x cols input node (targets, row weights, indicators) to be fed at each Run.
+func (gr *Graph) NewInput(name string, rows, cols int) *G.Node {
+	t := gr.dense(rows, cols, make([]float64, rows*cols))
+	n := G.NewMatrix(gr.g, gr.dt, G.WithShape(rows, cols), G.WithName(name), G.WithValue(t))
+	gr.inputs[n] = t
+	return n
+}
+
+// Constant adds a node holding a fixed rows x cols matrix (never fed, never learned).
+func (gr *Graph) Constant(rows, cols int, v []float64) *G.Node {
+	return G.NewMatrix(gr.g, gr.dt, G.WithShape(rows, cols), G.WithValue(gr.dense(rows, cols, v)))
+}
+
+// Scalar adds a scalar constant of the graph's dtype.
+func (gr *Graph) Scalar(v float64) *G.Node {
+	if gr.dt == tensor.Float32 {
+		return G.NewConstant(float32(v))
+	}
+	return G.NewConstant(v)
+}
+
+// Learnables returns the nodes the solver updates, in a fixed order.
+func (gr *Graph) Learnables() G.Nodes { return gr.learn }
+
+// Compile differentiates loss (a scalar node of this graph) with respect to the learnables and prepares
+// the machine that runs forward and backward passes. A nil loss compiles a forward-only graph.
+func (gr *Graph) Compile(loss *G.Node) error {
+	if gr.vm != nil {
+		return errors.New("graph already compiled")
+	}
+	gr.loss = loss
+	// Read the forward values before the backward pass can overwrite them.
+	gr.outVals = make([]G.Value, len(gr.Post))
+	for k, p := range gr.Post {
+		G.Read(p, &gr.outVals[k])
+	}
+	var bind []*G.Node
+	if loss != nil {
+		if !loss.IsScalar() {
+			return fmt.Errorf("loss has shape %v, want a scalar", loss.Shape())
+		}
+		G.Read(loss, &gr.lossVal)
+		wrt := append(G.Nodes(nil), gr.learn...)
+		if gr.opts.ActivationGrads {
+			wrt = append(wrt, gr.Post...)
+		}
+		if gr.opts.InputGrad {
+			wrt = append(wrt, gr.X)
+		}
+		if len(wrt) == 0 {
+			return errors.New("nothing to differentiate: the mask selects no neuron")
+		}
+		grads, err := G.Grad(loss, wrt...)
+		if err != nil {
+			return fmt.Errorf("differentiate loss: %w", err)
+		}
+		rest := grads[len(gr.learn):]
+		if gr.opts.ActivationGrads {
+			gr.actGrad = make([]G.Value, len(gr.Post))
+			for k := range gr.Post {
+				G.Read(rest[k], &gr.actGrad[k])
+			}
+			rest = rest[len(gr.Post):]
+		}
+		if gr.opts.InputGrad {
+			G.Read(rest[0], &gr.inGrad)
+		}
+		bind = gr.learn
+	}
+	if len(bind) > 0 {
+		gr.vm = G.NewTapeMachine(gr.g, G.BindDualValues(bind...))
+	} else {
+		gr.vm = G.NewTapeMachine(gr.g)
+	}
+	return nil
+}
+
+// Close releases the machine.
+func (gr *Graph) Close() error {
+	if gr.vm != nil {
+		return gr.vm.Close()
+	}
+	return nil
+}
+
+// Feed copies values (rows x cols, row-major) into an input node made by NewInput, or into X.
+func (gr *Graph) Feed(n *G.Node, v []float64) error {
+	t, ok := gr.inputs[n]
+	if !ok {
+		return fmt.Errorf("node %s is not an input of this graph", n.Name())
+	}
+	if len(v) != t.Shape().TotalSize() {
+		return fmt.Errorf("input %s: %d values, want %d", n.Name(), len(v), t.Shape().TotalSize())
+	}
+	switch d := t.Data().(type) {
+	case []float64:
+		copy(d, v)
+	case []float32:
+		for i, x := range v {
+			d[i] = float32(x)
+		}
+	}
+	return nil
+}
+
+// Run runs one forward pass (and a backward pass when a loss was compiled) on the fed inputs and
+// returns the loss (0 without one). Gradients accumulate into the learnables until a solver steps.
+func (gr *Graph) Run() (float64, error) {
+	if gr.vm == nil {
+		return 0, errors.New("graph not compiled")
+	}
+	defer gr.vm.Reset()
+	if err := gr.vm.RunAll(); err != nil {
+		return 0, fmt.Errorf("run graph: %w", err)
+	}
+	if gr.loss == nil {
+		return 0, nil
+	}
+	return scalarOf(gr.lossVal), nil
+}
+
+func scalarOf(v G.Value) float64 {
+	switch x := v.Data().(type) {
+	case float64:
+		return x
+	case float32:
+		return float64(x)
+	case []float64:
+		return x[0]
+	case []float32:
+		return float64(x[0])
+	}
+	return 0
+}
+
+// valuesOf copies a value's data into a new float64 slice.
+func valuesOf(v G.Value) []float64 {
+	if v == nil {
+		return nil
+	}
+	switch x := v.Data().(type) {
+	case []float64:
+		return append([]float64(nil), x...)
+	case []float32:
+		out := make([]float64, len(x))
+		for i, f := range x {
+			out[i] = float64(f)
+		}
+		return out
+	case float64:
+		return []float64{x}
+	case float32:
+		return []float64{float64(x)}
+	}
+	return nil
+}
+
+// Outputs returns the outputs of the last Run, Batch x outputs row-major.
+func (gr *Graph) Outputs() []float64 { return valuesOf(gr.outVals[len(gr.outVals)-1]) }
+
+// Activations returns layer k's post-activation values of the last Run, Batch x neurons row-major.
+func (gr *Graph) Activations(k int) []float64 { return valuesOf(gr.outVals[k]) }
+
+// ActivationGrad returns the gradient of the loss with respect to layer k's activations in the last
+// Run (requires Options.ActivationGrads).
+func (gr *Graph) ActivationGrad(k int) []float64 {
+	if gr.actGrad == nil {
+		return nil
+	}
+	return valuesOf(gr.actGrad[k])
+}
+
+// InputGrad returns the gradient of the loss with respect to the inputs in the last Run (requires
+// Options.InputGrad).
+func (gr *Graph) InputGrad() []float64 { return valuesOf(gr.inGrad) }
+
+// Gradients returns the gradient of the loss from the last Run with respect to every layer's weights
+// (row-major, out x in, as nn.Layer stores them) and biases. Parameters that cannot move (masked out)
+// get zero gradients.
+func (gr *Graph) Gradients() (dW, dB [][]float64, err error) {
+	dW = make([][]float64, len(gr.net.Layers))
+	dB = make([][]float64, len(gr.net.Layers))
+	for k := range gr.net.Layers {
+		l := &gr.net.Layers[k]
+		dW[k] = make([]float64, l.In*l.Out)
+		dB[k] = make([]float64, l.Out)
+		if gr.dw[k] == nil {
+			continue
+		}
+		gw, err := gr.dw[k].Grad()
+		if err != nil {
+			return nil, nil, fmt.Errorf("layer %d weights: %w", k, err)
+		}
+		gb, err := gr.db[k].Grad()
+		if err != nil {
+			return nil, nil, fmt.Errorf("layer %d biases: %w", k, err)
+		}
+		w, b := valuesOf(gw), valuesOf(gb)
+		for j := 0; j < l.Out; j++ {
+			for i := 0; i < l.In; i++ {
+				dW[k][j*l.In+i] = w[i*l.Out+j]
+			}
+		}
+		copy(dB[k], b)
+	}
+	return dW, dB, nil
+}
+
+// Network returns the network with the graph's current parameters.
+func (gr *Graph) Network() *nn.Network {
+	out := gr.net.Clone()
+	for k := range out.Layers {
+		l := &out.Layers[k]
+		if gr.dw[k] == nil {
+			continue
+		}
+		w, b := valuesOf(gr.dw[k].Value()), valuesOf(gr.db[k].Value())
+		if gr.masks[k] == nil {
+			for j := 0; j < l.Out; j++ {
+				for i := 0; i < l.In; i++ {
+					l.W[j*l.In+i] = w[i*l.Out+j]
+				}
+			}
+			copy(l.B, b)
+			continue
+		}
+		m := gr.opts.Mask[k]
+		for j := 0; j < l.Out; j++ {
+			if !m[j] {
+				continue
+			}
+			for i := 0; i < l.In; i++ {
+				l.W[j*l.In+i] += w[i*l.Out+j]
+			}
+			l.B[j] += b[j]
+		}
+	}
+	return out
+}

@@ -1,0 +1,108 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/birdnn/birdnn/property"
+	G "gorgonia.org/gorgonia"
+)
+
+// WeightedSSE builds sum over rows r of w_r * ||a_r - t_r||², where a and t are Batch x n nodes and
+// w is a Batch x 1 node of row weights. Row weights let one graph mix terms (alpha for negatives, beta for
+// positives, divided by their counts) and give padding rows weight 0.
+func (gr *Graph) WeightedSSE(a, t, w *G.Node) (*G.Node, error) {
+	d, err := G.Sub(a, t)
+	if err != nil {
+		return nil, fmt.Errorf("sse: %w", err)
+	}
+	sq, err := G.Square(d)
+	if err != nil {
+		return nil, fmt.Errorf("sse: %w", err)
+	}
+	ws, err := G.BroadcastHadamardProd(sq, w, nil, []byte{1})
+	if err != nil {
+		return nil, fmt.Errorf("sse: %w", err)
+	}
+	return G.Sum(ws)
+}
+
+// ViolationLoss builds sum over rows r and conjunctions k of c_rk * max(0, want - m_k(y_r)), where
+// m_k(y) = max_j (a_kj·y - b_kj) is how far y lies outside conjunction k (property.Conjunction.Margin),
+// y = out is Batch x outputs, and c is a Batch x len(conjs) node of weights: a row's weight where
+// conjunction k belongs to the unsafe region that applies to the row, 0 elsewhere. The loss is zero
+// exactly when every row is outside its unsafe conjunctions by at least want; it matches
+// property.Region.Loss row by row.
+func (gr *Graph) ViolationLoss(out *G.Node, conjs []property.Conjunction, c *G.Node, want float64) (*G.Node, error) {
+	if len(conjs) == 0 {
+		return nil, fmt.Errorf("violation loss: no conjunctions")
+	}
+	nout := out.Shape()[1]
+	var total *G.Node
+	for k, conj := range conjs {
+		if len(conj) == 0 {
+			return nil, fmt.Errorf("violation loss: conjunction %d is empty (its region can never be left)", k)
+		}
+		a := make([]float64, nout*len(conj)) // nout x m
+		b := make([]float64, len(conj))
+		for j, con := range conj {
+			if len(con.Coef) != nout {
+				return nil, fmt.Errorf("violation loss: constraint over %d outputs, network has %d", len(con.Coef), nout)
+			}
+			for i, v := range con.Coef {
+				a[i*len(conj)+j] = v
+			}
+			b[j] = con.Bound
+		}
+		s, err := G.Mul(out, gr.Constant(nout, len(conj), a))
+		if err != nil {
+			return nil, err
+		}
+		if s, err = G.BroadcastSub(s, gr.Constant(1, len(conj), b), nil, []byte{0}); err != nil {
+			return nil, err
+		}
+		m, err := G.Max(s, 1)
+		if err != nil {
+			return nil, err
+		}
+		gap, err := G.Sub(gr.Scalar(want), m)
+		if err != nil {
+			return nil, err
+		}
+		hinge, err := G.Rectify(gap)
+		if err != nil {
+			return nil, err
+		}
+		col, err := G.Slice(c, nil, G.S(k))
+		if err != nil {
+			return nil, err
+		}
+		weighted, err := G.HadamardProd(hinge, col)
+		if err != nil {
+			return nil, err
+		}
+		term, err := G.Sum(weighted)
+		if err != nil {
+			return nil, err
+		}
+		if total == nil {
+			total = term
+		} else if total, err = G.Add(total, term); err != nil {
+			return nil, err
+		}
+	}
+	return total, nil
+}
+
+// Conjunctions flattens the unsafe regions of a property's cases into one list, and returns for each
+// case the indices of its conjunctions in that list; use them to fill ViolationLoss's weights.
+func Conjunctions(p *property.Property) ([]property.Conjunction, [][]int) {
+	var all []property.Conjunction
+	idx := make([][]int, len(p.Cases))
+	for i, c := range p.Cases {
+		for _, conj := range c.Unsafe {
+			idx[i] = append(idx[i], len(all))
+			all = append(all, conj)
+		}
+	}
+	return all, idx
+}
