@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/nn/netio"
+	"github.com/spf13/cobra"
+)
+
+func newInspect() *cobra.Command {
+	var path string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "inspect --net FILE",
+		Short: "Show a network's layers, sizes, activations, parameter count and normalization",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			net, err := netio.Load(path)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), inspectJSON(path, net))
+			}
+			printInspect(cmd.OutOrStdout(), path, net)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&path, "net", "", "network file (.nnet or .onnx)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.MarkFlagRequired("net")
+	return cmd
+}
+
+type layerInfo struct {
+	Index      int    `json:"index"`
+	Inputs     int    `json:"inputs"`
+	Outputs    int    `json:"outputs"`
+	Activation string `json:"activation"`
+	Params     int    `json:"params"`
+}
+
+func inspectJSON(path string, net *nn.Network) map[string]any {
+	var layers []layerInfo
+	for k, l := range net.Layers {
+		layers = append(layers, layerInfo{k, l.In, l.Out, l.Act.String(), len(l.W) + len(l.B)})
+	}
+	return map[string]any{
+		"network": path, "inputs": net.Inputs(), "outputs": net.Outputs(), "layers": layers,
+		"params": net.Params(), "hidden_neurons": net.Hidden(), "normalization": net.Norm,
+	}
+}
+
+func printInspect(w io.Writer, path string, net *nn.Network) {
+	fmt.Fprintf(w, "network     %s\n", path)
+	fmt.Fprintf(w, "inputs      %d\noutputs     %d\n", net.Inputs(), net.Outputs())
+	fmt.Fprintf(w, "parameters  %d (%d hidden neurons)\n", net.Params(), net.Hidden())
+	fmt.Fprintf(w, "layers      %d\n", len(net.Layers))
+	for k, l := range net.Layers {
+		fmt.Fprintf(w, "  %2d  %4d -> %-4d %-16s %d params\n", k, l.In, l.Out, l.Act, len(l.W)+len(l.B))
+	}
+	if m := net.Norm; m != nil {
+		fmt.Fprintln(w, "normalization (raw x -> (clip(x, min, max) - mean) / range; raw y = y*range + mean)")
+		fmt.Fprintf(w, "  input min    %s\n", floats(m.InMin))
+		fmt.Fprintf(w, "  input max    %s\n", floats(m.InMax))
+		fmt.Fprintf(w, "  input mean   %s\n", floats(m.InMean))
+		fmt.Fprintf(w, "  input range  %s\n", floats(m.InRange))
+		fmt.Fprintf(w, "  output mean  %g, range %g\n", m.OutMean, m.OutRange)
+	} else {
+		fmt.Fprintln(w, "normalization none")
+	}
+}
+
+func floats(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprintf("%g", x)
+	}
+	return strings.Join(s, " ")
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
