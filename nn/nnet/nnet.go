@@ -154,7 +154,7 @@ func Read(rd io.Reader) (*nn.Network, error) {
 	net := &nn.Network{Norm: norm, Layers: make([]nn.Layer, numLayers)}
 	for k := 0; k < numLayers; k++ {
 		in, out := sizes[k], sizes[k+1]
-		l := nn.Layer{In: in, Out: out, W: make([]float64, 0, in*out), B: make([]float64, 0, out), Act: activation.ReLU}
+		l := nn.Layer{In: in, Out: out, W: nil, B: nil, Act: activation.ReLU}
 		if k == numLayers-1 {
 			l.Act = activation.Identity
 		}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/birdnn/birdnn/datasets"
+)
+
+// run executes birdnn with args in-process and returns its standard output.
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func acas(t *testing.T) string {
+	t.Helper()
+	d, err := datasets.ACASXu()
+	if err != nil {
+		t.Skipf("skipping: ACAS Xu data not available (%v)", err)
+	}
+	return d
+}
+
+// TestEvalCARE is the issue's check: on CARE's sets, the counterexamples all violate the property and
+// the drawndown rows none.
+func TestEvalCARE(t *testing.T) {
+	d := acas(t)
+	for _, c := range []struct{ set, net string }{{"N19", "1_9"}, {"N29", "2_9"}, {"N33", "3_3"}} {
+		for _, f := range []struct {
+			file string
+			rate float64
+		}{{"counterexample.csv", 1}, {"drawndown.csv", 0}, {"counterexample_test.csv", 1}, {"drawndown_test.csv", 0}} {
+			for _, format := range []string{"nnet", "onnx"} {
+				out, err := run(t, "eval", "--json",
+					"--net", filepath.Join(d, format, "ACASXU_run2a_"+c.net+"_batch_2000."+format),
+					"--prop", filepath.Join(d, "care", c.set, "property.vnnlib"),
+					"--data", filepath.Join(d, "care", c.set, f.file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var res struct {
+					Rows          int     `json:"rows"`
+					ViolationRate float64 `json:"violation_rate"`
+				}
+				if err := json.Unmarshal([]byte(out), &res); err != nil {
+					t.Fatal(err)
+				}
+				if res.Rows != 10016 || res.ViolationRate != f.rate {
+					t.Errorf("%s %s %s: rows %d, violation rate %v, want 10016 and %v", c.set, f.file, format, res.Rows, res.ViolationRate, f.rate)
+				}
+			}
+		}
+	}
+}
+
+func TestEvalSamplesAndOutputs(t *testing.T) {
+	d := acas(t)
+	net := filepath.Join(d, "nnet", "ACASXU_run2a_1_1_batch_2000.nnet")
+	out, err := run(t, "eval", "--json", "--outputs", "--net", net, "--prop", filepath.Join(d, "vnnlib", "prop_3.vnnlib"), "--samples", "50", "--seed", "4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res evalResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 50 || len(res.Outputs) != 50 || len(res.Outputs[0]) != 5 || res.Violations == nil || *res.OutsideBox != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	again, _ := run(t, "eval", "--json", "--outputs", "--net", net, "--prop", filepath.Join(d, "vnnlib", "prop_3.vnnlib"), "--samples", "50", "--seed", "4")
+	if again != out {
+		t.Error("the same seed gave different samples")
+	}
+}
+
+// TestBadInputs checks that each kind of broken input gives one clear error naming the file and place.
+func TestBadInputs(t *testing.T) {
+	d := acas(t)
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	goodNet := filepath.Join(d, "nnet", "ACASXU_run2a_2_9_batch_2000.nnet")
+	raw, err := os.ReadFile(goodNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := write("truncated.nnet", string(raw[:len(raw)/2]))
+	cut := strings.LastIndex(string(raw[:len(raw)/2]), "\n")
+	atLine := write("atline.nnet", string(raw[:cut+1]))
+	prop := filepath.Join(d, "vnnlib", "prop_2.vnnlib")
+	x9 := write("x9.vnnlib", strings.Replace(mustRead(t, prop), "(declare-const X_4 Real)",
+		"(declare-const X_4 Real)(declare-const X_5 Real)(declare-const X_6 Real)(declare-const X_7 Real)(declare-const X_8 Real)(declare-const X_9 Real)", 1)+
+		"(assert (>= X_5 0))(assert (<= X_5 0))(assert (>= X_6 0))(assert (<= X_6 0))(assert (>= X_7 0))(assert (<= X_7 0))(assert (>= X_8 0))(assert (<= X_8 0))(assert (>= X_9 0))(assert (<= X_9 0))")
+	cols := write("cols.csv", "x0,x1,x2,x3,x4\n0,0,0,0,0\n0,0,0,0\n")
+	nan := write("nan.csv", "x0,x1,x2,x3,x4\n0,0,0,0,0\n0,0,NaN,0,0\n")
+	conv := write("conv.onnx", "")
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"truncated nnet", []string{"inspect", "--net", truncated}, []string{truncated, "line 335 (layer 4 weights, row 25): 45 values, want 50"}},
+		{"nnet cut at a line", []string{"inspect", "--net", atLine}, []string{atLine, "line 335: file ends where layer 4 weights, row 25"}},
+		{"x9 for 5 inputs", []string{"eval", "--net", goodNet, "--prop", x9, "--samples", "10"}, []string{x9, "declares 10 inputs", "takes 5"}},
+		{"csv columns", []string{"eval", "--net", goodNet, "--data", cols}, []string{cols, "line 3", "4 values, want 5"}},
+		{"csv nan", []string{"eval", "--net", goodNet, "--data", nan}, []string{nan, "line 3, column 3", "NaN"}},
+		{"empty onnx", []string{"inspect", "--net", conv}, []string{conv, "no graph"}},
+		{"unknown format", []string{"inspect", "--net", cols}, []string{cols, "unknown network format"}},
+		{"missing file", []string{"inspect", "--net", filepath.Join(dir, "nope.nnet")}, []string{"nope.nnet", "no such file"}},
+		{"no data", []string{"eval", "--net", goodNet}, []string{"--data CSV or --samples N"}},
+	}
+	for _, tt := range tests {
+		_, err := run(t, tt.args...)
+		if err == nil {
+			t.Errorf("%s: no error", tt.name)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not mention %q", tt.name, err, w)
+			}
+		}
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestConvert(t *testing.T) {
+	d := acas(t)
+	dir := t.TempDir()
+	src := filepath.Join(d, "nnet", "ACASXU_run2a_3_3_batch_2000.nnet")
+	onnxPath, back := filepath.Join(dir, "n.onnx"), filepath.Join(dir, "n.nnet")
+	if _, err := run(t, "convert", "--in", src, "--out", onnxPath, "--float64"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "convert", "--in", onnxPath, "--out", back); err != nil {
+		t.Fatal(err)
+	}
+	// The .nnet written from the float64 ONNX matches one written straight from the source.
+	direct := filepath.Join(dir, "direct.nnet")
+	if _, err := run(t, "convert", "--in", src, "--out", direct); err != nil {
+		t.Fatal(err)
+	}
+	if mustRead(t, back) != mustRead(t, direct) {
+		t.Error("nnet -> onnx(float64) -> nnet changed the file")
+	}
+	if _, err := run(t, "convert", "--in", src, "--out", back); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("overwrote an existing file without --force: %v", err)
+	}
+	out, err := run(t, "inspect", "--net", back)
+	if err != nil || !strings.Contains(out, "13305") {
+		t.Errorf("inspect: %v\n%s", err, out)
+	}
+}

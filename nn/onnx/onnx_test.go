@@ -1,0 +1,187 @@
+package onnx
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/nn"
+)
+
+// model assembles an ONNX model from nodes, float initializers and a data input of shape inShape.
+type tensorSpec struct {
+	name string
+	dims []int64
+	vals []float64
+}
+
+func model(inShape []int64, out string, nodes [][]byte, inits []tensorSpec) []byte {
+	var g bytes.Buffer
+	for _, n := range nodes {
+		appendMessage(&g, 1, n)
+	}
+	for _, t := range inits {
+		appendMessage(&g, 5, encodeTensor(t.name, t.dims, t.vals, typeFloat))
+	}
+	// input value info with explicit dims
+	var shape, tensor, typ, vi bytes.Buffer
+	for _, d := range inShape {
+		var dim bytes.Buffer
+		appendVarint(&dim, 1, uint64(d))
+		appendMessage(&shape, 1, dim.Bytes())
+	}
+	appendVarint(&tensor, 1, typeFloat)
+	appendMessage(&tensor, 2, shape.Bytes())
+	appendMessage(&typ, 1, tensor.Bytes())
+	appendString(&vi, 1, "x")
+	appendMessage(&vi, 2, typ.Bytes())
+	appendMessage(&g, 11, vi.Bytes())
+	appendMessage(&g, 12, encodeValueInfo(out, typeFloat, 2))
+	var m bytes.Buffer
+	appendVarint(&m, 1, 7)
+	appendMessage(&m, 7, g.Bytes())
+	return m.Bytes()
+}
+
+// TestReadOps builds small models with the supported operators and checks their outputs against values
+// computed by hand.
+func TestReadOps(t *testing.T) {
+	x := []float64{1, -2}
+	tests := []struct {
+		name  string
+		nodes [][]byte
+		inits []tensorSpec
+		want  []float64
+	}{
+		{
+			// y = relu(x W + b), W stored [in, out] = [[1,2],[3,4]]: x W = [1-6, 2-8] = [-5, -6]; + b [6, 1] = [1, -5].
+			name: "matmul add relu",
+			nodes: [][]byte{
+				encodeNode("", "MatMul", []string{"x", "W"}, []string{"h"}, nil),
+				encodeNode("", "Add", []string{"B", "h"}, []string{"p"}, nil),
+				encodeNode("", "Relu", []string{"p"}, []string{"y"}, nil),
+			},
+			inits: []tensorSpec{{"W", []int64{2, 2}, []float64{1, 2, 3, 4}}, {"B", []int64{2}, []float64{6, 1}}},
+			want:  []float64{1, 0},
+		},
+		{
+			// Gemm transB: W [out, in] = [[1,2],[3,4]], alpha 2, beta 0.5: 2*[1-4, 3-8] + 0.5*[2, 2] = [-5, -9];
+			// leaky relu slope 0.25: [-1.25, -2.25].
+			name: "gemm transB alpha beta leaky",
+			nodes: [][]byte{
+				encodeNode("", "Gemm", []string{"x", "W", "C"}, []string{"p"}, []attr{
+					{name: "transB", i: 1, typ: attrInt}, {name: "alpha", f: 2, typ: attrFloat}, {name: "beta", f: 0.5, typ: attrFloat}}),
+				encodeNode("", "LeakyRelu", []string{"p"}, []string{"y"}, []attr{{name: "alpha", f: 0.25, typ: attrFloat}}),
+			},
+			inits: []tensorSpec{{"W", []int64{2, 2}, []float64{1, 2, 3, 4}}, {"C", []int64{2}, []float64{2, 2}}},
+			want:  []float64{-1.25, -2.25},
+		},
+		{
+			// Normalization: x' = (x - [1, 0]) / [2, 4] = [0, -0.5]; Gemm (no transB) W [in,out] = [[1,0],[0,2]]:
+			// [0, -1]; tanh.
+			name: "sub div flatten gemm tanh",
+			nodes: [][]byte{
+				encodeNode("", "Sub", []string{"x", "S"}, []string{"s"}, nil),
+				encodeNode("", "Div", []string{"s", "D"}, []string{"d"}, nil),
+				encodeNode("", "Flatten", []string{"d"}, []string{"f"}, nil),
+				encodeNode("", "Gemm", []string{"f", "W"}, []string{"p"}, nil),
+				encodeNode("", "Tanh", []string{"p"}, []string{"y"}, nil),
+			},
+			inits: []tensorSpec{{"S", []int64{1, 2}, []float64{1, 0}}, {"D", []int64{1, 2}, []float64{2, 4}}, {"W", []int64{2, 2}, []float64{1, 0, 0, 2}}},
+			want:  []float64{0, math.Tanh(-1)},
+		},
+		{
+			// Two layers, the first with an identity activation, then Elu(alpha 2) and Softplus.
+			// Layer 1: W [in,out] = I, so h = x = [1, -2]; layer 2: W [in,out] = [[1,0],[0,1]] + b [0, 1]: [1, -1];
+			// elu(2): [1, 2(e^-1 - 1)].
+			name: "identity layer then elu",
+			nodes: [][]byte{
+				encodeNode("", "MatMul", []string{"x", "I"}, []string{"h"}, nil),
+				encodeNode("", "MatMul", []string{"h", "I"}, []string{"h2"}, nil),
+				encodeNode("", "Add", []string{"h2", "B"}, []string{"p"}, nil),
+				encodeNode("", "Elu", []string{"p"}, []string{"y"}, []attr{{name: "alpha", f: 2, typ: attrFloat}}),
+			},
+			inits: []tensorSpec{{"I", []int64{2, 2}, []float64{1, 0, 0, 1}}, {"B", []int64{2}, []float64{0, 1}}},
+			want:  []float64{1, 2 * (math.Exp(-1) - 1)},
+		},
+	}
+	for _, tt := range tests {
+		net, err := Read(bytes.NewReader(model([]int64{1, 2}, "y", tt.nodes, tt.inits)))
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		got := net.Forward(x)
+		for i := range got {
+			if math.Abs(got[i]-tt.want[i]) > 1e-6 {
+				t.Errorf("%s: output %v, want %v", tt.name, got, tt.want)
+				break
+			}
+		}
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	relu := encodeNode("n0", "Relu", []string{"p"}, []string{"y"}, nil)
+	gemm := encodeNode("g", "Gemm", []string{"x", "W"}, []string{"p"}, nil)
+	w := []tensorSpec{{"W", []int64{2, 2}, []float64{1, 2, 3, 4}}}
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"not protobuf", []byte("hello, this is not onnx"), "not a valid ONNX model"},
+		{"empty", nil, "no graph"},
+		{"unsupported op", model([]int64{1, 2}, "y", [][]byte{gemm, encodeNode("c", "Conv", []string{"p"}, []string{"y"}, nil)}, w), "operator Conv is not supported"},
+		{"wrong shape", model([]int64{1, 3}, "y", [][]byte{gemm, relu}, w), "does not take 3 inputs"},
+		{"activation first", model([]int64{1, 2}, "y", [][]byte{encodeNode("r", "Relu", []string{"x"}, []string{"y"}, nil)}, nil), "must follow a Gemm"},
+		{"missing weight", model([]int64{1, 2}, "y", [][]byte{gemm, relu}, nil), "neither the data tensor nor a constant"},
+		{"wrong output", model([]int64{1, 2}, "z", [][]byte{gemm, relu}, w), "not the end of the layer chain"},
+		{"branch", model([]int64{1, 2}, "y", [][]byte{gemm, encodeNode("a", "Add", []string{"x", "p"}, []string{"y"}, nil)}, w), ""},
+	}
+	for _, tt := range tests {
+		_, err := Read(bytes.NewReader(tt.data))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestWriteRoundTrip writes networks of every activation and reads them back.
+func TestWriteRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, name := range activation.Names() {
+		a, _ := activation.New(name)
+		if k, _ := a.Kind(); k.Param != "" {
+			a.Param = 0.5
+		}
+		net := nn.Random(rng, []int{3, 4, 2}, a, activation.Identity)
+		for _, f64 := range []bool{true, false} {
+			var b bytes.Buffer
+			if err := Write(&b, net, Options{Float64: f64}); err != nil {
+				t.Fatal(err)
+			}
+			back, err := Read(&b)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			for k := range net.Layers {
+				if back.Layers[k].Act != net.Layers[k].Act {
+					t.Fatalf("%s: layer %d activation %v", name, k, back.Layers[k].Act)
+				}
+				for i, v := range net.Layers[k].W {
+					want := v
+					if !f64 {
+						want = float64(float32(v))
+					}
+					if back.Layers[k].W[i] != want {
+						t.Fatalf("%s float64=%v: weight %v, want %v", name, f64, back.Layers[k].W[i], want)
+					}
+				}
+			}
+		}
+	}
+}
