@@ -79,3 +79,18 @@ func Argmin(y []float64) int {
 	}
 	return best
 }
+
+// ForwardFrom runs layers k, k+1, ... on h, a batch of inputs to layer k (row-major), and returns the
+// network's outputs. ForwardFrom(0, x) is Forward(x).
+func (n *Network) ForwardFrom(k int, h []float64) []float64 {
+	batch := len(h) / n.Layers[k].In
+	cur := h
+	for ; k < len(n.Layers); k++ {
+		l := &n.Layers[k]
+		out := make([]float64, batch*l.Out)
+		l.affine(cur, out, batch)
+		l.Act.Apply(out)
+		cur = out
+	}
+	return cur
+}

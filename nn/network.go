@@ -153,12 +153,15 @@ func (n *Network) Clone() *Network {
 	return c
 }
 
-// AllReLU reports whether every hidden layer is relu and the output layer is identity or relu, the only
-// networks the .nnet format can describe.
+// AllReLU reports whether every hidden layer is relu and the output layer is identity: the only networks
+// the .nnet format can describe.
 func (n *Network) AllReLU() bool {
 	for k, l := range n.Layers {
-		last := k == len(n.Layers)-1
-		if l.Act.Name != "relu" && !(last && l.Act.Name == "identity") {
+		want := "relu"
+		if k == len(n.Layers)-1 {
+			want = "identity"
+		}
+		if l.Act.Name != want {
 			return false
 		}
 	}

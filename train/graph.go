@@ -49,6 +49,8 @@ type Graph struct {
 	masks [][]float64 // per layer, the in x out weight mask (masked mode)
 
 	learn  G.Nodes // learnables, in a fixed order
+	probes G.Nodes // zero inputs added to each layer's activations (ActivationGrads)
+	consts int     // constants made so far, for unique names
 	inputs map[*G.Node]*tensor.Dense
 
 	loss    *G.Node
@@ -100,6 +102,15 @@ func NewGraph(net *nn.Network, batch int, opts Options) (*Graph, error) {
 		post, err := l.Act.Node(pre)
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", k, err)
+		}
+		if opts.ActivationGrads {
+			// Gorgonia differentiates only with respect to input nodes: add a zero probe input to the
+			// activations, whose gradient is the activations' gradient.
+			probe := gr.NewInput(fmt.Sprintf("probe%d", k), batch, l.Out)
+			if post, err = G.Add(post, probe); err != nil {
+				return nil, fmt.Errorf("layer %d: %w", k, err)
+			}
+			gr.probes = append(gr.probes, probe)
 		}
 		gr.Pre = append(gr.Pre, pre)
 		gr.Post = append(gr.Post, post)
@@ -203,7 +214,10 @@ func (gr *Graph) NewInput(name string, rows, cols int) *G.Node {
 
 // Constant adds a node holding a fixed rows x cols matrix (never fed, never learned).
 func (gr *Graph) Constant(rows, cols int, v []float64) *G.Node {
-	return G.NewMatrix(gr.g, gr.dt, G.WithShape(rows, cols), G.WithValue(gr.dense(rows, cols, v)))
+	// Every node gets its own name: Gorgonia merges unnamed input nodes of equal shape into one, whatever
+	// their values.
+	gr.consts++
+	return G.NewMatrix(gr.g, gr.dt, G.WithShape(rows, cols), G.WithName(fmt.Sprintf("const%d", gr.consts)), G.WithValue(gr.dense(rows, cols, v)))
 }
 
 // Scalar adds a scalar constant of the graph's dtype.
@@ -237,7 +251,7 @@ func (gr *Graph) Compile(loss *G.Node) error {
 		G.Read(loss, &gr.lossVal)
 		wrt := append(G.Nodes(nil), gr.learn...)
 		if gr.opts.ActivationGrads {
-			wrt = append(wrt, gr.Post...)
+			wrt = append(wrt, gr.probes...)
 		}
 		if gr.opts.InputGrad {
 			wrt = append(wrt, gr.X)

@@ -199,9 +199,11 @@ func TestForwardMatchesPlainGo(t *testing.T) {
 // TestViolationLossGradient checks the graph's violation loss and its gradients against
 // property.Region.Loss evaluated with the plain-Go forward pass.
 func TestViolationLossGradient(t *testing.T) {
+	// Two conjunctions of the same shape (their constants must stay apart) and one of another.
 	region := property.Region{
-		{{Coef: []float64{-1, 1, 0}, Bound: 0.1}},
+		{{Coef: []float64{-1, 1, 0}, Bound: 0.1}, {Coef: []float64{0, 1, -1}, Bound: 0.3}},
 		{{Coef: []float64{-1, 0, 1}, Bound: 0}, {Coef: []float64{0, -1, 1}, Bound: 0.2}},
+		{{Coef: []float64{1, 0, 0}, Bound: 0.5}},
 	}
 	p := &property.Property{Inputs: 3, Outputs: 3, Cases: []property.Case{{Unsafe: region}}}
 	conjs, idx := Conjunctions(p)
@@ -217,11 +219,20 @@ func TestViolationLossGradient(t *testing.T) {
 				c[r*len(conjs)+k] = rowW[r]
 			}
 		}
+		// Distinct weights per conjunction, so that a mix-up of columns shows.
+		colW := []float64{1, 0.3, 2}
+		for r := 0; r < batch; r++ {
+			for _, k := range idx[0] {
+				c[r*len(conjs)+k] = rowW[r] * colW[k]
+			}
+		}
 		ref := func(n *nn.Network) float64 {
 			y := n.Forward(x)
 			s := 0.0
 			for r := 0; r < batch; r++ {
-				s += rowW[r] * region.Loss(y[r*3:r*3+3], want, nil)
+				for k, conj := range region {
+					s += rowW[r] * colW[k] * property.Region{conj}.Loss(y[r*3:r*3+3], want, nil)
+				}
 			}
 			return s
 		}
@@ -260,8 +271,9 @@ func TestViolationLossGradient(t *testing.T) {
 // incoming weights and biases moved, and that the unchosen ones are bit-identical.
 func TestMaskKeepsOtherParameters(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	net := nn.Random(rng, []int{4, 6, 6, 2}, activation.Tanh, activation.Identity)
-	mask := [][]bool{{false, true, false, false, true, false}, nil, {false, false}}
+	net := nn.Random(rng, []int{6, 6, 6, 2}, activation.Tanh, activation.Identity)
+	// Layers 0 and 1 have equal shapes and different masks.
+	mask := [][]bool{{false, true, false, false, true, false}, {true, false, false, false, false, false}, {false, false}}
 	const batch = 8
 	gr, err := NewGraph(net, batch, Options{Mask: mask})
 	must(t, err)
@@ -272,7 +284,7 @@ func TestMaskKeepsOtherParameters(t *testing.T) {
 	must(t, err)
 	must(t, gr.Compile(loss))
 	opt := NewAdam(0.05)
-	x, target := randVec(rng, batch*4, 1), randVec(rng, batch*2, 1)
+	x, target := randVec(rng, batch*6, 1), randVec(rng, batch*2, 1)
 	w := make([]float64, batch)
 	for i := range w {
 		w[i] = 1
@@ -324,6 +336,58 @@ func TestMaskKeepsOtherParameters(t *testing.T) {
 	for i := range y {
 		if math.Abs(y[i]-want[i]) > 1e-12 {
 			t.Fatalf("output %d: graph %v, network %v", i, y[i], want[i])
+		}
+	}
+}
+
+// TestActivationGrads checks the gradient with respect to each layer's activations by finite differences:
+// perturbing neuron j of layer k's output by h and running the rest of the network.
+func TestActivationGrads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	net := nn.Random(rng, []int{3, 5, 4, 2}, activation.Tanh, activation.Identity)
+	const batch = 3
+	x, target := randVec(rng, batch*3, 1), randVec(rng, batch*2, 1)
+	w := []float64{1, 2, 0.5}
+	gr, err := NewGraph(net, batch, Options{ActivationGrads: true})
+	must(t, err)
+	defer gr.Close()
+	tn, wn := gr.NewInput("t", batch, 2), gr.NewInput("w", batch, 1)
+	loss, err := gr.WeightedSSE(gr.Out, tn, wn)
+	must(t, err)
+	must(t, gr.Compile(loss))
+	must(t, gr.Feed(gr.X, x))
+	must(t, gr.Feed(tn, target))
+	must(t, gr.Feed(wn, w))
+	_, err = gr.Run()
+	must(t, err)
+	trace := net.Trace(x)
+	lossFrom := func(k int, h []float64) float64 {
+		y := h
+		if k+1 < len(net.Layers) {
+			y = net.ForwardFrom(k+1, h)
+		}
+		s := 0.0
+		for r := 0; r < batch; r++ {
+			for c := 0; c < 2; c++ {
+				d := y[r*2+c] - target[r*2+c]
+				s += w[r] * d * d
+			}
+		}
+		return s
+	}
+	for k := range net.Layers {
+		g := gr.ActivationGrad(k)
+		h := append([]float64(nil), trace[k]...)
+		for i := range h {
+			old := h[i]
+			h[i] = old + 1e-6
+			up := lossFrom(k, h)
+			h[i] = old - 1e-6
+			down := lossFrom(k, h)
+			h[i] = old
+			if fd := (up - down) / 2e-6; math.Abs(fd-g[i]) > 1e-6*math.Max(1, math.Abs(fd)) {
+				t.Fatalf("layer %d value %d: gradient %v, finite differences %v", k, i, g[i], fd)
+			}
 		}
 	}
 }

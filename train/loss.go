@@ -5,6 +5,7 @@ import (
 
 	"github.com/birdnn/birdnn/property"
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // WeightedSSE builds sum over rows r of w_r * ||a_r - t_r||², where a and t are Batch x n nodes and
@@ -36,8 +37,11 @@ func (gr *Graph) ViolationLoss(out *G.Node, conjs []property.Conjunction, c *G.N
 	if len(conjs) == 0 {
 		return nil, fmt.Errorf("violation loss: no conjunctions")
 	}
-	nout := out.Shape()[1]
-	var total *G.Node
+	nout, batch := out.Shape()[1], out.Shape()[0]
+	if c.Shape()[0] != batch || c.Shape()[1] != len(conjs) {
+		return nil, fmt.Errorf("violation loss: weights of shape %v, want (%d, %d)", c.Shape(), batch, len(conjs))
+	}
+	hinges := make([]*G.Node, len(conjs))
 	for k, conj := range conjs {
 		if len(conj) == 0 {
 			return nil, fmt.Errorf("violation loss: conjunction %d is empty (its region can never be left)", k)
@@ -72,25 +76,24 @@ func (gr *Graph) ViolationLoss(out *G.Node, conjs []property.Conjunction, c *G.N
 		if err != nil {
 			return nil, err
 		}
-		col, err := G.Slice(c, nil, G.S(k))
-		if err != nil {
-			return nil, err
-		}
-		weighted, err := G.HadamardProd(hinge, col)
-		if err != nil {
-			return nil, err
-		}
-		term, err := G.Sum(weighted)
-		if err != nil {
-			return nil, err
-		}
-		if total == nil {
-			total = term
-		} else if total, err = G.Add(total, term); err != nil {
+		// A column per conjunction, concatenated into Batch x K. (Slicing a column of c instead gives a
+		// strided view that Gorgonia's elementwise product reads wrongly.)
+		if hinges[k], err = G.Reshape(hinge, tensor.Shape{batch, 1}); err != nil {
 			return nil, err
 		}
 	}
-	return total, nil
+	h := hinges[0]
+	if len(hinges) > 1 {
+		var err error
+		if h, err = G.Concat(1, hinges...); err != nil {
+			return nil, err
+		}
+	}
+	weighted, err := G.HadamardProd(h, c)
+	if err != nil {
+		return nil, err
+	}
+	return G.Sum(weighted)
 }
 
 // Conjunctions flattens the unsafe regions of a property's cases into one list, and returns for each

@@ -41,6 +41,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInspect(), newEval(), newConvert())
+	root.AddCommand(newInspect(), newEval(), newConvert(), newRepair())
 	return root
 }

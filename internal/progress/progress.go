@@ -1,0 +1,83 @@
+// Package progress shows the progress of long phases: a bar when stderr is a terminal, otherwise a few
+// plain log lines per phase.
+package progress
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// Reporter starts phases. The zero value is quiet.
+type Reporter struct {
+	w        io.Writer
+	terminal bool
+}
+
+// Stderr reports to standard error, with bars only when it is a terminal.
+func Stderr() *Reporter {
+	return &Reporter{w: os.Stderr, terminal: term.IsTerminal(int(os.Stderr.Fd()))}
+}
+
+// To reports plain log lines to w (never bars); a nil w is quiet.
+func To(w io.Writer) *Reporter { return &Reporter{w: w} }
+
+// Phase is one long step with a known number of units of work.
+type Phase struct {
+	r       *Reporter
+	name    string
+	total   int
+	done    int
+	bar     *progressbar.ProgressBar
+	start   time.Time
+	nextLog int
+	mu      sync.Mutex
+}
+
+// Start begins a phase of total units.
+func (r *Reporter) Start(name string, total int) *Phase {
+	p := &Phase{r: r, name: name, total: total, start: time.Now()}
+	if r == nil || r.w == nil {
+		return p
+	}
+	if r.terminal {
+		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(r.w), progressbar.OptionSetDescription(name),
+			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
+		return p
+	}
+	fmt.Fprintf(r.w, "%s: started (%d steps)\n", name, total)
+	p.nextLog = max(total/4, 1)
+	return p
+}
+
+// Add records n more units done, with an optional status shown beside the bar or in the log line.
+func (p *Phase) Add(n int, status string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done += n
+	switch {
+	case p.bar != nil:
+		if status != "" {
+			p.bar.Describe(p.name + " " + status)
+		}
+		p.bar.Add(n)
+	case p.r != nil && p.r.w != nil && p.done >= p.nextLog && p.done < p.total:
+		fmt.Fprintf(p.r.w, "%s: %d/%d %s\n", p.name, p.done, p.total, status)
+		p.nextLog += max(p.total/4, 1)
+	}
+}
+
+// Finish ends the phase with a closing status.
+func (p *Phase) Finish(status string) {
+	if p.bar != nil {
+		p.bar.Finish()
+	}
+	if p.r != nil && p.r.w != nil {
+		fmt.Fprintf(p.r.w, "%s: done in %.2fs %s\n", p.name, time.Since(p.start).Seconds(), status)
+	}
+}

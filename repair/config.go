@@ -1,0 +1,317 @@
+package repair
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/viper"
+)
+
+// Config is a repair run, as read from YAML. Every key has a default (Defaults), so a file sets only what
+// it changes. Paths may start with "data:" (relative to the shared data folder, see datasets.Dir) or
+// "builtin:" (the project's own embedded files, e.g. builtin:demo/demo.onnx).
+type Config struct {
+	// Mode is "sample" (repair given or sampled bad inputs).
+	Mode string `mapstructure:"mode"`
+	// Paradigm is "finetune" (change only localized neurons) or "retrain" (train every weight).
+	Paradigm string `mapstructure:"paradigm"`
+	// Network and Property are the network file (.nnet or .onnx) and its VNN-LIB property.
+	Network  string `mapstructure:"network"`
+	Property string `mapstructure:"property"`
+	// Seed makes the run reproducible: the same seed gives the same result.
+	Seed     uint64         `mapstructure:"seed"`
+	Dataset  DatasetConfig  `mapstructure:"dataset"`
+	Imitate  ImitateConfig  `mapstructure:"imitate"`
+	Localize LocalizeConfig `mapstructure:"localize"`
+	Finetune FinetuneConfig `mapstructure:"finetune"`
+	Retrain  RetrainConfig  `mapstructure:"retrain"`
+	Eval     EvalConfig     `mapstructure:"eval"`
+}
+
+// DatasetConfig says where the repair and test inputs come from: CSV files, or samples of the property's
+// box when no CSV is given.
+type DatasetConfig struct {
+	// Negatives and Positives are CSVs of inputs used for repair; rows are re-classified with the network,
+	// so a file may mix both.
+	Negatives string `mapstructure:"negatives"`
+	Positives string `mapstructure:"positives"`
+	// TestNegatives and TestPositives are held-out CSVs for generalization and drawdown.
+	TestNegatives string `mapstructure:"test_negatives"`
+	TestPositives string `mapstructure:"test_positives"`
+	// Samples and TestSamples are how many inputs to draw from the property's box for repair and for test
+	// when the CSVs are not given.
+	Samples     int `mapstructure:"samples"`
+	TestSamples int `mapstructure:"test_samples"`
+}
+
+// ImitateConfig controls positive search and imitation targets.
+type ImitateConfig struct {
+	// Target is nearest_input, nearest_output or mean_k.
+	Target string `mapstructure:"target"`
+	// K is the number of positives averaged by mean_k.
+	K int `mapstructure:"k"`
+	// Search finds positives near each negative by sampling (always done when the data has none).
+	Search bool `mapstructure:"search"`
+	// Radius is the starting neighbourhood half-width as a fraction of the box width.
+	Radius float64 `mapstructure:"radius"`
+	// PerNegative is how many positives to find near each negative.
+	PerNegative int `mapstructure:"per_negative"`
+}
+
+// LocalizeConfig controls fault localization (fine-tuning only).
+type LocalizeConfig struct {
+	// Method is gradient, normalized or paper.
+	Method string `mapstructure:"method"`
+	// TopK is how many neurons to change.
+	TopK int `mapstructure:"top_k"`
+	// Layers restricts the choice to these layers (0-based; the output layer included); empty means all.
+	Layers []int `mapstructure:"layers"`
+}
+
+// FinetuneConfig controls fine-tuning of the localized neurons.
+type FinetuneConfig struct {
+	// Optimizer is gradient (masked training through the Gorgonia engine) or pso (the paper's particle
+	// swarm over per-neuron output factors).
+	Optimizer string    `mapstructure:"optimizer"`
+	Train     TrainSpec `mapstructure:"train"`
+	PSO       PSOConfig `mapstructure:"pso"`
+}
+
+// RetrainConfig controls retraining of every weight.
+type RetrainConfig struct {
+	Train TrainSpec `mapstructure:"train"`
+}
+
+// TrainSpec is a gradient-training schedule and its loss weights. The loss is
+//
+//	alpha * imitation(negatives) + beta * MSE(positives, original outputs) + gamma * violation(margin)
+//
+// with each term a mean over its rows; violation covers negatives and positives, so positives are kept on
+// the safe side too.
+type TrainSpec struct {
+	Optimizer string  `mapstructure:"optimizer"` // adam or sgd
+	LearnRate float64 `mapstructure:"learn_rate"`
+	Momentum  float64 `mapstructure:"momentum"` // sgd only
+	Epochs    int     `mapstructure:"epochs"`
+	Batch     int     `mapstructure:"batch"`
+	Alpha     float64 `mapstructure:"alpha"`
+	Beta      float64 `mapstructure:"beta"`
+	Gamma     float64 `mapstructure:"gamma"`
+	// Margin is how far past the unsafe region's boundary the loss pushes outputs.
+	Margin float64 `mapstructure:"margin"`
+	// Patience stops training after this many epochs without improvement once every repair negative is
+	// fixed (0: stop as soon as they are).
+	Patience int `mapstructure:"patience"`
+}
+
+// PSOConfig is BIRDNN's particle swarm: one factor (1 + r), r in [-Range, Range], per localized neuron.
+type PSOConfig struct {
+	Particles  int     `mapstructure:"particles"`
+	Iterations int     `mapstructure:"iterations"`
+	C1         float64 `mapstructure:"c1"`
+	C2         float64 `mapstructure:"c2"`
+	W          float64 `mapstructure:"w"`
+	Alpha      float64 `mapstructure:"alpha"`
+	Range      float64 `mapstructure:"range"`
+}
+
+// EvalConfig controls the measurements of the report.
+type EvalConfig struct {
+	// DomainSamples is how many uniform samples of the network's whole input domain measure fidelity.
+	DomainSamples int `mapstructure:"domain_samples"`
+}
+
+// Defaults returns the configuration every run starts from.
+func Defaults() Config {
+	return Config{
+		Mode:     "sample",
+		Paradigm: "finetune",
+		Seed:     1,
+		Dataset:  DatasetConfig{Samples: 10000, TestSamples: 10000},
+		Imitate:  ImitateConfig{Target: "nearest_input", K: 5, Radius: 0.01, PerNegative: 1},
+		Localize: LocalizeConfig{Method: "gradient", TopK: 20, Layers: []int{}},
+		Finetune: FinetuneConfig{
+			Optimizer: "gradient",
+			Train:     TrainSpec{Optimizer: "adam", LearnRate: 0.01, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 0.1, Beta: 1, Gamma: 10, Margin: 0.02, Patience: 10},
+			PSO:       PSOConfig{Particles: 20, Iterations: 100, C1: 0.41, C2: 0.41, W: 0.8, Alpha: 0.5, Range: 1},
+		},
+		Retrain: RetrainConfig{
+			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 10, Margin: 0.02, Patience: 10},
+		},
+		Eval: EvalConfig{DomainSamples: 5000},
+	}
+}
+
+// setDefaults registers every key of c with v, so that environment variables and UnmarshalExact know them.
+func setDefaults(v *viper.Viper, prefix string, m map[string]any) {
+	for k, val := range m {
+		key := k
+		if prefix != "" {
+			key = prefix + "." + k
+		}
+		if sub, ok := val.(map[string]any); ok {
+			setDefaults(v, key, sub)
+			continue
+		}
+		v.SetDefault(key, val)
+	}
+}
+
+// LoadConfig reads a configuration: the defaults, then the YAML file (when path is not empty), then BIRDNN_*
+// environment variables (BIRDNN_FINETUNE_TRAIN_EPOCHS), then the key=value overrides. Unknown keys and
+// malformed values are errors.
+func LoadConfig(path string, yaml []byte, overrides []string) (*Config, error) {
+	v := viper.New()
+	def := Defaults()
+	var m map[string]any
+	if err := decodeToMap(def, &m); err != nil {
+		return nil, err
+	}
+	setDefaults(v, "", m)
+	v.SetConfigType("yaml")
+	switch {
+	case path != "":
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := v.ReadConfig(strings.NewReader(string(b))); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	case yaml != nil:
+		if err := v.ReadConfig(strings.NewReader(string(yaml))); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+	}
+	v.SetEnvPrefix("BIRDNN")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	known := map[string]bool{}
+	for _, k := range v.AllKeys() {
+		known[k] = true
+	}
+	for _, o := range overrides {
+		k, val, ok := strings.Cut(o, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--set %q: want key=value", o)
+		}
+		if !known[k] {
+			return nil, fmt.Errorf("--set %s: unknown key (known: %s)", k, strings.Join(sortedKeys(known), ", "))
+		}
+		v.Set(k, strings.TrimSpace(val))
+	}
+	cfg := Defaults()
+	if err := v.UnmarshalExact(&cfg); err != nil {
+		where := "config"
+		if path != "" {
+			where = "config " + path
+		}
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		if path != "" {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &cfg, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Validate checks values and ranges (files are checked when the run loads them).
+func (c *Config) Validate() error {
+	var errs []string
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	if c.Mode != "sample" {
+		bad("mode %q: want sample", c.Mode)
+	}
+	if c.Paradigm != "finetune" && c.Paradigm != "retrain" {
+		bad("paradigm %q: want finetune or retrain", c.Paradigm)
+	}
+	if c.Network == "" {
+		bad("network: missing")
+	}
+	if c.Property == "" {
+		bad("property: missing")
+	}
+	d := c.Dataset
+	if d.Negatives == "" && d.Samples <= 0 {
+		bad("dataset: give negatives (a CSV) or samples > 0")
+	}
+	if d.TestNegatives == "" && d.TestPositives == "" && d.TestSamples <= 0 {
+		bad("dataset: give test_negatives/test_positives or test_samples > 0")
+	}
+	if d.Samples < 0 || d.TestSamples < 0 {
+		bad("dataset: sample counts must not be negative")
+	}
+	switch c.Imitate.Target {
+	case "nearest_input", "nearest_output", "mean_k":
+	default:
+		bad("imitate.target %q: want nearest_input, nearest_output or mean_k", c.Imitate.Target)
+	}
+	if c.Imitate.K < 1 {
+		bad("imitate.k %d: want >= 1", c.Imitate.K)
+	}
+	if !(c.Imitate.Radius > 0 && c.Imitate.Radius <= 1) {
+		bad("imitate.radius %v: want in (0, 1]", c.Imitate.Radius)
+	}
+	if c.Imitate.PerNegative < 1 {
+		bad("imitate.per_negative %d: want >= 1", c.Imitate.PerNegative)
+	}
+	switch c.Localize.Method {
+	case "gradient", "normalized", "paper":
+	default:
+		bad("localize.method %q: want gradient, normalized or paper", c.Localize.Method)
+	}
+	if c.Localize.TopK < 1 {
+		bad("localize.top_k %d: want >= 1", c.Localize.TopK)
+	}
+	if c.Finetune.Optimizer != "gradient" && c.Finetune.Optimizer != "pso" {
+		bad("finetune.optimizer %q: want gradient or pso", c.Finetune.Optimizer)
+	}
+	for name, t := range map[string]TrainSpec{"finetune.train": c.Finetune.Train, "retrain.train": c.Retrain.Train} {
+		if t.Optimizer != "adam" && t.Optimizer != "sgd" {
+			bad("%s.optimizer %q: want adam or sgd", name, t.Optimizer)
+		}
+		if !(t.LearnRate > 0) {
+			bad("%s.learn_rate %v: want > 0", name, t.LearnRate)
+		}
+		if t.Momentum < 0 || t.Momentum >= 1 {
+			bad("%s.momentum %v: want in [0, 1)", name, t.Momentum)
+		}
+		if t.Epochs < 1 || t.Batch < 1 {
+			bad("%s: epochs %d and batch %d must be >= 1", name, t.Epochs, t.Batch)
+		}
+		if t.Alpha < 0 || t.Beta < 0 || t.Gamma < 0 || t.Margin < 0 || t.Patience < 0 {
+			bad("%s: alpha, beta, gamma, margin and patience must not be negative", name)
+		}
+	}
+	p := c.Finetune.PSO
+	if p.Particles < 1 || p.Iterations < 1 {
+		bad("finetune.pso: particles %d and iterations %d must be >= 1", p.Particles, p.Iterations)
+	}
+	if p.Alpha < 0 || p.Alpha > 1 {
+		bad("finetune.pso.alpha %v: want in [0, 1]", p.Alpha)
+	}
+	if !(p.Range > 0) {
+		bad("finetune.pso.range %v: want > 0", p.Range)
+	}
+	if c.Eval.DomainSamples < 0 {
+		bad("eval.domain_samples %d: must not be negative", c.Eval.DomainSamples)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,329 @@
+// Package repair runs sample-wise repair by behaviour imitation (BIRDNN): it finds the inputs a network
+// gets wrong, the correct behaviour near them, and then retrains the network or fine-tunes its most faulty
+// neurons so that the wrong inputs imitate the correct behaviour while the rest stays put, and measures the
+// result.
+package repair
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/birdnn/birdnn/datasets"
+	"github.com/birdnn/birdnn/imitate"
+	"github.com/birdnn/birdnn/internal/progress"
+	"github.com/birdnn/birdnn/localize"
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/nn/netio"
+	"github.com/birdnn/birdnn/property"
+)
+
+// Problem is what a repair works on: the network, its property, and the repair and test inputs, split by
+// the original network into negatives (violating) and positives (satisfying). Inputs are row-major.
+type Problem struct {
+	Net      *nn.Network
+	Prop     *property.Property
+	Neg, Pos []float64
+	// TestNeg and TestPos are held out: generalization and drawdown are measured on them.
+	TestNeg, TestPos []float64
+	// NetworkPath and PropertyPath name the files, for the report.
+	NetworkPath, PropertyPath string
+}
+
+// Result is a finished repair.
+type Result struct {
+	Repaired *nn.Network
+	Report   *Report
+}
+
+// Load builds the problem a configuration describes: it reads the network, the property and the data,
+// checks that their dimensions agree, and splits the inputs into negatives and positives.
+func Load(cfg *Config) (*Problem, error) {
+	netPath, err := datasets.Resolve(cfg.Network)
+	if err != nil {
+		return nil, err
+	}
+	propPath, err := datasets.Resolve(cfg.Property)
+	if err != nil {
+		return nil, err
+	}
+	net, err := netio.Load(netPath)
+	if err != nil {
+		return nil, err
+	}
+	prop, err := property.ReadFile(propPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
+		return nil, fmt.Errorf("%s and %s: %w", cfg.Property, cfg.Network, err)
+	}
+	p := &Problem{Net: net, Prop: prop, NetworkPath: cfg.Network, PropertyPath: cfg.Property}
+	d := cfg.Dataset
+	read := func(path string) ([]float64, error) {
+		if path == "" {
+			return nil, nil
+		}
+		rp, err := datasets.Resolve(path)
+		if err != nil {
+			return nil, err
+		}
+		t, err := datasets.ReadCSVFile(rp, net.Inputs())
+		if err != nil {
+			return nil, err
+		}
+		return t.Data, nil
+	}
+	var repairX, testX []float64
+	for _, f := range []string{d.Negatives, d.Positives} {
+		x, err := read(f)
+		if err != nil {
+			return nil, err
+		}
+		repairX = append(repairX, x...)
+	}
+	for _, f := range []string{d.TestNegatives, d.TestPositives} {
+		x, err := read(f)
+		if err != nil {
+			return nil, err
+		}
+		testX = append(testX, x...)
+	}
+	if d.Negatives == "" {
+		repairX = prop.Sample(rand.New(rand.NewPCG(cfg.Seed, 1)), d.Samples)
+	}
+	if d.TestNegatives == "" && d.TestPositives == "" {
+		testX = prop.Sample(rand.New(rand.NewPCG(cfg.Seed, 2)), d.TestSamples)
+	}
+	p.Neg, p.Pos = imitate.Split(net, prop, repairX)
+	p.TestNeg, p.TestPos = imitate.Split(net, prop, testX)
+	if len(p.Neg) == 0 {
+		return nil, fmt.Errorf("%s satisfies %s on all %d repair inputs: nothing to repair", cfg.Network, cfg.Property, len(repairX)/net.Inputs())
+	}
+	return p, nil
+}
+
+// Run repairs p as cfg says, reporting progress to rep (which may be nil).
+func Run(cfg *Config, p *Problem, rep *progress.Reporter) (*Result, error) {
+	start := time.Now()
+	report := &Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{}}
+	if cfg.Paradigm == "finetune" {
+		report.Optimizer = cfg.Finetune.Optimizer
+	} else {
+		report.Optimizer = cfg.Retrain.Train.Optimizer
+	}
+	d := p.Net.Inputs()
+	phase := func(name string, t0 time.Time) { report.Seconds[name] = time.Since(t0).Seconds() }
+
+	// Imitation: positives near the negatives, and the behaviour each negative should imitate.
+	t0 := time.Now()
+	pool := p.Pos
+	if cfg.Imitate.Search || len(p.Pos) == 0 {
+		ph := rep.Start("search positives", 1)
+		opt := imitate.DefaultSearch
+		opt.Radius, opt.PerNegative = cfg.Imitate.Radius, cfg.Imitate.PerNegative
+		found, missing, err := imitate.FindPositives(p.Net, p.Prop, p.Neg, opt, cfg.Seed)
+		if err != nil {
+			return nil, err
+		}
+		ph.Add(1, "")
+		ph.Finish(fmt.Sprintf("%d found, %d negatives without one", len(found)/d, missing))
+		pool = append(append([]float64(nil), p.Pos...), found...)
+	}
+	if len(pool) == 0 {
+		return nil, fmt.Errorf("no positive inputs found to imitate")
+	}
+	neg := imitate.Record(p.Net, p.Neg)
+	pos := imitate.Record(p.Net, pool)
+	target, _ := imitate.ParseTarget(cfg.Imitate.Target)
+	assign, err := imitate.Assign(neg, pos, target, cfg.Imitate.K)
+	if err != nil {
+		return nil, err
+	}
+	expected := imitate.Expected(pos, assign)
+	phase("imitate", t0)
+
+	var repaired *nn.Network
+	switch cfg.Paradigm {
+	case "retrain":
+		t0 = time.Now()
+		repaired, err = fit(p.Net, fitInput{prop: p.Prop, neg: neg, pos: pos, expected: expected}, cfg.Retrain.Train, nil, cfg.Seed, rep)
+		phase("repair", t0)
+	case "finetune":
+		t0 = time.Now()
+		var neurons []localize.Neuron
+		if neurons, err = localizeNeurons(cfg, p, neg, pos, expected); err != nil {
+			return nil, err
+		}
+		report.Localized = neurons
+		phase("localize", t0)
+		t0 = time.Now()
+		if cfg.Finetune.Optimizer == "pso" {
+			var cost float64
+			repaired, cost, err = runPSO(p.Net, p.Prop, neg, pos, neurons, cfg.Finetune.PSO, cfg.Seed, rep)
+			report.PSOCost = Figure(cost)
+		} else {
+			mask := localize.Mask(neg.Sizes, neurons)
+			repaired, err = fit(p.Net, fitInput{prop: p.Prop, neg: neg, pos: pos, expected: expected, mask: mask}, cfg.Finetune.Train, mask, cfg.Seed, rep)
+		}
+		phase("repair", t0)
+	}
+	if err != nil {
+		return nil, err
+	}
+	t0 = time.Now()
+	measure(report, p, repaired, cfg.Eval.DomainSamples, cfg.Seed)
+	phase("evaluate", t0)
+	report.Seconds["total"] = time.Since(start).Seconds()
+	return &Result{Repaired: repaired, Report: report}, nil
+}
+
+// localizeNeurons scores the neurons and picks the top k.
+func localizeNeurons(cfg *Config, p *Problem, neg, pos, expected *imitate.Behaviour) ([]localize.Neuron, error) {
+	method, err := localize.ParseMethod(cfg.Localize.Method)
+	if err != nil {
+		return nil, err
+	}
+	in := localize.Inputs{Pos: pos, Neg: neg, Expected: expected}
+	if method == localize.Gradient {
+		if in.Grads, err = violationGrads(p.Net, p.Prop, p.Neg, cfg.Finetune.Train.Margin); err != nil {
+			return nil, err
+		}
+	}
+	scores, err := localize.Scores(method, in)
+	if err != nil {
+		return nil, err
+	}
+	neurons, err := localize.Top(scores, cfg.Localize.TopK, cfg.Localize.Layers)
+	if err != nil {
+		return nil, fmt.Errorf("localize: %w", err)
+	}
+	if len(neurons) == 0 {
+		return nil, fmt.Errorf("localize: no neuron scores above 0")
+	}
+	return neurons, nil
+}
+
+// measure fills the report's figures by comparing the repaired network with the original.
+func measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, seed uint64) {
+	net, prop := p.Net, p.Prop
+	d, m := net.Inputs(), net.Outputs()
+	safeShare := func(x []float64, f *nn.Network) (int, int) {
+		n := len(x) / d
+		if n == 0 {
+			return 0, 0
+		}
+		y := f.Forward(x)
+		safe := 0
+		for i := 0; i < n; i++ {
+			if !prop.Unsafe(x[i*d:(i+1)*d], y[i*m:(i+1)*m]) {
+				safe++
+			}
+		}
+		return safe, n
+	}
+	pct := func(a, b int) Figure {
+		if b == 0 {
+			return Figure(math.NaN())
+		}
+		return Figure(100 * float64(a) / float64(b))
+	}
+	s, n := safeShare(p.Neg, repaired)
+	r.Counts.RepairNegatives, r.Counts.RepairPositives = n, len(p.Pos)/d
+	r.RepairSuccessRate = pct(s, n)
+	s, n = safeShare(p.TestNeg, repaired)
+	r.Counts.TestNegatives = n
+	r.Generalization = pct(s, n)
+	s, n = safeShare(p.TestPos, repaired)
+	r.Counts.TestPositives = n
+	r.Drawdown = pct(n-s, n)
+	// Repair positives that became unsafe, for completeness.
+	s, n = safeShare(p.Pos, repaired)
+	r.RepairDrawdown = pct(n-s, n)
+
+	r.Fidelity.HeldOutPositives = agreement(net, repaired, p.TestPos, m)
+	box, name := domainBox(net, prop)
+	r.Fidelity.DomainBox = name
+	r.Fidelity.DomainSamples = domainSamples
+	if domainSamples > 0 {
+		x := box.Sample(rand.New(rand.NewPCG(seed, 3)), domainSamples)
+		r.Fidelity.Domain = agreement(net, repaired, x, m)
+	}
+	if len(p.TestPos) > 0 {
+		y0, y1 := net.Forward(p.TestPos), repaired.Forward(p.TestPos)
+		num, den := 0.0, 0.0
+		for i := range y0 {
+			num += (y1[i] - y0[i]) * (y1[i] - y0[i])
+			den += y0[i] * y0[i]
+		}
+		r.OutputDeviation = Figure(math.Sqrt(num / den))
+	}
+	r.NeuronsChanged, r.ParametersChanged = changed(net, repaired)
+}
+
+// agreement is the percentage of rows whose argmin (the advisory) the two networks agree on.
+func agreement(a, b *nn.Network, x []float64, m int) Figure {
+	if len(x) == 0 {
+		return Figure(math.NaN())
+	}
+	ya, yb := a.Forward(x), b.Forward(x)
+	n := len(ya) / m
+	same := 0
+	for i := 0; i < n; i++ {
+		if nn.Argmin(ya[i*m:(i+1)*m]) == nn.Argmin(yb[i*m:(i+1)*m]) {
+			same++
+		}
+	}
+	return Figure(100 * float64(same) / float64(n))
+}
+
+// domainBox returns the network's whole input domain in its own units (from the normalization bounds) or,
+// without finite bounds, the smallest box holding every case of the property.
+func domainBox(net *nn.Network, prop *property.Property) (property.Box, string) {
+	if m := net.Norm; m != nil {
+		b := property.Box{Lo: make([]float64, net.Inputs()), Hi: make([]float64, net.Inputs())}
+		ok := true
+		for i := range b.Lo {
+			b.Lo[i] = (m.InMin[i] - m.InMean[i]) / m.InRange[i]
+			b.Hi[i] = (m.InMax[i] - m.InMean[i]) / m.InRange[i]
+			if math.IsInf(b.Lo[i], 0) || math.IsInf(b.Hi[i], 0) || math.Abs(b.Lo[i]) > 1e6 || math.Abs(b.Hi[i]) > 1e6 {
+				ok = false
+			}
+		}
+		if ok {
+			return b, "network input domain (normalization bounds)"
+		}
+	}
+	b := property.Box{Lo: append([]float64(nil), prop.Cases[0].Box.Lo...), Hi: append([]float64(nil), prop.Cases[0].Box.Hi...)}
+	for _, c := range prop.Cases[1:] {
+		for i := range b.Lo {
+			b.Lo[i] = math.Min(b.Lo[i], c.Box.Lo[i])
+			b.Hi[i] = math.Max(b.Hi[i], c.Box.Hi[i])
+		}
+	}
+	return b, "hull of the property's input boxes"
+}
+
+// changed counts the neurons whose incoming weights or bias differ, and the parameters that differ.
+func changed(a, b *nn.Network) (neurons, params int) {
+	for k := range a.Layers {
+		la, lb := &a.Layers[k], &b.Layers[k]
+		for j := 0; j < la.Out; j++ {
+			c := 0
+			for i := 0; i < la.In; i++ {
+				if la.W[j*la.In+i] != lb.W[j*la.In+i] {
+					c++
+				}
+			}
+			if la.B[j] != lb.B[j] {
+				c++
+			}
+			if c > 0 {
+				neurons++
+				params += c
+			}
+		}
+	}
+	return neurons, params
+}

@@ -1,0 +1,118 @@
+package repair
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/birdnn/birdnn/localize"
+)
+
+// Report is what a repair measured. Percentages are in [0, 100]; NaN (written as null) where a set is empty.
+type Report struct {
+	Paradigm  string `json:"paradigm"`
+	Optimizer string `json:"optimizer"`
+	Network   string `json:"network"`
+	Property  string `json:"property"`
+	// RepairSuccessRate is the share of repair negatives that now satisfy the property.
+	RepairSuccessRate Figure `json:"repair_success_rate"`
+	// Generalization is the share of held-out negatives that now satisfy it.
+	Generalization Figure `json:"generalization"`
+	// Drawdown is the share of held-out positives that no longer satisfy it.
+	Drawdown Figure `json:"drawdown"`
+	// RepairDrawdown is the same on the repair positives.
+	RepairDrawdown Figure   `json:"repair_drawdown"`
+	Fidelity       Fidelity `json:"fidelity"`
+	// OutputDeviation is ||f' - f|| / ||f|| over the held-out positives' outputs.
+	OutputDeviation   Figure             `json:"output_deviation"`
+	NeuronsChanged    int                `json:"neurons_changed"`
+	ParametersChanged int                `json:"parameters_changed"`
+	Localized         []localize.Neuron  `json:"localized,omitempty"`
+	PSOCost           Figure             `json:"pso_cost,omitempty"`
+	Counts            Counts             `json:"counts"`
+	Seconds           map[string]float64 `json:"seconds"`
+	Seed              uint64             `json:"seed"`
+}
+
+// Fidelity is argmin agreement with the original network, in percent.
+type Fidelity struct {
+	HeldOutPositives Figure `json:"held_out_positives"`
+	Domain           Figure `json:"domain"`
+	DomainSamples    int    `json:"domain_samples"`
+	DomainBox        string `json:"domain_box"`
+}
+
+// Counts are the sizes of the sets the figures are measured on.
+type Counts struct {
+	RepairNegatives int `json:"repair_negatives"`
+	RepairPositives int `json:"repair_positives"`
+	TestNegatives   int `json:"test_negatives"`
+	TestPositives   int `json:"test_positives"`
+}
+
+// Figure is a measured number; NaN (a measure over an empty set) is written to JSON as null.
+type Figure float64
+
+// MarshalJSON writes NaN and infinities as null.
+func (f Figure) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(f))
+}
+
+// JSON renders the report as indented JSON.
+func (r *Report) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// Markdown renders the report for people.
+func (r *Report) Markdown() []byte {
+	var b bytes.Buffer
+	f := func(v Figure) string {
+		if math.IsNaN(float64(v)) {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.2f%%", v)
+	}
+	fmt.Fprintf(&b, "# birdnn repair report\n\n")
+	fmt.Fprintf(&b, "- network: `%s`\n- property: `%s`\n- paradigm: %s (%s)\n- seed: %d\n\n", r.Network, r.Property, r.Paradigm, r.Optimizer, r.Seed)
+	fmt.Fprintf(&b, "| measure | value | on |\n|---|---|---|\n")
+	fmt.Fprintf(&b, "| repair success | %s | %d repair negatives |\n", f(r.RepairSuccessRate), r.Counts.RepairNegatives)
+	fmt.Fprintf(&b, "| generalization | %s | %d held-out negatives |\n", f(r.Generalization), r.Counts.TestNegatives)
+	fmt.Fprintf(&b, "| drawdown | %s | %d held-out positives |\n", f(r.Drawdown), r.Counts.TestPositives)
+	fmt.Fprintf(&b, "| fidelity (argmin agreement) | %s | held-out positives |\n", f(r.Fidelity.HeldOutPositives))
+	fmt.Fprintf(&b, "| fidelity (argmin agreement) | %s | %d uniform samples of the %s |\n", f(r.Fidelity.Domain), r.Fidelity.DomainSamples, r.Fidelity.DomainBox)
+	fmt.Fprintf(&b, "| output deviation ‖f'−f‖/‖f‖ | %.4g | held-out positives |\n", float64(r.OutputDeviation))
+	fmt.Fprintf(&b, "| neurons changed | %d | |\n| parameters changed | %d | |\n\n", r.NeuronsChanged, r.ParametersChanged)
+	if len(r.Localized) > 0 {
+		fmt.Fprintf(&b, "Localized neurons (layer:index score): ")
+		for i, n := range r.Localized {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%d:%d %.3g", n.Layer, n.Index, n.Score)
+		}
+		b.WriteString("\n\n")
+	}
+	var phases []string
+	for k := range r.Seconds {
+		phases = append(phases, k)
+	}
+	sort.Strings(phases)
+	b.WriteString("Seconds: ")
+	for i, k := range phases {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %.2f", k, r.Seconds[k])
+	}
+	b.WriteString("\n")
+	return b.Bytes()
+}
