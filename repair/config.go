@@ -44,6 +44,9 @@ type DatasetConfig struct {
 	// when the CSVs are not given.
 	Samples     int `mapstructure:"samples"`
 	TestSamples int `mapstructure:"test_samples"`
+	// Anchors is how many uniform samples of the network's whole input domain hold their original outputs
+	// during repair (0: none).
+	Anchors int `mapstructure:"anchors"`
 }
 
 // ImitateConfig controls positive search and imitation targets.
@@ -86,10 +89,12 @@ type RetrainConfig struct {
 
 // TrainSpec is a gradient-training schedule and its loss weights. The loss is
 //
-//	alpha * imitation(negatives) + beta * MSE(positives, original outputs) + gamma * violation(margin)
+//	alpha * imitation(negatives) + beta * MSE(positives, original outputs)
+//	  + anchor * MSE(anchors, original outputs) + gamma * violation(margin)
 //
-// with each term a mean over its rows; violation covers negatives and positives, so positives are kept on
-// the safe side too.
+// with each term a mean over its rows, in units of the original outputs' RMS; violation covers negatives
+// and positives, so positives are kept on the safe side too. Anchors are uniform samples of the network's
+// whole input domain (dataset.anchors) that keep the rest of the network's behaviour in place.
 type TrainSpec struct {
 	Optimizer string  `mapstructure:"optimizer"` // adam or sgd
 	LearnRate float64 `mapstructure:"learn_rate"`
@@ -99,7 +104,10 @@ type TrainSpec struct {
 	Alpha     float64 `mapstructure:"alpha"`
 	Beta      float64 `mapstructure:"beta"`
 	Gamma     float64 `mapstructure:"gamma"`
-	// Margin is how far past the unsafe region's boundary the loss pushes outputs.
+	// Anchor weighs the anchors' output term: MSE(anchors, original) on samples of the whole domain.
+	Anchor float64 `mapstructure:"anchor"`
+	// Margin is how far past the unsafe region's boundary the loss pushes outputs, as a fraction of the
+	// RMS of the original outputs on the repair rows.
 	Margin float64 `mapstructure:"margin"`
 	// Patience stops training after this many epochs without improvement once every repair negative is
 	// fixed (0: stop as soon as they are).
@@ -129,16 +137,16 @@ func Defaults() Config {
 		Mode:     "sample",
 		Paradigm: "finetune",
 		Seed:     1,
-		Dataset:  DatasetConfig{Samples: 10000, TestSamples: 10000},
+		Dataset:  DatasetConfig{Samples: 10000, TestSamples: 10000, Anchors: 5000},
 		Imitate:  ImitateConfig{Target: "nearest_input", K: 5, Radius: 0.01, PerNegative: 1},
 		Localize: LocalizeConfig{Method: "gradient", TopK: 20, Layers: []int{}},
 		Finetune: FinetuneConfig{
 			Optimizer: "gradient",
-			Train:     TrainSpec{Optimizer: "adam", LearnRate: 0.01, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 0.1, Beta: 1, Gamma: 10, Margin: 0.02, Patience: 10},
+			Train:     TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 0.1, Beta: 1, Gamma: 1, Anchor: 1, Margin: 0.05, Patience: 3},
 			PSO:       PSOConfig{Particles: 20, Iterations: 100, C1: 0.41, C2: 0.41, W: 0.8, Alpha: 0.5, Range: 1},
 		},
 		Retrain: RetrainConfig{
-			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 10, Margin: 0.02, Patience: 10},
+			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Margin: 0.05, Patience: 3},
 		},
 		Eval: EvalConfig{DomainSamples: 5000},
 	}
@@ -252,7 +260,7 @@ func (c *Config) Validate() error {
 	if d.TestNegatives == "" && d.TestPositives == "" && d.TestSamples <= 0 {
 		bad("dataset: give test_negatives/test_positives or test_samples > 0")
 	}
-	if d.Samples < 0 || d.TestSamples < 0 {
+	if d.Samples < 0 || d.TestSamples < 0 || d.Anchors < 0 {
 		bad("dataset: sample counts must not be negative")
 	}
 	switch c.Imitate.Target {
@@ -293,8 +301,8 @@ func (c *Config) Validate() error {
 		if t.Epochs < 1 || t.Batch < 1 {
 			bad("%s: epochs %d and batch %d must be >= 1", name, t.Epochs, t.Batch)
 		}
-		if t.Alpha < 0 || t.Beta < 0 || t.Gamma < 0 || t.Margin < 0 || t.Patience < 0 {
-			bad("%s: alpha, beta, gamma, margin and patience must not be negative", name)
+		if t.Alpha < 0 || t.Beta < 0 || t.Gamma < 0 || t.Anchor < 0 || t.Margin < 0 || t.Patience < 0 {
+			bad("%s: alpha, beta, gamma, anchor, margin and patience must not be negative", name)
 		}
 	}
 	p := c.Finetune.PSO

@@ -17,6 +17,8 @@ import (
 type fitInput struct {
 	prop     *property.Property
 	neg, pos *imitate.Behaviour
+	// anchors are inputs from the network's whole domain whose outputs should stay as they are.
+	anchors  *imitate.Behaviour
 	expected *imitate.Behaviour
 	// mask, when set, marks the localized neurons: only they move, and negatives imitate the expected
 	// behaviour at them (fine-tuning). Without it every weight moves and negatives imitate the expected
@@ -38,193 +40,274 @@ type rowSet struct {
 
 // fit trains net (all weights, or only the masked neurons) on the loss
 //
-//	alpha * imitation(negatives) + beta * MSE(positives, original) + gamma * violation(all rows, margin)
+//	alpha * imitation(negatives) + beta * MSE(positives, original)
+//	  + anchor * MSE(anchors, original) + gamma * violation(all rows, margin)
 //
 // and returns the repaired network. Each term is a mean over its rows, so the weights mean the same
 // whatever the set sizes; every row of every batch contributes (padding rows of a short last batch get
-// weight 0).
+// weight 0). After each epoch a plain forward pass measures the loss; an epoch that ends worse than the
+// best so far is rolled back and the learning rate halved. Training stops when every repair row is safe
+// and the loss has not improved for spec.Patience epochs, or when the learning rate has been halved ten
+// times.
 func fit(net *nn.Network, in fitInput, spec TrainSpec, mask [][]bool, seed uint64, rep *progress.Reporter) (*nn.Network, error) {
-	rows := buildRows(net, in, spec)
+	scale := outputScale(in.neg, in.pos)
+	margin := spec.Margin * scale
+	rows := buildRows(net, in, spec, scale)
 	batch := min(spec.Batch, rows.n)
 	conjs, caseConj := train.Conjunctions(in.prop)
-	gr, err := train.NewGraph(net, batch, train.Options{Mask: mask})
+	lr := spec.LearnRate
+	tr, err := newTrainer(net, rows, conjs, batch, mask, margin, spec, lr)
 	if err != nil {
 		return nil, err
 	}
-	defer gr.Close()
-	tn := gr.NewInput("target", batch, rows.m)
-	wn := gr.NewInput("sse_w", batch, 1)
-	cn := gr.NewInput("viol_w", batch, len(conjs))
-	loss, err := gr.WeightedSSE(gr.Out, tn, wn)
-	if err != nil {
-		return nil, err
-	}
-	viol, err := gr.ViolationLoss(gr.Out, conjs, cn, spec.Margin)
-	if err != nil {
-		return nil, err
-	}
-	if loss, err = G.Add(loss, viol); err != nil {
-		return nil, err
-	}
-	// Hidden imitation terms at the localized neurons (fine-tuning).
-	type imitTerm struct {
-		layer int
-		e, w  *G.Node
-		cols  []float64
-	}
-	var terms []imitTerm
-	if rows.imit != nil {
-		for k, e := range rows.imit {
-			if e == nil {
-				continue
-			}
-			size := net.Layers[k].Out
-			cols := make([]float64, size)
-			for j, on := range mask[k] {
-				if on {
-					cols[j] = 1
-				}
-			}
-			en := gr.NewInput(fmt.Sprintf("expected%d", k), batch, size)
-			iw := gr.NewInput(fmt.Sprintf("imit_w%d", k), batch, 1)
-			masked, err := G.BroadcastHadamardProd(gr.Post[k], gr.Constant(1, size, cols), nil, []byte{0})
-			if err != nil {
-				return nil, err
-			}
-			term, err := gr.WeightedSSE(masked, en, iw)
-			if err != nil {
-				return nil, err
-			}
-			if loss, err = G.Add(loss, term); err != nil {
-				return nil, err
-			}
-			terms = append(terms, imitTerm{layer: k, e: en, w: iw, cols: cols})
-		}
-	}
-	if err := gr.Compile(loss); err != nil {
-		return nil, err
-	}
-	var opt *train.Optimizer
-	if spec.Optimizer == "sgd" {
-		opt = train.NewSGD(spec.LearnRate, spec.Momentum)
-	} else {
-		opt = train.NewAdam(spec.LearnRate)
-	}
+	defer func() { tr.gr.Close() }()
 
 	rng := rand.New(rand.NewPCG(seed, 4))
 	perm := make([]int, rows.n)
 	for i := range perm {
 		perm[i] = i
 	}
-	// Batch buffers; a batch's weights are scaled by n/batch so that one epoch's steps add up to the
-	// full loss.
-	scale := float64(rows.n) / float64(batch)
-	bx := make([]float64, batch*rows.d)
-	bt := make([]float64, batch*rows.m)
-	bw := make([]float64, batch)
-	bc := make([]float64, batch*len(conjs))
-	be := make(map[int][]float64)
-	bi := make(map[int][]float64)
-	for _, t := range terms {
-		be[t.layer] = make([]float64, batch*net.Layers[t.layer].Out)
-		bi[t.layer] = make([]float64, batch)
-	}
 	ph := rep.Start("repair epochs", spec.Epochs)
-	best, bestScore := gr.Network(), math.Inf(1)
+	best := net
+	bestUnsafe, bestLoss := rows.score(net, in.prop, margin)
 	calm := 0
 	status := ""
 	for epoch := 0; epoch < spec.Epochs; epoch++ {
 		rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-		for s := 0; s < rows.n; s += batch {
-			clear(bw)
-			clear(bc)
-			for b := 0; b < batch; b++ {
-				if s+b >= rows.n {
-					clear(bx[b*rows.d : (b+1)*rows.d])
-					continue
-				}
-				r := perm[s+b]
-				copy(bx[b*rows.d:(b+1)*rows.d], rows.x[r*rows.d:(r+1)*rows.d])
-				copy(bt[b*rows.m:(b+1)*rows.m], rows.target[r*rows.m:(r+1)*rows.m])
-				bw[b] = rows.sseW[r] * scale
-				for _, k := range caseConj[rows.caseOf[r]] {
-					bc[b*len(conjs)+k] = rows.violW[r] * scale
-				}
-				for _, t := range terms {
-					size := net.Layers[t.layer].Out
-					copy(be[t.layer][b*size:(b+1)*size], rows.imit[t.layer][r*size:(r+1)*size])
-					bi[t.layer][b] = rows.imitW[r] * scale
-				}
-			}
-			for _, f := range []struct {
-				n *G.Node
-				v []float64
-			}{{gr.X, bx}, {tn, bt}, {wn, bw}, {cn, bc}} {
-				if err := gr.Feed(f.n, f.v); err != nil {
-					return nil, err
-				}
-			}
-			for _, t := range terms {
-				if err := gr.Feed(t.e, be[t.layer]); err != nil {
-					return nil, err
-				}
-				if err := gr.Feed(t.w, bi[t.layer]); err != nil {
-					return nil, err
-				}
-			}
-			if _, err := gr.Run(); err != nil {
-				return nil, err
-			}
-			if err := opt.Step(gr); err != nil {
-				return nil, err
-			}
+		if err := tr.epoch(perm, caseConj); err != nil {
+			return nil, err
 		}
-		// Score the epoch with a plain forward pass: unsafe repair rows first, then the loss terms.
-		cur := gr.Network()
-		unsafe, lossVal := rows.score(cur, in.prop, spec)
-		score := float64(unsafe)*1e6 + lossVal
-		if score < bestScore-1e-12 {
-			best, bestScore, calm = cur, score, 0
-		} else {
+		cur := tr.gr.Network()
+		unsafe, lossVal := rows.score(cur, in.prop, margin)
+		status = fmt.Sprintf("unsafe %d, loss %.4g, lr %.2g", unsafe, lossVal, lr)
+		ph.Add(1, status)
+		switch {
+		case lossVal < bestLoss*(1-1e-4):
+			best, bestUnsafe, bestLoss, calm = cur, unsafe, lossVal, 0
+		case lossVal > bestLoss:
+			// Worse than the best: go back to it with half the learning rate.
+			calm++
+			lr /= 2
+			tr.gr.Close()
+			if tr, err = newTrainer(best, rows, conjs, batch, mask, margin, spec, lr); err != nil {
+				return nil, err
+			}
+		default:
 			calm++
 		}
-		status = fmt.Sprintf("unsafe %d, loss %.4g", unsafe, lossVal)
-		ph.Add(1, status)
-		if unsafe == 0 && (calm >= spec.Patience || lossVal < 1e-9) {
+		if bestUnsafe == 0 && (calm >= spec.Patience || bestLoss < 1e-9) || lr < spec.LearnRate/1000 {
 			break
 		}
 	}
-	ph.Finish(status)
+	ph.Finish(fmt.Sprintf("unsafe %d, loss %.4g", bestUnsafe, bestLoss))
 	return best, nil
 }
 
-// buildRows lays out the negatives and positives with their targets and weights.
-func buildRows(net *nn.Network, in fitInput, spec TrainSpec) *rowSet {
-	neg, pos := in.neg, in.pos
-	rs := &rowSet{n: neg.N + pos.N, d: net.Inputs(), m: net.Outputs()}
-	rs.x = append(append([]float64(nil), neg.Inputs...), pos.Inputs...)
-	nNeg, nPos := float64(max(neg.N, 1)), float64(max(pos.N, 1))
-	rs.target = append(append([]float64(nil), in.expected.Outputs()...), pos.Outputs()...)
+// trainer is a compiled graph with its input nodes and optimizer, and the batch buffers.
+type trainer struct {
+	gr             *train.Graph
+	opt            *train.Optimizer
+	rows           *rowSet
+	batch, nconj   int
+	tn, wn, cn     *G.Node
+	terms          []imitTerm
+	bx, bt, bw, bc []float64
+	be, bi         map[int][]float64
+	stepScale      float64
+}
+
+// imitTerm is the hidden imitation term of one layer with localized neurons.
+type imitTerm struct {
+	layer int
+	e, w  *G.Node
+}
+
+func newTrainer(net *nn.Network, rows *rowSet, conjs []property.Conjunction, batch int, mask [][]bool, margin float64, spec TrainSpec, lr float64) (*trainer, error) {
+	gr, err := train.NewGraph(net, batch, train.Options{Mask: mask})
+	if err != nil {
+		return nil, err
+	}
+	t := &trainer{gr: gr, rows: rows, batch: batch, nconj: len(conjs), be: map[int][]float64{}, bi: map[int][]float64{}}
+	fail := func(err error) (*trainer, error) {
+		gr.Close()
+		return nil, err
+	}
+	t.tn = gr.NewInput("target", batch, rows.m)
+	t.wn = gr.NewInput("sse_w", batch, 1)
+	t.cn = gr.NewInput("viol_w", batch, len(conjs))
+	loss, err := gr.WeightedSSE(gr.Out, t.tn, t.wn)
+	if err != nil {
+		return fail(err)
+	}
+	viol, err := gr.ViolationLoss(gr.Out, conjs, t.cn, margin)
+	if err != nil {
+		return fail(err)
+	}
+	if loss, err = G.Add(loss, viol); err != nil {
+		return fail(err)
+	}
+	for k, e := range rows.imit {
+		if e == nil {
+			continue
+		}
+		size := net.Layers[k].Out
+		cols := make([]float64, size)
+		for j, on := range mask[k] {
+			if on {
+				cols[j] = 1
+			}
+		}
+		en := gr.NewInput(fmt.Sprintf("expected%d", k), batch, size)
+		iw := gr.NewInput(fmt.Sprintf("imit_w%d", k), batch, 1)
+		masked, err := G.BroadcastHadamardProd(gr.Post[k], gr.Constant(1, size, cols), nil, []byte{0})
+		if err != nil {
+			return fail(err)
+		}
+		term, err := gr.WeightedSSE(masked, en, iw)
+		if err != nil {
+			return fail(err)
+		}
+		if loss, err = G.Add(loss, term); err != nil {
+			return fail(err)
+		}
+		t.terms = append(t.terms, imitTerm{layer: k, e: en, w: iw})
+		t.be[k] = make([]float64, batch*size)
+		t.bi[k] = make([]float64, batch)
+	}
+	if err := gr.Compile(loss); err != nil {
+		return fail(err)
+	}
+	if spec.Optimizer == "sgd" {
+		t.opt = train.NewSGD(lr, spec.Momentum)
+	} else {
+		t.opt = train.NewAdam(lr)
+	}
+	// A batch's weights are scaled by n/batch so that one epoch's steps add up to the full loss.
+	t.stepScale = float64(rows.n) / float64(batch)
+	t.bx = make([]float64, batch*rows.d)
+	t.bt = make([]float64, batch*rows.m)
+	t.bw = make([]float64, batch)
+	t.bc = make([]float64, batch*len(conjs))
+	return t, nil
+}
+
+// epoch runs one pass over the rows in the order perm, one optimizer step a batch.
+func (t *trainer) epoch(perm []int, caseConj [][]int) error {
+	rows, batch := t.rows, t.batch
+	for s := 0; s < rows.n; s += batch {
+		clear(t.bw)
+		clear(t.bc)
+		for _, term := range t.terms {
+			clear(t.bi[term.layer])
+		}
+		for b := 0; b < batch; b++ {
+			if s+b >= rows.n {
+				clear(t.bx[b*rows.d : (b+1)*rows.d])
+				continue
+			}
+			r := perm[s+b]
+			copy(t.bx[b*rows.d:(b+1)*rows.d], rows.x[r*rows.d:(r+1)*rows.d])
+			copy(t.bt[b*rows.m:(b+1)*rows.m], rows.target[r*rows.m:(r+1)*rows.m])
+			t.bw[b] = rows.sseW[r] * t.stepScale
+			if rows.violW[r] > 0 {
+				for _, k := range caseConj[rows.caseOf[r]] {
+					t.bc[b*t.nconj+k] = rows.violW[r] * t.stepScale
+				}
+			}
+			for _, term := range t.terms {
+				size := len(t.be[term.layer]) / batch
+				copy(t.be[term.layer][b*size:(b+1)*size], rows.imit[term.layer][r*size:(r+1)*size])
+				t.bi[term.layer][b] = rows.imitW[r] * t.stepScale
+			}
+		}
+		feeds := []struct {
+			n *G.Node
+			v []float64
+		}{{t.gr.X, t.bx}, {t.tn, t.bt}, {t.wn, t.bw}, {t.cn, t.bc}}
+		for _, term := range t.terms {
+			feeds = append(feeds, struct {
+				n *G.Node
+				v []float64
+			}{term.e, t.be[term.layer]}, struct {
+				n *G.Node
+				v []float64
+			}{term.w, t.bi[term.layer]})
+		}
+		for _, f := range feeds {
+			if err := t.gr.Feed(f.n, f.v); err != nil {
+				return err
+			}
+		}
+		if _, err := t.gr.Run(); err != nil {
+			return err
+		}
+		if err := t.opt.Step(t.gr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outputScale is the root mean square of the original network's outputs over the rows: the unit in which
+// the loss measures output changes and margins, so that the loss weights mean the same for networks
+// whose outputs are small (ACAS Xu's are about 0.05) or large.
+func outputScale(b ...*imitate.Behaviour) float64 {
+	s, n := 0.0, 0
+	for _, x := range b {
+		if x == nil {
+			continue
+		}
+		for _, v := range x.Outputs() {
+			s += v * v
+			n++
+		}
+	}
+	if n == 0 || s == 0 {
+		return 1
+	}
+	return math.Sqrt(s / float64(n))
+}
+
+// buildRows lays out the negatives, positives and anchors with their targets and weights. Output terms
+// are divided by scale² and the violation term by scale, so that all terms are in units of the output
+// scale.
+func buildRows(net *nn.Network, in fitInput, spec TrainSpec, scale float64) *rowSet {
+	neg, pos, anc := in.neg, in.pos, in.anchors
+	if anc == nil {
+		anc = &imitate.Behaviour{Sizes: neg.Sizes, Layers: make([][]float64, len(neg.Sizes))}
+	}
+	rs := &rowSet{n: neg.N + pos.N + anc.N, d: net.Inputs(), m: net.Outputs()}
+	rs.x = append(append(append([]float64(nil), neg.Inputs...), pos.Inputs...), anc.Inputs...)
+	nNeg, nPos, nAnc := float64(max(neg.N, 1)), float64(max(pos.N, 1)), float64(max(anc.N, 1))
+	rs.target = append(append(append([]float64(nil), in.expected.Outputs()...), pos.Outputs()...), anc.Outputs()...)
 	rs.sseW = make([]float64, rs.n)
 	rs.violW = make([]float64, rs.n)
 	rs.caseOf = make([]int, rs.n)
+	m := float64(rs.m)
 	for r := 0; r < rs.n; r++ {
-		if r < neg.N {
+		switch {
+		case r < neg.N:
 			if in.mask == nil {
-				rs.sseW[r] = spec.Alpha / nNeg // retraining imitates the expected outputs
+				rs.sseW[r] = spec.Alpha / (nNeg * m * scale * scale) // retraining imitates the expected outputs
 			}
-			rs.violW[r] = spec.Gamma / nNeg
-		} else {
-			rs.sseW[r] = spec.Beta / nPos
-			rs.violW[r] = spec.Gamma / nPos
+			rs.violW[r] = spec.Gamma / (nNeg * scale)
+		case r < neg.N+pos.N:
+			rs.sseW[r] = spec.Beta / (nPos * m * scale * scale)
+			rs.violW[r] = spec.Gamma / (nPos * scale)
+		default:
+			rs.sseW[r] = spec.Anchor / (nAnc * m * scale * scale)
 		}
-		rs.caseOf[r] = max(in.prop.CaseOf(rs.x[r*rs.d:(r+1)*rs.d]), 0)
+		rs.caseOf[r] = in.prop.CaseOf(rs.x[r*rs.d : (r+1)*rs.d])
+		if rs.caseOf[r] < 0 {
+			rs.violW[r] = 0 // outside every box the property says nothing
+			rs.caseOf[r] = 0
+		}
 	}
 	if in.mask != nil {
 		rs.imit = make([][]float64, len(net.Layers))
 		rs.imitW = make([]float64, rs.n)
 		for r := 0; r < neg.N; r++ {
-			rs.imitW[r] = spec.Alpha / nNeg
+			rs.imitW[r] = spec.Alpha / (nNeg * scale * scale)
 		}
 		for k, m := range in.mask {
 			if m == nil {
@@ -248,7 +331,7 @@ func buildRows(net *nn.Network, in fitInput, spec TrainSpec) *rowSet {
 
 // score counts the repair rows the network leaves unsafe and computes the output and violation terms of
 // the loss (the hidden imitation term is left out: it guides, it does not judge).
-func (rs *rowSet) score(net *nn.Network, prop *property.Property, spec TrainSpec) (int, float64) {
+func (rs *rowSet) score(net *nn.Network, prop *property.Property, margin float64) (int, float64) {
 	y := net.Forward(rs.x)
 	unsafe := 0
 	loss := 0.0
@@ -258,7 +341,9 @@ func (rs *rowSet) score(net *nn.Network, prop *property.Property, spec TrainSpec
 		if prop.Unsafe(xr, yr) {
 			unsafe++
 		}
-		loss += rs.violW[r] * region.Loss(yr, spec.Margin, nil)
+		if rs.violW[r] > 0 {
+			loss += rs.violW[r] * region.Loss(yr, margin, nil)
+		}
 		if w := rs.sseW[r]; w > 0 {
 			t := rs.target[r*rs.m : (r+1)*rs.m]
 			for i, v := range yr {

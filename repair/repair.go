@@ -142,13 +142,18 @@ func Run(cfg *Config, p *Problem, rep *progress.Reporter) (*Result, error) {
 		return nil, err
 	}
 	expected := imitate.Expected(pos, assign)
+	var anchors *imitate.Behaviour
+	if cfg.Dataset.Anchors > 0 {
+		box, _ := domainBox(p.Net, p.Prop)
+		anchors = imitate.Record(p.Net, box.Sample(rand.New(rand.NewPCG(cfg.Seed, 6)), cfg.Dataset.Anchors))
+	}
 	phase("imitate", t0)
 
 	var repaired *nn.Network
 	switch cfg.Paradigm {
 	case "retrain":
 		t0 = time.Now()
-		repaired, err = fit(p.Net, fitInput{prop: p.Prop, neg: neg, pos: pos, expected: expected}, cfg.Retrain.Train, nil, cfg.Seed, rep)
+		repaired, err = fit(p.Net, fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected}, cfg.Retrain.Train, nil, cfg.Seed, rep)
 		phase("repair", t0)
 	case "finetune":
 		t0 = time.Now()
@@ -165,7 +170,7 @@ func Run(cfg *Config, p *Problem, rep *progress.Reporter) (*Result, error) {
 			report.PSOCost = Figure(cost)
 		} else {
 			mask := localize.Mask(neg.Sizes, neurons)
-			repaired, err = fit(p.Net, fitInput{prop: p.Prop, neg: neg, pos: pos, expected: expected, mask: mask}, cfg.Finetune.Train, mask, cfg.Seed, rep)
+			repaired, err = fit(p.Net, fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, mask: mask}, cfg.Finetune.Train, mask, cfg.Seed, rep)
 		}
 		phase("repair", t0)
 	}
@@ -187,7 +192,8 @@ func localizeNeurons(cfg *Config, p *Problem, neg, pos, expected *imitate.Behavi
 	}
 	in := localize.Inputs{Pos: pos, Neg: neg, Expected: expected}
 	if method == localize.Gradient {
-		if in.Grads, err = violationGrads(p.Net, p.Prop, p.Neg, cfg.Finetune.Train.Margin); err != nil {
+		margin := cfg.Finetune.Train.Margin * outputScale(neg, pos)
+		if in.Grads, err = violationGrads(p.Net, p.Prop, p.Neg, margin); err != nil {
 			return nil, err
 		}
 	}
