@@ -115,7 +115,7 @@ func searchOne(net *nn.Network, prop *property.Property, x []float64, opt Search
 	var out []float64
 	got := 0
 	cand := make([]float64, opt.Draws*d)
-	for rad := opt.Radius; rad <= opt.MaxRadius*1.0000001; rad *= 2 {
+	for rad := opt.Radius; ; rad = math.Min(2*rad, opt.MaxRadius) {
 		for r := 0; r < opt.Draws; r++ {
 			for i := 0; i < d; i++ {
 				w := (box.Hi[i] - box.Lo[i]) * rad
@@ -132,7 +132,7 @@ func searchOne(net *nn.Network, prop *property.Property, x []float64, opt Search
 				got++
 			}
 		}
-		if got >= opt.PerNegative {
+		if got >= opt.PerNegative || rad >= opt.MaxRadius {
 			break
 		}
 	}

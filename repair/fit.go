@@ -74,7 +74,7 @@ func fit(net *nn.Network, in fitInput, spec TrainSpec, mask [][]bool, seed uint6
 	status := ""
 	for epoch := 0; epoch < spec.Epochs; epoch++ {
 		rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-		if err := tr.epoch(perm, caseConj); err != nil {
+		if _, err := tr.epoch(perm, caseConj); err != nil {
 			return nil, err
 		}
 		cur := tr.gr.Network()
@@ -191,9 +191,11 @@ func newTrainer(net *nn.Network, rows *rowSet, conjs []property.Conjunction, bat
 	return t, nil
 }
 
-// epoch runs one pass over the rows in the order perm, one optimizer step a batch.
-func (t *trainer) epoch(perm []int, caseConj [][]int) error {
+// epoch runs one pass over the rows in the order perm, one optimizer step a batch, and returns the sum
+// of the batches' losses divided by n/batch: the loss of the whole set at the start of each step.
+func (t *trainer) epoch(perm []int, caseConj [][]int) (float64, error) {
 	rows, batch := t.rows, t.batch
+	total := 0.0
 	for s := 0; s < rows.n; s += batch {
 		clear(t.bw)
 		clear(t.bc)
@@ -235,17 +237,19 @@ func (t *trainer) epoch(perm []int, caseConj [][]int) error {
 		}
 		for _, f := range feeds {
 			if err := t.gr.Feed(f.n, f.v); err != nil {
-				return err
+				return 0, err
 			}
 		}
-		if _, err := t.gr.Run(); err != nil {
-			return err
+		l, err := t.gr.Run()
+		if err != nil {
+			return 0, err
 		}
+		total += l / t.stepScale
 		if err := t.opt.Step(t.gr); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return total, nil
 }
 
 // outputScale is the root mean square of the original network's outputs over the rows: the unit in which
@@ -403,3 +407,4 @@ func violationGrads(net *nn.Network, prop *property.Property, neg []float64, mar
 	}
 	return out, nil
 }
+

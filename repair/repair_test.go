@@ -1,0 +1,172 @@
+package repair
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/birdnn/birdnn/configs"
+	"github.com/birdnn/birdnn/imitate"
+	"github.com/birdnn/birdnn/train"
+)
+
+func demoConfig(t *testing.T, sets ...string) *Config {
+	t.Helper()
+	y, err := configs.Get("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig("", y, sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, "c.yaml")
+		os.WriteFile(p, []byte(s), 0o644)
+		return p
+	}
+	base := "network: builtin:demo/demo.onnx\nproperty: builtin:demo/demo.vnnlib\n"
+	tests := []struct {
+		name, yaml string
+		sets       []string
+		want       string
+	}{
+		{"unknown key", base + "finetune:\n  epochz: 3\n", nil, "epochz"},
+		{"unknown --set", base, []string{"finetune.epochz=3"}, "unknown key"},
+		{"bad --set", base, []string{"finetune"}, "want key=value"},
+		{"bad paradigm", base + "paradigm: magic\n", nil, "paradigm \"magic\""},
+		{"bad type", base + "seed: abc\n", nil, "seed"},
+		{"range", base, []string{"finetune.pso.alpha=2"}, "finetune.pso.alpha 2"},
+		{"negative", base, []string{"retrain.train.learn_rate=-1"}, "retrain.train.learn_rate -1"},
+		{"no network", "property: x.vnnlib\n", nil, "network: missing"},
+		{"bad yaml", base + "  : [\n", nil, "config"},
+	}
+	for _, tt := range tests {
+		_, err := LoadConfig(write(tt.yaml), nil, tt.sets)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+	if _, err := LoadConfig(filepath.Join(dir, "missing.yaml"), nil, nil); err == nil {
+		t.Error("no error for a missing config file")
+	}
+}
+
+func TestConfigOverrides(t *testing.T) {
+	t.Setenv("BIRDNN_FINETUNE_TRAIN_EPOCHS", "7")
+	cfg := demoConfig(t, "localize.top_k=3", "localize.layers=0,1", "paradigm=retrain")
+	if cfg.Finetune.Train.Epochs != 7 || cfg.Localize.TopK != 3 || cfg.Paradigm != "retrain" ||
+		!reflect.DeepEqual(cfg.Localize.Layers, []int{0, 1}) {
+		t.Fatalf("overrides not applied: %+v", cfg)
+	}
+	if cfg.Retrain.Train.Epochs != Defaults().Retrain.Train.Epochs {
+		t.Error("an unrelated key changed")
+	}
+}
+
+func TestLoadRejectsMismatchedDimensions(t *testing.T) {
+	cfg := demoConfig(t, "property=data:acasxu/vnnlib/prop_1.vnnlib")
+	if _, err := Load(cfg); err == nil || !strings.Contains(err.Error(), "declares 5 inputs") {
+		if err != nil && strings.Contains(err.Error(), "data folder not found") {
+			t.Skip("no shared data")
+		}
+		t.Fatalf("error %v", err)
+	}
+}
+
+// TestEveryRowContributes checks that one epoch's batch losses add up to the loss of every row computed
+// row by row with the plain forward pass: a batching that dropped or repeated rows (the published code
+// trained on two rows a batch) would not add up.
+func TestEveryRowContributes(t *testing.T) {
+	cfg := demoConfig(t)
+	p, err := Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	neg, pos := imitate.Record(p.Net, p.Neg), imitate.Record(p.Net, p.Pos)
+	assign, _ := imitate.Assign(neg, pos, imitate.NearestInput, 1)
+	in := fitInput{prop: p.Prop, neg: neg, pos: pos, expected: imitate.Expected(pos, assign)}
+	spec := cfg.Retrain.Train
+	scale := outputScale(neg, pos)
+	rows := buildRows(p.Net, in, spec, scale)
+	_, want := rows.score(p.Net, p.Prop, spec.Margin*scale)
+	conjs, caseConj := train.Conjunctions(p.Prop)
+	for _, batch := range []int{rows.n, 256, 100} { // one batch, and batches with a short last one
+		spec.LearnRate = 1e-300 // steps that do not move the weights
+		tr, err := newTrainer(p.Net, rows, conjs, batch, nil, spec.Margin*scale, spec, spec.LearnRate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		perm := make([]int, rows.n)
+		for i := range perm {
+			perm[i] = (i * 7919) % rows.n // a fixed shuffle
+		}
+		got, err := tr.epoch(perm, caseConj)
+		tr.gr.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got-want) > 1e-9*math.Max(1, want) || want == 0 {
+			t.Errorf("batch %d: epoch loss %v, row-by-row loss %v", batch, got, want)
+		}
+	}
+}
+
+// TestDemoRepair repairs the built-in demo with both paradigms and checks the report's promises.
+func TestDemoRepair(t *testing.T) {
+	for _, paradigm := range []string{"finetune", "retrain"} {
+		cfg := demoConfig(t, "paradigm="+paradigm)
+		p, err := Load(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(cfg, p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.Report
+		if r.RepairSuccessRate != 100 || r.Generalization < 99 || r.Drawdown > 1 || r.Fidelity.Domain < 90 {
+			t.Errorf("%s: success %v, generalization %v, drawdown %v, domain fidelity %v", paradigm, r.RepairSuccessRate, r.Generalization, r.Drawdown, r.Fidelity.Domain)
+		}
+		if paradigm == "finetune" && r.NeuronsChanged > cfg.Localize.TopK {
+			t.Errorf("fine-tuning changed %d neurons, more than the %d localized", r.NeuronsChanged, cfg.Localize.TopK)
+		}
+		if r.Counts.RepairNegatives == 0 || r.Seconds["total"] <= 0 {
+			t.Errorf("report incomplete: %+v", r)
+		}
+		js, err := r.JSON()
+		if err != nil || !strings.Contains(string(js), `"repair_success_rate": 100`) {
+			t.Errorf("report JSON: %v\n%s", err, js)
+		}
+	}
+}
+
+// TestSameSeedSameResult runs the demo twice: the repaired networks are identical.
+func TestSameSeedSameResult(t *testing.T) {
+	var nets [2][]float64
+	for i := range nets {
+		cfg := demoConfig(t, "finetune.train.epochs=5")
+		p, err := Load(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(cfg, p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range res.Repaired.Layers {
+			nets[i] = append(append(nets[i], l.W...), l.B...)
+		}
+	}
+	if !reflect.DeepEqual(nets[0], nets[1]) {
+		t.Error("the same seed gave different networks")
+	}
+}
