@@ -407,4 +407,3 @@ func violationGrads(net *nn.Network, prop *property.Property, neg []float64, mar
 	}
 	return out, nil
 }
-
