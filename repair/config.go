@@ -91,6 +91,7 @@ type RetrainConfig struct {
 //
 //	alpha * imitation(negatives) + beta * MSE(positives, original outputs)
 //	  + anchor * MSE(anchors, original outputs) + gamma * violation(margin)
+//	  + keep * decision hinge(positives, anchors)
 //
 // with each term a mean over its rows, in units of the original outputs' RMS; violation covers negatives
 // and positives, so positives are kept on the safe side too. Anchors are uniform samples of the network's
@@ -106,6 +107,9 @@ type TrainSpec struct {
 	Gamma     float64 `mapstructure:"gamma"`
 	// Anchor weighs the anchors' output term: MSE(anchors, original) on samples of the whole domain.
 	Anchor float64 `mapstructure:"anchor"`
+	// Keep weighs the decision-preserving hinge on positives and anchors: sum over j != a of
+	// max(0, y_a - y_j), a the original decision (argmin), zero while the decision holds.
+	Keep float64 `mapstructure:"keep"`
 	// Margin is how far past the unsafe region's boundary the loss pushes outputs, as a fraction of the
 	// RMS of the original outputs on the repair rows.
 	Margin float64 `mapstructure:"margin"`
@@ -142,11 +146,11 @@ func Defaults() Config {
 		Localize: LocalizeConfig{Method: "gradient", TopK: 20, Layers: []int{}},
 		Finetune: FinetuneConfig{
 			Optimizer: "gradient",
-			Train:     TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 0.1, Beta: 1, Gamma: 1, Anchor: 1, Margin: 0.05, Patience: 3},
+			Train:     TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 0.1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3},
 			PSO:       PSOConfig{Particles: 20, Iterations: 100, C1: 0.41, C2: 0.41, W: 0.8, Alpha: 0.5, Range: 1},
 		},
 		Retrain: RetrainConfig{
-			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Margin: 0.05, Patience: 3},
+			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3},
 		},
 		Eval: EvalConfig{DomainSamples: 5000},
 	}
@@ -301,8 +305,8 @@ func (c *Config) Validate() error {
 		if t.Epochs < 1 || t.Batch < 1 {
 			bad("%s: epochs %d and batch %d must be >= 1", name, t.Epochs, t.Batch)
 		}
-		if t.Alpha < 0 || t.Beta < 0 || t.Gamma < 0 || t.Anchor < 0 || t.Margin < 0 || t.Patience < 0 {
-			bad("%s: alpha, beta, gamma, anchor, margin and patience must not be negative", name)
+		if t.Alpha < 0 || t.Beta < 0 || t.Gamma < 0 || t.Anchor < 0 || t.Keep < 0 || t.Margin < 0 || t.Patience < 0 {
+			bad("%s: alpha, beta, gamma, anchor, keep, margin and patience must not be negative", name)
 		}
 	}
 	p := c.Finetune.PSO

@@ -36,14 +36,37 @@ type rowSet struct {
 	violW   []float64 // weight of the violation term
 	imit    [][]float64
 	imitW   []float64
+	// keepW weighs the decision-preserving hinge of the row (positives and anchors), whose original
+	// decision (argmin) is keepClass.
+	keepW     []float64
+	keepClass []int
+}
+
+// decisionConjunctions returns, for m outputs, the conjunctions {y_j - y_a <= 0} (j != a) under which
+// decision a is lost, class by class: conjunction a*(m-1) + (j < a ? j : j-1).
+func decisionConjunctions(m int) []property.Conjunction {
+	var out []property.Conjunction
+	for a := 0; a < m; a++ {
+		for j := 0; j < m; j++ {
+			if j == a {
+				continue
+			}
+			c := make([]float64, m)
+			c[j], c[a] = 1, -1
+			out = append(out, property.Conjunction{{Coef: c, Bound: 0}})
+		}
+	}
+	return out
 }
 
 // fit trains net (all weights, or only the masked neurons) on the loss
 //
 //	alpha * imitation(negatives) + beta * MSE(positives, original)
 //	  + anchor * MSE(anchors, original) + gamma * violation(all rows, margin)
+//	  + keep * decision hinge(positives and anchors)
 //
-// and returns the repaired network. Each term is a mean over its rows, so the weights mean the same
+// and returns the repaired network. The decision hinge, sum over j != a of max(0, y_a - y_j) with a the
+// original decision (argmin), is zero while a row keeps its decision. Each term is a mean over its rows, so the weights mean the same
 // whatever the set sizes; every row of every batch contributes (padding rows of a short last batch get
 // weight 0). After each epoch a plain forward pass measures the loss; an epoch that ends worse than the
 // best so far is rolled back and the learning rate halved. Training stops when every repair row is safe
@@ -52,37 +75,59 @@ type rowSet struct {
 func fit(net *nn.Network, in fitInput, spec TrainSpec, mask [][]bool, seed uint64, rep *progress.Reporter) (*nn.Network, error) {
 	scale := outputScale(in.neg, in.pos)
 	margin := spec.Margin * scale
-	rows := buildRows(net, in, spec, scale)
-	batch := min(spec.Batch, rows.n)
 	conjs, caseConj := train.Conjunctions(in.prop)
+	best := net
+	// Rounds: when training settles with repair rows still unsafe, train again from the best network with
+	// the violation weighted four times more.
+	for round := 0; round < 4; round++ {
+		rows := buildRows(net, in, spec, scale)
+		var unsafe int
+		var err error
+		best, unsafe, err = fitRound(best, rows, conjs, caseConj, in.prop, spec, mask, margin, seed+uint64(round), rep, round)
+		if err != nil || unsafe == 0 {
+			return best, err
+		}
+		spec.Gamma *= 4
+		spec.LearnRate /= 2
+	}
+	return best, nil
+}
+
+// fitRound is one training run from net; it returns the best network seen and its unsafe repair rows.
+func fitRound(net *nn.Network, rows *rowSet, conjs []property.Conjunction, caseConj [][]int, prop *property.Property,
+	spec TrainSpec, mask [][]bool, margin float64, seed uint64, rep *progress.Reporter, round int) (*nn.Network, int, error) {
+	batch := min(spec.Batch, rows.n)
 	lr := spec.LearnRate
 	tr, err := newTrainer(net, rows, conjs, batch, mask, margin, spec, lr)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer func() { tr.gr.Close() }()
-
 	rng := rand.New(rand.NewPCG(seed, 4))
 	perm := make([]int, rows.n)
 	for i := range perm {
 		perm[i] = i
 	}
-	ph := rep.Start("repair epochs", spec.Epochs)
+	name := "repair epochs"
+	if round > 0 {
+		name = fmt.Sprintf("repair epochs (round %d, violation x%d)", round+1, 1<<(2*round))
+	}
+	ph := rep.Start(name, spec.Epochs)
 	best := net
-	bestUnsafe, bestLoss := rows.score(net, in.prop, margin)
+	bestUnsafe, bestLoss := rows.score(net, prop, margin)
 	calm := 0
 	status := ""
 	for epoch := 0; epoch < spec.Epochs; epoch++ {
 		rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		if _, err := tr.epoch(perm, caseConj); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		cur := tr.gr.Network()
-		unsafe, lossVal := rows.score(cur, in.prop, margin)
+		unsafe, lossVal := rows.score(cur, prop, margin)
 		status = fmt.Sprintf("unsafe %d, loss %.4g, lr %.2g", unsafe, lossVal, lr)
 		ph.Add(1, status)
 		switch {
-		case lossVal < bestLoss*(1-1e-4):
+		case lossVal < bestLoss*(1-1e-2):
 			best, bestUnsafe, bestLoss, calm = cur, unsafe, lossVal, 0
 		case lossVal > bestLoss:
 			// Worse than the best: go back to it with half the learning rate.
@@ -90,30 +135,35 @@ func fit(net *nn.Network, in fitInput, spec TrainSpec, mask [][]bool, seed uint6
 			lr /= 2
 			tr.gr.Close()
 			if tr, err = newTrainer(best, rows, conjs, batch, mask, margin, spec, lr); err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 		default:
 			calm++
+			if lossVal < bestLoss {
+				best, bestUnsafe, bestLoss = cur, unsafe, lossVal
+			}
 		}
-		if bestUnsafe == 0 && (calm >= spec.Patience || bestLoss < 1e-9) || lr < spec.LearnRate/1000 {
+		// Stop when every repair row is safe and the loss has settled, when it has not improved for a long
+		// while (the parameters that may move can do no better), or when the rate has decayed away.
+		if bestUnsafe == 0 && (calm >= spec.Patience || bestLoss < 1e-9) || calm >= 4*spec.Patience || lr < spec.LearnRate/1000 {
 			break
 		}
 	}
 	ph.Finish(fmt.Sprintf("unsafe %d, loss %.4g", bestUnsafe, bestLoss))
-	return best, nil
+	return best, bestUnsafe, nil
 }
 
 // trainer is a compiled graph with its input nodes and optimizer, and the batch buffers.
 type trainer struct {
-	gr             *train.Graph
-	opt            *train.Optimizer
-	rows           *rowSet
-	batch, nconj   int
-	tn, wn, cn     *G.Node
-	terms          []imitTerm
-	bx, bt, bw, bc []float64
-	be, bi         map[int][]float64
-	stepScale      float64
+	gr                 *train.Graph
+	opt                *train.Optimizer
+	rows               *rowSet
+	batch, nconj       int
+	tn, wn, cn, kn     *G.Node
+	terms              []imitTerm
+	bx, bt, bw, bc, bk []float64
+	be, bi             map[int][]float64
+	stepScale          float64
 }
 
 // imitTerm is the hidden imitation term of one layer with localized neurons.
@@ -145,6 +195,18 @@ func newTrainer(net *nn.Network, rows *rowSet, conjs []property.Conjunction, bat
 	}
 	if loss, err = G.Add(loss, viol); err != nil {
 		return fail(err)
+	}
+	if spec.Keep > 0 {
+		dec := decisionConjunctions(rows.m)
+		t.kn = gr.NewInput("keep_w", batch, len(dec))
+		keep, err := gr.ViolationLoss(gr.Out, dec, t.kn, 0)
+		if err != nil {
+			return fail(err)
+		}
+		if loss, err = G.Add(loss, keep); err != nil {
+			return fail(err)
+		}
+		t.bk = make([]float64, batch*len(dec))
 	}
 	for k, e := range rows.imit {
 		if e == nil {
@@ -199,6 +261,7 @@ func (t *trainer) epoch(perm []int, caseConj [][]int) (float64, error) {
 	for s := 0; s < rows.n; s += batch {
 		clear(t.bw)
 		clear(t.bc)
+		clear(t.bk)
 		for _, term := range t.terms {
 			clear(t.bi[term.layer])
 		}
@@ -216,6 +279,13 @@ func (t *trainer) epoch(perm []int, caseConj [][]int) (float64, error) {
 					t.bc[b*t.nconj+k] = rows.violW[r] * t.stepScale
 				}
 			}
+			if t.kn != nil && rows.keepW[r] > 0 {
+				per := rows.m - 1
+				base := b*rows.m*per + rows.keepClass[r]*per
+				for j := 0; j < per; j++ {
+					t.bk[base+j] = rows.keepW[r] * t.stepScale
+				}
+			}
 			for _, term := range t.terms {
 				size := len(t.be[term.layer]) / batch
 				copy(t.be[term.layer][b*size:(b+1)*size], rows.imit[term.layer][r*size:(r+1)*size])
@@ -226,6 +296,12 @@ func (t *trainer) epoch(perm []int, caseConj [][]int) (float64, error) {
 			n *G.Node
 			v []float64
 		}{{t.gr.X, t.bx}, {t.tn, t.bt}, {t.wn, t.bw}, {t.cn, t.bc}}
+		if t.kn != nil {
+			feeds = append(feeds, struct {
+				n *G.Node
+				v []float64
+			}{t.kn, t.bk})
+		}
 		for _, term := range t.terms {
 			feeds = append(feeds, struct {
 				n *G.Node
@@ -287,6 +363,8 @@ func buildRows(net *nn.Network, in fitInput, spec TrainSpec, scale float64) *row
 	rs.sseW = make([]float64, rs.n)
 	rs.violW = make([]float64, rs.n)
 	rs.caseOf = make([]int, rs.n)
+	rs.keepW = make([]float64, rs.n)
+	rs.keepClass = make([]int, rs.n)
 	m := float64(rs.m)
 	for r := 0; r < rs.n; r++ {
 		switch {
@@ -298,8 +376,13 @@ func buildRows(net *nn.Network, in fitInput, spec TrainSpec, scale float64) *row
 		case r < neg.N+pos.N:
 			rs.sseW[r] = spec.Beta / (nPos * m * scale * scale)
 			rs.violW[r] = spec.Gamma / (nPos * scale)
+			rs.keepW[r] = spec.Keep / (nPos * scale)
 		default:
 			rs.sseW[r] = spec.Anchor / (nAnc * m * scale * scale)
+			rs.keepW[r] = spec.Keep / (nAnc * scale)
+		}
+		if rs.keepW[r] > 0 {
+			rs.keepClass[r] = nn.Argmin(rs.target[r*rs.m : (r+1)*rs.m])
 		}
 		rs.caseOf[r] = in.prop.CaseOf(rs.x[r*rs.d : (r+1)*rs.d])
 		if rs.caseOf[r] < 0 {
@@ -347,6 +430,14 @@ func (rs *rowSet) score(net *nn.Network, prop *property.Property, margin float64
 		}
 		if rs.violW[r] > 0 {
 			loss += rs.violW[r] * region.Loss(yr, margin, nil)
+		}
+		if w := rs.keepW[r]; w > 0 {
+			a := rs.keepClass[r]
+			for j, v := range yr {
+				if j != a && yr[a] > v {
+					loss += w * (yr[a] - v)
+				}
+			}
 		}
 		if w := rs.sseW[r]; w > 0 {
 			t := rs.target[r*rs.m : (r+1)*rs.m]

@@ -200,7 +200,9 @@ func TestForwardMatchesPlainGo(t *testing.T) {
 // property.Region.Loss evaluated with the plain-Go forward pass.
 func TestViolationLossGradient(t *testing.T) {
 	// Two conjunctions of the same shape (their constants must stay apart) and one of another.
+	// Single-constraint conjunctions interleaved with longer ones (they take different paths).
 	region := property.Region{
+		{{Coef: []float64{0, 0, 1}, Bound: -0.2}},
 		{{Coef: []float64{-1, 1, 0}, Bound: 0.1}, {Coef: []float64{0, 1, -1}, Bound: 0.3}},
 		{{Coef: []float64{-1, 0, 1}, Bound: 0}, {Coef: []float64{0, -1, 1}, Bound: 0.2}},
 		{{Coef: []float64{1, 0, 0}, Bound: 0.5}},
@@ -220,7 +222,7 @@ func TestViolationLossGradient(t *testing.T) {
 			}
 		}
 		// Distinct weights per conjunction, so that a mix-up of columns shows.
-		colW := []float64{1, 0.3, 2}
+		colW := []float64{0.7, 1, 0.3, 2}
 		for r := 0; r < batch; r++ {
 			for _, k := range idx[0] {
 				c[r*len(conjs)+k] = rowW[r] * colW[k]

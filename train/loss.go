@@ -41,34 +41,71 @@ func (gr *Graph) ViolationLoss(out *G.Node, conjs []property.Conjunction, c *G.N
 	if c.Shape()[0] != batch || c.Shape()[1] != len(conjs) {
 		return nil, fmt.Errorf("violation loss: weights of shape %v, want (%d, %d)", c.Shape(), batch, len(conjs))
 	}
-	hinges := make([]*G.Node, len(conjs))
+	// Conjunctions of one constraint need no max: their slacks come from one matrix product. Each other
+	// conjunction gets its own product and a max over its constraints. The hinge columns come out as
+	// [singles..., others...]; a constant permutation puts c's columns in that order.
+	var singles, others []int
 	for k, conj := range conjs {
 		if len(conj) == 0 {
 			return nil, fmt.Errorf("violation loss: conjunction %d is empty (its region can never be left)", k)
 		}
-		a := make([]float64, nout*len(conj)) // nout x m
-		b := make([]float64, len(conj))
-		for j, con := range conj {
+		for _, con := range conj {
 			if len(con.Coef) != nout {
 				return nil, fmt.Errorf("violation loss: constraint over %d outputs, network has %d", len(con.Coef), nout)
 			}
+		}
+		if len(conj) == 1 {
+			singles = append(singles, k)
+		} else {
+			others = append(others, k)
+		}
+	}
+	slack := func(cons []property.Constraint) (*G.Node, error) {
+		a := make([]float64, nout*len(cons)) // nout x m
+		b := make([]float64, len(cons))
+		for j, con := range cons {
 			for i, v := range con.Coef {
-				a[i*len(conj)+j] = v
+				a[i*len(cons)+j] = v
 			}
 			b[j] = con.Bound
 		}
-		s, err := G.Mul(out, gr.Constant(nout, len(conj), a))
+		s, err := G.Mul(out, gr.Constant(nout, len(cons), a))
 		if err != nil {
 			return nil, err
 		}
-		if s, err = G.BroadcastSub(s, gr.Constant(1, len(conj), b), nil, []byte{0}); err != nil {
+		return G.BroadcastSub(s, gr.Constant(1, len(cons), b), nil, []byte{0})
+	}
+	wantNode := gr.Scalar(want)
+	var cols []*G.Node
+	if len(singles) > 0 {
+		cons := make([]property.Constraint, len(singles))
+		for i, k := range singles {
+			cons[i] = conjs[k][0]
+		}
+		s, err := slack(cons)
+		if err != nil {
+			return nil, err
+		}
+		gap, err := G.Sub(wantNode, s)
+		if err != nil {
+			return nil, err
+		}
+		h, err := G.Rectify(gap)
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, h)
+	}
+	for _, k := range others {
+		s, err := slack(conjs[k])
+		if err != nil {
 			return nil, err
 		}
 		m, err := G.Max(s, 1)
 		if err != nil {
 			return nil, err
 		}
-		gap, err := G.Sub(gr.Scalar(want), m)
+		gap, err := G.Sub(wantNode, m)
 		if err != nil {
 			return nil, err
 		}
@@ -76,24 +113,46 @@ func (gr *Graph) ViolationLoss(out *G.Node, conjs []property.Conjunction, c *G.N
 		if err != nil {
 			return nil, err
 		}
-		// A column per conjunction, concatenated into Batch x K. (Slicing a column of c instead gives a
-		// strided view that Gorgonia's elementwise product reads wrongly.)
-		if hinges[k], err = G.Reshape(hinge, tensor.Shape{batch, 1}); err != nil {
+		col, err := G.Reshape(hinge, tensor.Shape{batch, 1})
+		if err != nil {
 			return nil, err
 		}
+		cols = append(cols, col)
 	}
-	h := hinges[0]
-	if len(hinges) > 1 {
+	h := cols[0]
+	if len(cols) > 1 {
 		var err error
-		if h, err = G.Concat(1, hinges...); err != nil {
+		if h, err = G.Concat(1, cols...); err != nil {
 			return nil, err
 		}
 	}
-	weighted, err := G.HadamardProd(h, c)
+	weights := c
+	if len(others) > 0 && len(singles) > 0 || !sortedInts(others) || !sortedInts(singles) {
+		// perm[k][col] = 1 where conjunction k's hinge sits in column col.
+		order := append(append([]int(nil), singles...), others...)
+		perm := make([]float64, len(conjs)*len(conjs))
+		for col, k := range order {
+			perm[k*len(conjs)+col] = 1
+		}
+		var err error
+		if weights, err = G.Mul(c, gr.Constant(len(conjs), len(conjs), perm)); err != nil {
+			return nil, err
+		}
+	}
+	weighted, err := G.HadamardProd(h, weights)
 	if err != nil {
 		return nil, err
 	}
 	return G.Sum(weighted)
+}
+
+func sortedInts(v []int) bool {
+	for i := 1; i < len(v); i++ {
+		if v[i] < v[i-1] {
+			return false
+		}
+	}
+	return true
 }
 
 // Conjunctions flattens the unsafe regions of a property's cases into one list, and returns for each

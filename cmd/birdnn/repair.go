@@ -21,7 +21,7 @@ const defaultConfig = "demo"
 func newRepair() *cobra.Command {
 	var cfgPath, out string
 	var sets []string
-	var force, quiet bool
+	var force, quiet, verbose bool
 	cmd := &cobra.Command{
 		Use:   "repair [--config FILE] [--set key=value ...] [--out DIR] [--force]",
 		Short: "Repair a network so that it satisfies a property (sample-wise, by behaviour imitation)",
@@ -47,6 +47,8 @@ Writes DIR/repaired.onnx, DIR/repaired.nnet (ReLU networks), DIR/report.json and
 			rep := progress.Stderr()
 			if quiet {
 				rep = progress.To(nil)
+			} else if verbose {
+				rep = rep.Verbose()
 			}
 			prob, err := repair.Load(cfg)
 			if err != nil {
@@ -71,6 +73,7 @@ Writes DIR/repaired.onnx, DIR/repaired.nnet (ReLU networks), DIR/report.json and
 	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")
 	fl.BoolVar(&force, "force", false, "write into --out even if it exists")
 	fl.BoolVar(&quiet, "quiet", false, "no progress output")
+	fl.BoolVar(&verbose, "verbose", false, "log every epoch or iteration instead of a progress bar")
 	return cmd
 }
 

@@ -17,6 +17,15 @@ import (
 type Reporter struct {
 	w        io.Writer
 	terminal bool
+	verbose  bool
+}
+
+// Verbose makes r log every step (not only a few per phase), in place of the bar.
+func (r *Reporter) Verbose() *Reporter {
+	if r != nil {
+		r.verbose, r.terminal = true, false
+	}
+	return r
 }
 
 // Stderr reports to standard error, with bars only when it is a terminal.
@@ -66,6 +75,8 @@ func (p *Phase) Add(n int, status string) {
 			p.bar.Describe(p.name + " " + status)
 		}
 		p.bar.Add(n)
+	case p.r != nil && p.r.w != nil && p.r.verbose:
+		fmt.Fprintf(p.r.w, "%s: %d/%d %s\n", p.name, p.done, p.total, status)
 	case p.r != nil && p.r.w != nil && p.done >= p.nextLog && p.done < p.total:
 		fmt.Fprintf(p.r.w, "%s: %d/%d %s\n", p.name, p.done, p.total, status)
 		p.nextLog += max(p.total/4, 1)

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/birdnn/birdnn/bench"
+	"github.com/birdnn/birdnn/internal/atomicfile"
+	"github.com/birdnn/birdnn/repair"
+	"github.com/spf13/cobra"
+)
+
+func newBench() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench NAME",
+		Short: "Reproduce a published benchmark table (acasxu-36)",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newBenchACASXu36())
+	return cmd
+}
+
+func newBenchACASXu36() *cobra.Command {
+	var paradigm, optimizer, out, only string
+	var sets []string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "acasxu-36 [--paradigm finetune|retrain] [--optimizer gradient|pso] [--tasks N2,1;N5,3] [--out DIR]",
+		Short: "The 36-task ACAS Xu safety table of CARE, PRDNN and VeRe",
+		Long: `Repairs the 36 tasks of the table CARE, PRDNN and VeRe report: N1,9 with property 7 and N2,9 with
+property 8 on CARE's sampled sets, and the 34 networks N_{i>=2,j} that violate property 2, whose repair and
+test sets are 10000 uniform samples of the box plus the neighbourhoods of counterexamples found by an
+independent, seeded search each. Writes DIR/acasxu36.md and DIR/acasxu36.csv, one row a task, the average,
+and the published averages.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sets = append([]string{"paradigm=" + paradigm, "finetune.optimizer=" + optimizer,
+				"network=unused", "property=unused"}, sets...)
+			cfg, err := repair.LoadConfig("", []byte("dataset: {samples: 1, test_samples: 1}\n"), sets)
+			if err != nil {
+				return err
+			}
+			tasks := bench.ACASXu36()
+			if only != "" {
+				want := map[string]bool{}
+				for _, t := range strings.Split(only, ";") {
+					want[strings.TrimSpace(t)] = true
+				}
+				var keep []bench.Task
+				for _, t := range tasks {
+					if want[t.Name] {
+						keep = append(keep, t)
+					}
+				}
+				if len(keep) == 0 {
+					return fmt.Errorf("--tasks %q matches no task", only)
+				}
+				tasks = keep
+			}
+			name := fmt.Sprintf("acasxu36-%s", paradigm)
+			if paradigm == "finetune" {
+				name += "-" + optimizer
+			}
+			dir, err := outputDir(out, name, force)
+			if err != nil {
+				return err
+			}
+			w := cmd.ErrOrStderr()
+			rows := bench.Run(tasks, cfg, bench.DefaultSample, func(r bench.Row) {
+				if r.Err != "" {
+					fmt.Fprintf(w, "%-8s error: %s\n", r.Task, r.Err)
+					return
+				}
+				fmt.Fprintf(w, "%-8s neg %5d  success %6.2f%%  generalization %6.2f%%  drawdown %5.2f%%  domain fidelity %6.2f%%  %5.2fs\n",
+					r.Task, r.Negatives, r.Success, r.Generalization, r.Drawdown, r.DomainFidelity, r.Seconds)
+			})
+			title := fmt.Sprintf("ACAS Xu 36-task safety table: birdnn %s", paradigm)
+			if paradigm == "finetune" {
+				title += " (" + optimizer + ")"
+			}
+			if err := atomicfile.WriteBytes(filepath.Join(dir, "acasxu36.md"), bench.Markdown(title, rows, bench.ACASXu36Published)); err != nil {
+				return err
+			}
+			if err := atomicfile.WriteBytes(filepath.Join(dir, "acasxu36.csv"), bench.CSV(rows)); err != nil {
+				return err
+			}
+			avg := bench.Average(rows)
+			fmt.Fprintf(cmd.OutOrStdout(), "average: success %.2f%%, generalization %.2f%%, drawdown %.2f%%, domain fidelity %.2f%%, %.2fs\nwrote %s\n",
+				avg.Success, avg.Generalization, avg.Drawdown, avg.DomainFidelity, avg.Seconds, dir)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&paradigm, "paradigm", "finetune", "finetune or retrain")
+	fl.StringVar(&optimizer, "optimizer", "gradient", "fine-tuning optimizer: gradient or pso")
+	fl.StringVar(&only, "tasks", "", "run only these tasks, separated by ';' (e.g. \"N2,1;N5,3\")")
+	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")
+	fl.StringArrayVar(&sets, "set", nil, "override a repair config key: key=value (repeatable)")
+	fl.BoolVar(&force, "force", false, "write into --out even if it exists")
+	return cmd
+}
