@@ -174,3 +174,44 @@ func TestConvert(t *testing.T) {
 		t.Errorf("inspect: %v\n%s", err, out)
 	}
 }
+
+// TestRepairCommand repairs the demo into a fresh folder, then checks that the folder is not written into
+// again without --force.
+func TestRepairCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	out, err := run(t, "repair", "--quiet", "--out", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "repair success 100.00%") {
+		t.Errorf("output: %s", out)
+	}
+	for _, f := range []string{"repaired.onnx", "repaired.nnet", "report.json", "report.md"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(dir, "report.json"))), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"paradigm", "network", "property", "repair_success_rate", "generalization", "drawdown",
+		"fidelity", "output_deviation", "neurons_changed", "parameters_changed", "seconds", "seed"} {
+		if _, ok := rep[k]; !ok {
+			t.Errorf("report.json lacks %q", k)
+		}
+	}
+	before := mustRead(t, filepath.Join(dir, "report.json"))
+	if _, err := run(t, "repair", "--quiet", "--out", dir); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("wrote into an existing folder without --force: %v", err)
+	}
+	if mustRead(t, filepath.Join(dir, "report.json")) != before {
+		t.Error("the existing report changed")
+	}
+	if _, err := run(t, "repair", "--quiet", "--config", "nope.yaml"); err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+		t.Errorf("missing config: %v", err)
+	}
+	if _, err := run(t, "repair", "--quiet", "--set", "finetune.epochz=1", "--out", filepath.Join(t.TempDir(), "x")); err == nil || !strings.Contains(err.Error(), "unknown key") {
+		t.Errorf("unknown key: %v", err)
+	}
+}

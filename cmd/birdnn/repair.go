@@ -40,6 +40,10 @@ Writes DIR/repaired.onnx, DIR/repaired.nnet (ReLU networks), DIR/report.json and
 			if err != nil {
 				return err
 			}
+			prob, err := repair.Load(cfg)
+			if err != nil {
+				return err
+			}
 			dir, err := outputDir(out, name, force)
 			if err != nil {
 				return err
@@ -49,10 +53,6 @@ Writes DIR/repaired.onnx, DIR/repaired.nnet (ReLU networks), DIR/report.json and
 				rep = progress.To(nil)
 			} else if verbose {
 				rep = rep.Verbose()
-			}
-			prob, err := repair.Load(cfg)
-			if err != nil {
-				return err
 			}
 			res, err := repair.Run(cfg, prob, rep)
 			if err != nil {

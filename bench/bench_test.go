@@ -1,0 +1,53 @@
+package bench
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestACASXu36Tasks(t *testing.T) {
+	tasks := ACASXu36()
+	if len(tasks) != 36 {
+		t.Fatalf("%d tasks, want 36", len(tasks))
+	}
+	seen := map[string]bool{}
+	p2 := 0
+	for _, task := range tasks {
+		if seen[task.Name] {
+			t.Errorf("task %s twice", task.Name)
+		}
+		seen[task.Name] = true
+		if task.Property == "vnnlib/prop_2.vnnlib" {
+			p2++
+			if task.I < 2 || task.Name == "N3,3" || task.Name == "N4,2" {
+				t.Errorf("task %s should not be in the property 2 list", task.Name)
+			}
+		}
+	}
+	if p2 != 34 {
+		t.Errorf("%d property 2 tasks, want 34", p2)
+	}
+}
+
+func TestAverageAndTables(t *testing.T) {
+	rows := []Row{
+		{Task: "a", Success: 100, Generalization: 90, Drawdown: 1, DomainFidelity: 99, Seconds: 2, Negatives: 5},
+		{Task: "b", Success: 98, Generalization: math.NaN(), Drawdown: 3, DomainFidelity: 97, Seconds: 4, Negatives: 7},
+		{Task: "c", Err: "boom"},
+	}
+	avg := Average(rows)
+	if avg.Success != 99 || avg.Generalization != 90 || avg.Drawdown != 2 || avg.Seconds != 3 || avg.Negatives != 12 {
+		t.Errorf("average %+v", avg)
+	}
+	md := string(Markdown("t", rows, ACASXu36Published))
+	for _, want := range []string{"| a | 5 |", "error: boom", "**birdnn average**", "| VeRe (published) | | | | 99.88 | 99.87 | 15.26 |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	csv := string(CSV(rows))
+	if !strings.Contains(csv, `"b",7,0,0,98.00,n/a,3.00`) {
+		t.Errorf("csv:\n%s", csv)
+	}
+}
