@@ -6,6 +6,7 @@ package train
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/birdnn/birdnn/nn"
 	G "gorgonia.org/gorgonia"
@@ -53,12 +54,15 @@ type Graph struct {
 	consts int     // constants made so far, for unique names
 	inputs map[*G.Node]*tensor.Dense
 
+	// Values read during a run. They live outside the Graph struct on purpose: the machine's read
+	// instructions point at them, and a pointer from the machine back into the Graph (which holds the
+	// machine) would make a cycle through the machine's finalizer that Go never collects.
 	loss    *G.Node
 	vm      G.VM
-	lossVal G.Value
+	lossVal *G.Value
 	outVals []G.Value // post-activation values read in the forward pass
 	actGrad []G.Value
-	inGrad  G.Value
+	inGrad  *G.Value
 }
 
 // NewGraph builds net's graph over batch rows. The graph starts from a copy of net's parameters.
@@ -220,6 +224,14 @@ func (gr *Graph) Constant(rows, cols int, v []float64) *G.Node {
 	return G.NewMatrix(gr.g, gr.dt, G.WithShape(rows, cols), G.WithName(fmt.Sprintf("const%d", gr.consts)), G.WithValue(gr.dense(rows, cols, v)))
 }
 
+// scalarValue returns v in the graph's dtype.
+func (gr *Graph) scalarValue(v float64) any {
+	if gr.dt == tensor.Float32 {
+		return float32(v)
+	}
+	return v
+}
+
 // Scalar adds a scalar constant of the graph's dtype.
 func (gr *Graph) Scalar(v float64) *G.Node {
 	if gr.dt == tensor.Float32 {
@@ -248,7 +260,8 @@ func (gr *Graph) Compile(loss *G.Node) error {
 		if !loss.IsScalar() {
 			return fmt.Errorf("loss has shape %v, want a scalar", loss.Shape())
 		}
-		G.Read(loss, &gr.lossVal)
+		gr.lossVal = new(G.Value)
+		G.Read(loss, gr.lossVal)
 		wrt := append(G.Nodes(nil), gr.learn...)
 		if gr.opts.ActivationGrads {
 			wrt = append(wrt, gr.probes...)
@@ -259,7 +272,11 @@ func (gr *Graph) Compile(loss *G.Node) error {
 		if len(wrt) == 0 {
 			return errors.New("nothing to differentiate: the mask selects no neuron")
 		}
-		grads, err := G.Grad(loss, wrt...)
+		// G.Grad would seed the backward pass with a package-level constant node that keeps a reference to
+		// every graph ever differentiated (a leak of the whole graph and its values, tens of MB a graph);
+		// seed it with a unit node of this graph instead.
+		one := G.NewScalar(gr.g, gr.dt, G.WithName("grad_seed"), G.WithValue(gr.scalarValue(1)))
+		grads, err := G.Backpropagate(G.Nodes{loss}, G.Nodes{one}, wrt)
 		if err != nil {
 			return fmt.Errorf("differentiate loss: %w", err)
 		}
@@ -272,7 +289,8 @@ func (gr *Graph) Compile(loss *G.Node) error {
 			rest = rest[len(gr.Post):]
 		}
 		if gr.opts.InputGrad {
-			G.Read(rest[0], &gr.inGrad)
+			gr.inGrad = new(G.Value)
+			G.Read(rest[0], gr.inGrad)
 		}
 		bind = gr.learn
 	}
@@ -284,12 +302,18 @@ func (gr *Graph) Compile(loss *G.Node) error {
 	return nil
 }
 
-// Close releases the machine.
+// Close releases the machine. Use the Graph no more after it.
 func (gr *Graph) Close() error {
-	if gr.vm != nil {
-		return gr.vm.Close()
+	if gr.vm == nil {
+		return nil
 	}
-	return nil
+	err := gr.vm.Close()
+	// Gorgonia sets a finalizer on its tape machine (a no-op without CUDA); an object with a finalizer is
+	// never collected while it sits in a reference cycle, and the machine does sit in one through its
+	// graph. Clearing it lets the garbage collector free the graph and every value it computed.
+	runtime.SetFinalizer(gr.vm, nil)
+	gr.vm = nil
+	return err
 }
 
 // Feed copies values (rows x cols, row-major) into an input node made by NewInput, or into X.
@@ -325,7 +349,7 @@ func (gr *Graph) Run() (float64, error) {
 	if gr.loss == nil {
 		return 0, nil
 	}
-	return scalarOf(gr.lossVal), nil
+	return scalarOf(*gr.lossVal), nil
 }
 
 func scalarOf(v G.Value) float64 {
@@ -381,7 +405,12 @@ func (gr *Graph) ActivationGrad(k int) []float64 {
 
 // InputGrad returns the gradient of the loss with respect to the inputs in the last Run (requires
 // Options.InputGrad).
-func (gr *Graph) InputGrad() []float64 { return valuesOf(gr.inGrad) }
+func (gr *Graph) InputGrad() []float64 {
+	if gr.inGrad == nil {
+		return nil
+	}
+	return valuesOf(*gr.inGrad)
+}
 
 // Gradients returns the gradient of the loss from the last Run with respect to every layer's weights
 // (row-major, out x in, as nn.Layer stores them) and biases. Parameters that cannot move (masked out)
