@@ -110,7 +110,7 @@ func (t Task) Problem(opt SampleOptions, seed uint64) (*repair.Problem, error) {
 		x := prop.Sample(newRand(s), opt.Uniform)
 		found := falsify.Search(net, prop, opt.Search, s)
 		n1, p1 := imitate.Split(net, prop, x)
-		n2, p2 := falsify.Around(net, prop, found, opt.Around, opt.Radius, s)
+		n2, p2 := imitate.Split(net, prop, falsify.Around(prop, found, opt.Around, opt.Radius, s))
 		return append(append(n1, n2...), found...), append(p1, p2...)
 	}
 	p.Neg, p.Pos = build(seed)

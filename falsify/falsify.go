@@ -6,10 +6,9 @@ package falsify
 import (
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"sort"
-	"sync"
 
+	"github.com/birdnn/birdnn/internal/par"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
 )
@@ -55,18 +54,9 @@ func Search(net *nn.Network, prop *property.Property, opt Options, seed uint64) 
 		sort.Slice(s, func(a, b int) bool { return s[a].m < s[b].m })
 		starts := min(opt.Starts, len(s))
 		results := make([][]float64, starts)
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-		for k := 0; k < starts; k++ {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func(k int) {
-				defer wg.Done()
-				results[k] = Descend(net, c, x[s[k].i*d:(s[k].i+1)*d], opt.Steps, opt.StepSize)
-				<-sem
-			}(k)
-		}
-		wg.Wait()
+		par.For(starts, func(k int) {
+			results[k] = Descend(net, c, x[s[k].i*d:(s[k].i+1)*d], opt.Steps, opt.StepSize)
+		})
 		for _, r := range results {
 			if r != nil {
 				found = append(found, r...)
@@ -129,9 +119,9 @@ func marginGrad(r property.Region, y []float64) ([]float64, float64) {
 }
 
 // Around samples per points uniformly in a box of half-width radius (a fraction of the case's box width)
-// around each centre, clipped to the case's box, and splits them into negatives and positives.
-func Around(net *nn.Network, prop *property.Property, centres []float64, per int, radius float64, seed uint64) (neg, pos []float64) {
-	d, m := net.Inputs(), net.Outputs()
+// around each centre, clipped to the case's box, and returns them row-major.
+func Around(prop *property.Property, centres []float64, per int, radius float64, seed uint64) []float64 {
+	d := prop.Inputs
 	rng := rand.New(rand.NewPCG(seed, 99))
 	var x []float64
 	for c := 0; c < len(centres)/d; c++ {
@@ -148,14 +138,5 @@ func Around(net *nn.Network, prop *property.Property, centres []float64, per int
 			}
 		}
 	}
-	y := net.Forward(x)
-	for r := 0; r < len(x)/d; r++ {
-		xr := x[r*d : (r+1)*d]
-		if prop.Unsafe(xr, y[r*m:(r+1)*m]) {
-			neg = append(neg, xr...)
-		} else {
-			pos = append(pos, xr...)
-		}
-	}
-	return neg, pos
+	return x
 }

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
-	"sync"
 
+	"github.com/birdnn/birdnn/internal/par"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
 )
@@ -81,19 +80,9 @@ func FindPositives(net *nn.Network, prop *property.Property, neg []float64, opt 
 	}
 	n := len(neg) / d
 	found := make([][]float64, n)
-	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for r := w; r < n; r += workers {
-				rng := rand.New(rand.NewPCG(seed, uint64(r)))
-				found[r] = searchOne(net, prop, neg[r*d:(r+1)*d], opt, rng)
-			}
-		}(w)
-	}
-	wg.Wait()
+	par.For(n, func(r int) {
+		found[r] = searchOne(net, prop, neg[r*d:(r+1)*d], opt, rand.New(rand.NewPCG(seed, uint64(r))))
+	})
 	var out []float64
 	missing := 0
 	for _, f := range found {
@@ -190,51 +179,41 @@ func Nearest(queries, points []float64, dim, k int) [][]int {
 	nq, np := len(queries)/dim, len(points)/dim
 	k = min(k, np)
 	out := make([][]int, nq)
-	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			idx := make([]int, 0, k+1)
-			dist := make([]float64, 0, k+1)
-			for q := w; q < nq; q += workers {
-				x := queries[q*dim : (q+1)*dim]
-				idx, dist = idx[:0], dist[:0]
-				worst := math.Inf(1)
-				for p := 0; p < np; p++ {
-					y := points[p*dim : (p+1)*dim]
-					s := 0.0
-					for i, v := range x {
-						t := v - y[i]
-						s += t * t
-						if s >= worst {
-							break
-						}
-					}
-					if s >= worst && len(idx) == k {
-						continue
-					}
-					// insert in order
-					j := len(idx)
-					idx, dist = append(idx, p), append(dist, s)
-					for j > 0 && dist[j-1] > s {
-						idx[j], dist[j] = idx[j-1], dist[j-1]
-						j--
-					}
-					idx[j], dist[j] = p, s
-					if len(idx) > k {
-						idx, dist = idx[:k], dist[:k]
-					}
-					if len(idx) == k {
-						worst = dist[k-1]
-					}
+	par.For(nq, func(q int) {
+		x := queries[q*dim : (q+1)*dim]
+		idx := make([]int, 0, k+1)
+		dist := make([]float64, 0, k+1)
+		worst := math.Inf(1)
+		for p := 0; p < np; p++ {
+			y := points[p*dim : (p+1)*dim]
+			s := 0.0
+			for i, v := range x {
+				t := v - y[i]
+				s += t * t
+				if s >= worst {
+					break
 				}
-				out[q] = append([]int(nil), idx...)
 			}
-		}(w)
-	}
-	wg.Wait()
+			if s >= worst && len(idx) == k {
+				continue
+			}
+			// Insert in order, keeping the k nearest.
+			j := len(idx)
+			idx, dist = append(idx, p), append(dist, s)
+			for j > 0 && dist[j-1] > s {
+				idx[j], dist[j] = idx[j-1], dist[j-1]
+				j--
+			}
+			idx[j], dist[j] = p, s
+			if len(idx) > k {
+				idx, dist = idx[:k], dist[:k]
+			}
+			if len(idx) == k {
+				worst = dist[k-1]
+			}
+		}
+		out[q] = idx
+	})
 	return out
 }
 

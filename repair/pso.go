@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
-	"sync"
 
 	"github.com/birdnn/birdnn/imitate"
+	"github.com/birdnn/birdnn/internal/par"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/localize"
 	"github.com/birdnn/birdnn/nn"
@@ -80,18 +79,7 @@ func runPSO(net *nn.Network, prop *property.Property, neg, pos *imitate.Behaviou
 	}
 	eval := func() {
 		costs := make([]float64, len(ps))
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-		for i := range ps {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func(i int) {
-				defer wg.Done()
-				costs[i] = cost(ps[i].x)
-				<-sem
-			}(i)
-		}
-		wg.Wait()
+		par.For(len(ps), func(i int) { costs[i] = cost(ps[i].x) })
 		for i := range ps {
 			if ps[i].best == nil || costs[i] < ps[i].bestCost {
 				ps[i].best, ps[i].bestCost = append([]float64(nil), ps[i].x...), costs[i]
