@@ -158,9 +158,12 @@ func Run(cfg *Config, p *Problem, rep *progress.Reporter) (*Result, error) {
 	case "finetune":
 		t0 = time.Now()
 		var neurons []localize.Neuron
+		ph := rep.Start("localize", 1)
 		if neurons, err = localizeNeurons(cfg, p, neg, pos, expected); err != nil {
 			return nil, err
 		}
+		ph.Add(1, "")
+		ph.Finish(fmt.Sprintf("%d neurons (%s)", len(neurons), cfg.Localize.Method))
 		report.Localized = neurons
 		phase("localize", t0)
 		t0 = time.Now()
