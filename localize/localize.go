@@ -38,8 +38,9 @@ func ParseMethod(s string) (Method, error) {
 
 // Neuron identifies one neuron and its score.
 type Neuron struct {
-	Layer, Index int
-	Score        float64
+	Layer int     `json:"layer"`
+	Index int     `json:"index"`
+	Score float64 `json:"score"`
 }
 
 // Inputs gathers what the scores need. Gradient needs Expected and Grads; the others only Pos and Neg.
