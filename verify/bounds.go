@@ -1,0 +1,169 @@
+// Package verify computes sound bounds on a network's outputs over an input box (interval bound
+// propagation, and linear relaxation with back-substitution in the CROWN / DeepPoly style) and decides
+// properties with them.
+//
+// Soundness and floating point: every bound is widened by a stated margin, relMargin times the sum of the
+// magnitudes of the terms that made it plus absMargin, which covers the rounding of float64 sums of the
+// lengths found in fully connected networks (a sum of n terms is off by at most about n * 1.1e-16 times
+// the sum of their magnitudes). A bound is therefore never tighter than the exact real-arithmetic bound
+// of the computed relaxation.
+package verify
+
+import (
+	"math"
+
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
+)
+
+const (
+	relMargin = 1e-10
+	absMargin = 1e-12
+)
+
+// widen returns v moved outward (down when down is true) by the margin for a value built from terms of
+// total magnitude mag.
+func widen(v, mag float64, down bool) float64 {
+	d := relMargin*mag + absMargin
+	if down {
+		return v - d
+	}
+	return v + d
+}
+
+// Interval is a closed interval [Lo, Hi].
+type Interval struct{ Lo, Hi float64 }
+
+// IBP returns, for each layer, interval bounds on its pre-activation values over the box, by interval
+// arithmetic.
+func IBP(net *nn.Network, box property.Box) [][]Interval {
+	lo, hi := append([]float64(nil), box.Lo...), append([]float64(nil), box.Hi...)
+	out := make([][]Interval, len(net.Layers))
+	for k := range net.Layers {
+		l := &net.Layers[k]
+		pre := make([]Interval, l.Out)
+		nlo, nhi := make([]float64, l.Out), make([]float64, l.Out)
+		for j := 0; j < l.Out; j++ {
+			w := l.W[j*l.In : (j+1)*l.In]
+			a, b, mag := l.B[j], l.B[j], math.Abs(l.B[j])
+			for i, wi := range w {
+				if wi >= 0 {
+					a += wi * lo[i]
+					b += wi * hi[i]
+				} else {
+					a += wi * hi[i]
+					b += wi * lo[i]
+				}
+				mag += math.Abs(wi) * math.Max(math.Abs(lo[i]), math.Abs(hi[i]))
+			}
+			pre[j] = Interval{widen(a, mag, true), widen(b, mag, false)}
+			nlo[j], nhi[j] = postBounds(l, pre[j])
+		}
+		out[k] = pre
+		lo, hi = nlo, nhi
+	}
+	return out
+}
+
+// postBounds bounds a neuron's output from its pre-activation interval (every activation is
+// non-decreasing), widened for the rounding of the activation itself.
+func postBounds(l *nn.Layer, p Interval) (float64, float64) {
+	a, b := l.Act.Value(p.Lo), l.Act.Value(p.Hi)
+	return widen(a, math.Abs(a)*1e3, true), widen(b, math.Abs(b)*1e3, false)
+}
+
+// linear is an affine function of some layer's outputs: sum coef[i]*h[i] + c, one row per bound.
+type linear struct {
+	coef []float64
+	c    float64
+}
+
+// Crown computes pre-activation bounds of every layer by back-substitution: each neuron's pre-activation
+// is written as a linear function of the layer below, and the activations are replaced by their linear
+// relaxations, down to the input box. It starts from IBP and keeps the tighter bound. It returns the
+// bounds of every layer (the last is the output layer's pre-activation, i.e. the outputs for an identity
+// output layer).
+func Crown(net *nn.Network, box property.Box) [][]Interval {
+	bounds := IBP(net, box)
+	for k := 1; k < len(net.Layers); k++ {
+		l := &net.Layers[k]
+		for j := 0; j < l.Out; j++ {
+			row := linear{coef: append([]float64(nil), l.W[j*l.In:(j+1)*l.In]...), c: l.B[j]}
+			lo := backSubstitute(net, bounds, box, k-1, row, true)
+			hi := backSubstitute(net, bounds, box, k-1, row, false)
+			if lo > bounds[k][j].Lo {
+				bounds[k][j].Lo = lo
+			}
+			if hi < bounds[k][j].Hi {
+				bounds[k][j].Hi = hi
+			}
+		}
+	}
+	return bounds
+}
+
+// backSubstitute bounds f = coef·h_top + c, where h_top is the output of layer top, from below (lower) or
+// above over the box, using the relaxations of layers top, top-1, ..., 0 and the pre-activation bounds.
+func backSubstitute(net *nn.Network, bounds [][]Interval, box property.Box, top int, f linear, lower bool) float64 {
+	v, _ := backSubstituteCoef(net, bounds, box, top, f, lower)
+	return v
+}
+
+// backSubstituteCoef is backSubstitute that also returns the function's coefficients on the input.
+func backSubstituteCoef(net *nn.Network, bounds [][]Interval, box property.Box, top int, f linear, lower bool) (float64, []float64) {
+	coef, c := f.coef, f.c
+	mag := math.Abs(c)
+	for k := top; k >= 0; k-- {
+		l := &net.Layers[k]
+		// Replace h_k = act(z_k) by its relaxation: for a lower bound, a positive coefficient takes the lower
+		// line and a negative one the upper line (the other way round for an upper bound).
+		zc := make([]float64, l.Out)
+		for j, a := range coef {
+			if a == 0 {
+				continue
+			}
+			r := l.Act.Relax(bounds[k][j].Lo, bounds[k][j].Hi)
+			useLower := (a > 0) == lower
+			s, b := r.UpperSlope, r.UpperIntercept
+			if useLower {
+				s, b = r.LowerSlope, r.LowerIntercept
+			}
+			zc[j] = a * s
+			c += a * b
+			mag += math.Abs(a * b)
+		}
+		// z_k = W_k h_{k-1} + B_k.
+		prev := make([]float64, l.In)
+		for j, a := range zc {
+			if a == 0 {
+				continue
+			}
+			c += a * l.B[j]
+			mag += math.Abs(a * l.B[j])
+			w := l.W[j*l.In : (j+1)*l.In]
+			for i, wi := range w {
+				prev[i] += a * wi
+			}
+		}
+		coef = prev
+	}
+	// Bound coef·x + c over the box.
+	v := c
+	for i, a := range coef {
+		x := box.Hi[i]
+		if (a > 0) == lower {
+			x = box.Lo[i]
+		}
+		v += a * x
+		mag += math.Abs(a) * math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
+	}
+	// Back-substitution multiplies and adds many terms: widen by the margin scaled to their size, with a
+	// factor for the depth of the chain of products.
+	return widen(v, mag*float64(top+2), lower), coef
+}
+
+// OutputBound returns a sound lower bound (lower=true) or upper bound of coef·y + c over the box, where y
+// is the network's output, given pre-activation bounds from Crown or IBP.
+func OutputBound(net *nn.Network, bounds [][]Interval, box property.Box, coef []float64, c float64, lower bool) float64 {
+	return backSubstitute(net, bounds, box, len(net.Layers)-1, linear{coef: coef, c: c}, lower)
+}

@@ -1,0 +1,97 @@
+package verify
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
+)
+
+func allActs() []activation.Activation {
+	var out []activation.Activation
+	for _, n := range activation.Names() {
+		a, _ := activation.New(n)
+		out = append(out, a)
+	}
+	return append(out, activation.Activation{Name: "leaky_relu", Param: 0.1}, activation.Activation{Name: "elu", Param: 2})
+}
+
+func randomBox(rng *rand.Rand, d int, width float64) property.Box {
+	b := property.Box{Lo: make([]float64, d), Hi: make([]float64, d)}
+	for i := range b.Lo {
+		c := 2*rng.Float64() - 1
+		w := rng.Float64() * width
+		b.Lo[i], b.Hi[i] = c-w, c+w
+	}
+	return b
+}
+
+// TestBoundsContainSamples: on random networks and boxes, every sampled pre-activation lies within the
+// IBP and CROWN bounds, CROWN is never looser than IBP, and random linear functions of the output stay
+// within OutputBound.
+func TestBoundsContainSamples(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, act := range allActs() {
+		for trial := 0; trial < 20; trial++ {
+			net := nn.Random(rng, []int{3, 8, 8, 4}, act, activation.Identity)
+			box := randomBox(rng, 3, []float64{0.01, 0.3, 2}[trial%3])
+			ibp, crown := IBP(net, box), Crown(net, box)
+			coef := []float64{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()}
+			lo := OutputBound(net, crown, box, coef, 0.5, true)
+			hi := OutputBound(net, crown, box, coef, 0.5, false)
+			for k := range crown {
+				for j := range crown[k] {
+					if crown[k][j].Lo < ibp[k][j].Lo || crown[k][j].Hi > ibp[k][j].Hi {
+						t.Fatalf("%s: CROWN looser than IBP at layer %d neuron %d", act, k, j)
+					}
+				}
+			}
+			x := box.Sample(rng, 2000)
+			for r := 0; r < 2000; r++ {
+				xr := x[3*r : 3*r+3]
+				cur := xr
+				for k := range net.Layers {
+					l := &net.Layers[k]
+					for j := 0; j < l.Out; j++ {
+						z := l.B[j]
+						for i, v := range cur {
+							z += l.W[j*l.In+i] * v
+						}
+						if z < crown[k][j].Lo || z > crown[k][j].Hi {
+							t.Fatalf("%s: layer %d neuron %d: %v outside [%v, %v]", act, k, j, z, crown[k][j].Lo, crown[k][j].Hi)
+						}
+					}
+					cur = net.Trace(xr)[k]
+				}
+				y := net.Forward(xr)
+				v := 0.5
+				for i, c := range coef {
+					v += c * y[i]
+				}
+				if v < lo || v > hi {
+					t.Fatalf("%s: output function %v outside [%v, %v]", act, v, lo, hi)
+				}
+			}
+		}
+	}
+}
+
+// TestCrownIsExactForLinearNetworks: with identity activations every bound is the exact range.
+func TestCrownIsExactForLinearNetworks(t *testing.T) {
+	net := &nn.Network{Layers: []nn.Layer{
+		{In: 2, Out: 1, W: []float64{1, -2}, B: []float64{0.5}, Act: activation.Identity},
+		{In: 1, Out: 1, W: []float64{3}, B: []float64{-1}, Act: activation.Identity},
+	}}
+	box := property.Box{Lo: []float64{0, 0}, Hi: []float64{1, 1}}
+	// y = 3(x0 - 2 x1 + 0.5) - 1 ranges over [3(-1.5) - 1, 3(1.5) - 1] = [-5.5, 3.5]; the bounds are that,
+	// widened outward by no more than the stated floating-point margin.
+	b := Crown(net, box)
+	if d := -5.5 - b[1][0].Lo; d < 0 || d > 1e-8 {
+		t.Errorf("lower bound %v, want -5.5 widened by at most 1e-8", b[1][0].Lo)
+	}
+	if d := b[1][0].Hi - 3.5; d < 0 || d > 1e-8 {
+		t.Errorf("upper bound %v, want 3.5 widened by at most 1e-8", b[1][0].Hi)
+	}
+}

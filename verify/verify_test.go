@@ -1,0 +1,63 @@
+package verify
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
+)
+
+// TestVerdictsAgreeWithDenseSampling compares verdicts on small random networks with a dense grid of the
+// box: a certified network has no unsafe grid point, a violated one has a confirmed counterexample.
+func TestVerdictsAgreeWithDenseSampling(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	counts := map[Verdict]int{}
+	for _, act := range allActs() {
+		for trial := 0; trial < 6; trial++ {
+			net := nn.Random(rng, []int{2, 6, 6, 2}, act, activation.Identity)
+			box := randomBox(rng, 2, 0.5)
+			// Unsafe when y1 - y0 >= threshold; thresholds spread so that some networks are safe.
+			th := []float64{-0.5, 0, 0.3, 1, 3, 10}[trial]
+			prop := &property.Property{Inputs: 2, Outputs: 2, Cases: []property.Case{{Box: box,
+				Unsafe: property.Region{{{Coef: []float64{1, -1}, Bound: -th}}}}}}
+			res := Verify(context.Background(), net, prop, Options{MaxBoxes: 20000})
+			counts[res.Verdict]++
+			const n = 200
+			gridUnsafe := 0
+			x := make([]float64, 0, 2*(n+1)*(n+1))
+			for a := 0; a <= n; a++ {
+				for b := 0; b <= n; b++ {
+					x = append(x, box.Lo[0]+(box.Hi[0]-box.Lo[0])*float64(a)/n, box.Lo[1]+(box.Hi[1]-box.Lo[1])*float64(b)/n)
+				}
+			}
+			y := net.Forward(x)
+			for r := 0; r < len(x)/2; r++ {
+				if prop.Unsafe(x[2*r:2*r+2], y[2*r:2*r+2]) {
+					gridUnsafe++
+				}
+			}
+			switch res.Verdict {
+			case Certified:
+				if gridUnsafe > 0 {
+					t.Fatalf("%s trial %d: certified, but %d grid points are unsafe", act, trial, gridUnsafe)
+				}
+			case Violated:
+				cx := res.Counterexample
+				if !prop.Unsafe(cx.Input, net.Forward(cx.Input)) {
+					t.Fatalf("%s trial %d: counterexample %v is not one", act, trial, cx.Input)
+				}
+			case Unknown:
+				if gridUnsafe > 0 {
+					t.Errorf("%s trial %d: unknown, but the grid has %d unsafe points the search missed", act, trial, gridUnsafe)
+				}
+			}
+		}
+	}
+	if counts[Certified] == 0 || counts[Violated] == 0 {
+		t.Errorf("verdicts %v: want both certified and violated cases", counts)
+	}
+	t.Logf("verdicts: %v", counts)
+}
