@@ -63,6 +63,6 @@ func newRoot() *cobra.Command {
 			profFile.Close()
 		}
 	}
-	root.AddCommand(newInspect(), newEval(), newConvert(), newRepair(), newBench())
+	root.AddCommand(newInspect(), newEval(), newConvert(), newRepair(), newBench(), newVerify())
 	return root
 }

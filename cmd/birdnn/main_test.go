@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -213,5 +214,24 @@ func TestRepairCommand(t *testing.T) {
 	}
 	if _, err := run(t, "repair", "--quiet", "--set", "finetune.epochz=1", "--out", filepath.Join(t.TempDir(), "x")); err == nil || !strings.Contains(err.Error(), "unknown key") {
 		t.Errorf("unknown key: %v", err)
+	}
+}
+
+func TestVerifyCommand(t *testing.T) {
+	d := acas(t)
+	out, err := run(t, "verify", "--json", "--net", filepath.Join(d, "nnet", "ACASXU_run2a_2_1_batch_2000.nnet"),
+		"--prop", filepath.Join(d, "vnnlib", "prop_2.vnnlib"))
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitViolated {
+		t.Fatalf("exit %v, want the violated code", err)
+	}
+	var res struct {
+		Verdict        string `json:"verdict"`
+		Counterexample struct {
+			Input, Output []float64
+		} `json:"counterexample"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Verdict != "violated" || len(res.Counterexample.Input) != 5 {
+		t.Fatalf("output %s, %v", out, err)
 	}
 }

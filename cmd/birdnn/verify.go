@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/birdnn/birdnn/nn/netio"
+	"github.com/birdnn/birdnn/property"
+	"github.com/birdnn/birdnn/verify"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of birdnn verify.
+const (
+	exitCertified = 0
+	exitViolated  = 10
+	exitUnknown   = 20
+)
+
+func newVerify() *cobra.Command {
+	var netPath, propPath string
+	var timeout time.Duration
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "verify --net FILE --prop FILE [--timeout DURATION] [--json]",
+		Short: "Prove a property on a network's whole input box, or find a counterexample",
+		Long: `Decide a VNN-LIB property over its whole input box: CROWN bounds with branch and bound over input
+splits prove it (certified), a counterexample confirmed by a forward pass refutes it (violated), or the
+budget runs out (unknown). "certified" is never said of a network with a counterexample: the bounds are
+sound, floating-point rounding included.
+
+Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			net, err := netio.Load(netPath)
+			if err != nil {
+				return err
+			}
+			prop, err := property.ReadFile(propPath)
+			if err != nil {
+				return err
+			}
+			if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
+				return fmt.Errorf("%s and %s: %w", propPath, netPath, err)
+			}
+			res := verify.Verify(context.Background(), net, prop, verify.Options{Timeout: timeout})
+			if asJSON {
+				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s (%.2fs, %d boxes)\n", res.Verdict, res.Seconds, res.Boxes)
+				if cx := res.Counterexample; cx != nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "counterexample input  %s\n               output %s\n", floats(cx.Input), floats(cx.Output))
+				}
+			}
+			switch res.Verdict {
+			case verify.Violated:
+				return &exitError{code: exitViolated, err: fmt.Errorf("")}
+			case verify.Unknown:
+				return &exitError{code: exitUnknown, err: fmt.Errorf("")}
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&netPath, "net", "", "network file (.nnet or .onnx)")
+	fl.StringVar(&propPath, "prop", "", "VNN-LIB property")
+	fl.DurationVar(&timeout, "timeout", time.Minute, "give up with unknown after this long")
+	fl.BoolVar(&asJSON, "json", false, "print JSON: verdict, seconds, boxes, counterexample")
+	cmd.MarkFlagRequired("net")
+	cmd.MarkFlagRequired("prop")
+	return cmd
+}
