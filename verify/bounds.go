@@ -12,6 +12,7 @@ package verify
 import (
 	"math"
 
+	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
 )
@@ -84,33 +85,48 @@ type linear struct {
 // bounds of every layer (the last is the output layer's pre-activation, i.e. the outputs for an identity
 // output layer).
 func Crown(net *nn.Network, box property.Box) [][]Interval {
-	bounds := IBP(net, box)
+	return crown(net, box).bounds
+}
+
+// relaxed holds the bounds of every layer and the relaxations of its activations on them.
+type relaxed struct {
+	bounds [][]Interval
+	relax  [][]activation.Relaxation
+}
+
+func relaxLayer(l *nn.Layer, b []Interval) []activation.Relaxation {
+	r := make([]activation.Relaxation, len(b))
+	for j, iv := range b {
+		r[j] = l.Act.Relax(iv.Lo, iv.Hi)
+	}
+	return r
+}
+
+func crown(net *nn.Network, box property.Box) *relaxed {
+	rx := &relaxed{bounds: IBP(net, box), relax: make([][]activation.Relaxation, len(net.Layers))}
+	rx.relax[0] = relaxLayer(&net.Layers[0], rx.bounds[0])
 	for k := 1; k < len(net.Layers); k++ {
 		l := &net.Layers[k]
 		for j := 0; j < l.Out; j++ {
-			row := linear{coef: append([]float64(nil), l.W[j*l.In:(j+1)*l.In]...), c: l.B[j]}
-			lo := backSubstitute(net, bounds, box, k-1, row, true)
-			hi := backSubstitute(net, bounds, box, k-1, row, false)
-			if lo > bounds[k][j].Lo {
-				bounds[k][j].Lo = lo
+			row := linear{coef: l.W[j*l.In : (j+1)*l.In], c: l.B[j]}
+			lo, _ := rx.backSubstitute(net, box, k-1, row, true)
+			hi, _ := rx.backSubstitute(net, box, k-1, row, false)
+			if lo > rx.bounds[k][j].Lo {
+				rx.bounds[k][j].Lo = lo
 			}
-			if hi < bounds[k][j].Hi {
-				bounds[k][j].Hi = hi
+			if hi < rx.bounds[k][j].Hi {
+				rx.bounds[k][j].Hi = hi
 			}
 		}
+		rx.relax[k] = relaxLayer(l, rx.bounds[k])
 	}
-	return bounds
+	return rx
 }
 
 // backSubstitute bounds f = coef·h_top + c, where h_top is the output of layer top, from below (lower) or
 // above over the box, using the relaxations of layers top, top-1, ..., 0 and the pre-activation bounds.
-func backSubstitute(net *nn.Network, bounds [][]Interval, box property.Box, top int, f linear, lower bool) float64 {
-	v, _ := backSubstituteCoef(net, bounds, box, top, f, lower)
-	return v
-}
-
-// backSubstituteCoef is backSubstitute that also returns the function's coefficients on the input.
-func backSubstituteCoef(net *nn.Network, bounds [][]Interval, box property.Box, top int, f linear, lower bool) (float64, []float64) {
+// It also returns the function's coefficients on the input.
+func (rx *relaxed) backSubstitute(net *nn.Network, box property.Box, top int, f linear, lower bool) (float64, []float64) {
 	coef, c := f.coef, f.c
 	mag := math.Abs(c)
 	for k := top; k >= 0; k-- {
@@ -122,7 +138,7 @@ func backSubstituteCoef(net *nn.Network, bounds [][]Interval, box property.Box, 
 			if a == 0 {
 				continue
 			}
-			r := l.Act.Relax(bounds[k][j].Lo, bounds[k][j].Hi)
+			r := rx.relax[k][j]
 			useLower := (a > 0) == lower
 			s, b := r.UpperSlope, r.UpperIntercept
 			if useLower {
@@ -165,5 +181,10 @@ func backSubstituteCoef(net *nn.Network, bounds [][]Interval, box property.Box, 
 // OutputBound returns a sound lower bound (lower=true) or upper bound of coef·y + c over the box, where y
 // is the network's output, given pre-activation bounds from Crown or IBP.
 func OutputBound(net *nn.Network, bounds [][]Interval, box property.Box, coef []float64, c float64, lower bool) float64 {
-	return backSubstitute(net, bounds, box, len(net.Layers)-1, linear{coef: coef, c: c}, lower)
+	rx := &relaxed{bounds: bounds, relax: make([][]activation.Relaxation, len(net.Layers))}
+	for k := range net.Layers {
+		rx.relax[k] = relaxLayer(&net.Layers[k], bounds[k])
+	}
+	v, _ := rx.backSubstitute(net, box, len(net.Layers)-1, linear{coef: coef, c: c}, lower)
+	return v
 }

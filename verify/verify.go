@@ -131,21 +131,42 @@ func violated(net *nn.Network, x []float64, start time.Time, boxes int) Result {
 // whose lower bound over the box is positive; otherwise the dimension to split (largest smear) and, if the
 // box's centre or a short descent from it is a counterexample, that input.
 func decide(net *nn.Network, c property.Case, box property.Box, attack bool) (safe bool, dim int, cx []float64) {
-	bounds := Crown(net, box)
+	rx := crown(net, box)
+	top := len(net.Layers) - 1
 	bestSmear := -1.0
 	allExcluded := true
 	for _, conj := range c.Unsafe {
+		// The conjunction {c_j·y <= b_j for all j} is empty on the box if some combination
+		// sum_j lambda_j (c_j·y - b_j), lambda >= 0, is positive everywhere on it. Try each constraint alone,
+		// then their even mix and every pair (the dominating output can change across a box).
 		excluded := false
 		var worstCoef []float64
 		worstLB := math.Inf(-1)
-		for _, con := range conj {
-			lb, coef := backSubstituteCoef(net, bounds, box, len(net.Layers)-1, linear{coef: con.Coef, c: -con.Bound}, true)
+		try := func(lambda []float64) bool {
+			f := linear{coef: make([]float64, net.Outputs())}
+			for j, con := range conj {
+				if lambda[j] == 0 {
+					continue
+				}
+				for i, a := range con.Coef {
+					f.coef[i] += lambda[j] * a
+				}
+				f.c -= lambda[j] * con.Bound
+			}
+			lb, coef := rx.backSubstitute(net, box, top, f, true)
 			if lb > 0 {
-				excluded = true
-				break
+				return true
 			}
 			if lb > worstLB {
 				worstLB, worstCoef = lb, coef
+			}
+			return false
+		}
+		m := len(conj)
+		for _, lambda := range mixes(m) {
+			if try(lambda) {
+				excluded = true
+				break
 			}
 		}
 		if excluded {
@@ -173,6 +194,35 @@ func decide(net *nn.Network, c property.Case, box property.Box, attack bool) (sa
 		return false, dim, x
 	}
 	return false, dim, nil
+}
+
+// mixes lists the weightings tried for a conjunction of m constraints: each alone, the even mix, and each
+// pair evenly (for m up to 6; beyond, singles and the even mix).
+func mixes(m int) [][]float64 {
+	var out [][]float64
+	for j := 0; j < m; j++ {
+		l := make([]float64, m)
+		l[j] = 1
+		out = append(out, l)
+	}
+	if m < 2 {
+		return out
+	}
+	even := make([]float64, m)
+	for j := range even {
+		even[j] = 1 / float64(m)
+	}
+	out = append(out, even)
+	if m <= 6 {
+		for a := 0; a < m; a++ {
+			for b := a + 1; b < m; b++ {
+				l := make([]float64, m)
+				l[a], l[b] = 0.5, 0.5
+				out = append(out, l)
+			}
+		}
+	}
+	return out
 }
 
 // split halves box along dim.

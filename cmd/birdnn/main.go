@@ -20,9 +20,14 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 
+// stopProfile ends a CPU profile started by --cpuprofile; main calls it however the command ended.
+var stopProfile = func() {}
+
 func main() {
 	root := newRoot()
-	if err := root.Execute(); err != nil {
+	err := root.Execute()
+	stopProfile()
+	if err != nil {
 		code := 1
 		var ee *exitError
 		if errors.As(err, &ee) {
@@ -43,7 +48,6 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	var cpuProfile string
-	var profFile *os.File
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
@@ -54,14 +58,15 @@ func newRoot() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		profFile = f
-		return pprof.StartCPUProfile(f)
-	}
-	root.PersistentPostRun = func(*cobra.Command, []string) {
-		if profFile != nil {
-			pprof.StopCPUProfile()
-			profFile.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
 		}
+		stopProfile = func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}
+		return nil
 	}
 	root.AddCommand(newInspect(), newEval(), newConvert(), newRepair(), newBench(), newVerify())
 	return root
