@@ -10,17 +10,21 @@ import (
 	"github.com/birdnn/birdnn/train"
 )
 
-// distil trains a student of the given activation to reproduce teacher's outputs on uniform samples of
-// [-1, 1]^2, with birdnn's own engine.
+// distil trains a student of the given activation to reproduce teacher's outputs on samples of [-1, 1]^2,
+// with birdnn's own engine.
 func distil(t *testing.T, teacher *nn.Network, act activation.Activation, seed uint64) *nn.Network {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 1))
 	student := nn.Random(rng, []int{2, 16, 16, 3}, act, activation.Identity)
 	student.Norm = teacher.Norm
 	const n, batch = 4096, 512
+	// Uniform samples of the domain, a quarter of them around the property's box where the bug is.
 	x := make([]float64, 2*n)
-	for i := range x {
-		x[i] = 2*rng.Float64() - 1
+	for i := 0; i < n; i++ {
+		x[2*i], x[2*i+1] = 2*rng.Float64()-1, 2*rng.Float64()-1
+		if i%4 == 0 {
+			x[2*i], x[2*i+1] = 0.35+0.6*rng.Float64(), 0.15+0.6*rng.Float64()
+		}
 	}
 	y := teacher.Forward(x)
 	gr, err := train.NewGraph(student, batch, train.Options{})
