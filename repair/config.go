@@ -116,6 +116,9 @@ type TrainSpec struct {
 	// Patience stops training after this many epochs without improvement once every repair negative is
 	// fixed (0: stop as soon as they are).
 	Patience int `mapstructure:"patience"`
+	// EpochRows caps the negatives, positives and anchors an epoch trains on (each, drawn afresh every
+	// epoch, weighted to stand for their whole class); 0 trains on every row every epoch.
+	EpochRows int `mapstructure:"epoch_rows"`
 }
 
 // PSOConfig is BIRDNN's particle swarm: one factor (1 + r), r in [-Range, Range], per localized neuron.
@@ -150,7 +153,7 @@ func Defaults() Config {
 			PSO:       PSOConfig{Particles: 20, Iterations: 100, C1: 0.41, C2: 0.41, W: 0.8, Alpha: 0.5, Range: 1},
 		},
 		Retrain: RetrainConfig{
-			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3},
+			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3, EpochRows: 2048},
 		},
 		Eval: EvalConfig{DomainSamples: 5000},
 	}
@@ -305,8 +308,8 @@ func (c *Config) Validate() error {
 		if t.Epochs < 1 || t.Batch < 1 {
 			bad("%s: epochs %d and batch %d must be >= 1", name, t.Epochs, t.Batch)
 		}
-		if t.Alpha < 0 || t.Beta < 0 || t.Gamma < 0 || t.Anchor < 0 || t.Keep < 0 || t.Margin < 0 || t.Patience < 0 {
-			bad("%s: alpha, beta, gamma, anchor, keep, margin and patience must not be negative", name)
+		if t.Alpha < 0 || t.Beta < 0 || t.Gamma < 0 || t.Anchor < 0 || t.Keep < 0 || t.Margin < 0 || t.Patience < 0 || t.EpochRows < 0 {
+			bad("%s: alpha, beta, gamma, anchor, keep, margin, patience and epoch_rows must not be negative", name)
 		}
 	}
 	p := c.Finetune.PSO

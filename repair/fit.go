@@ -29,13 +29,15 @@ type fitInput struct {
 // rowSet holds the training rows and their per-row weights, row-major.
 type rowSet struct {
 	n, d, m int
-	x       []float64
-	target  []float64 // m per row: expected output (negatives) or original output (positives)
-	sseW    []float64 // weight of the output term
-	caseOf  []int     // the property case whose region applies to the row
-	violW   []float64 // weight of the violation term
-	imit    [][]float64
-	imitW   []float64
+	// The rows are the negatives, then nPos positives, then the anchors.
+	nNeg, nPos int
+	x          []float64
+	target     []float64 // m per row: expected output (negatives) or original output (positives)
+	sseW       []float64 // weight of the output term
+	caseOf     []int     // the property case whose region applies to the row
+	violW      []float64 // weight of the violation term
+	imit       [][]float64
+	imitW      []float64
 	// keepW weighs the decision-preserving hinge of the row (positives and anchors), whose original
 	// decision (argmin) is keepClass.
 	keepW     []float64
@@ -104,10 +106,6 @@ func fitRound(net *nn.Network, rows *rowSet, conjs []property.Conjunction, caseC
 	}
 	defer func() { tr.gr.Close() }()
 	rng := rand.New(rand.NewPCG(seed, 4))
-	perm := make([]int, rows.n)
-	for i := range perm {
-		perm[i] = i
-	}
 	name := "repair epochs"
 	if round > 0 {
 		name = fmt.Sprintf("repair epochs (round %d, violation x%d)", round+1, 1<<(2*round))
@@ -118,8 +116,8 @@ func fitRound(net *nn.Network, rows *rowSet, conjs []property.Conjunction, caseC
 	calm := 0
 	status := ""
 	for epoch := 0; epoch < spec.Epochs; epoch++ {
-		rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-		if _, err := tr.epoch(perm, caseConj); err != nil {
+		order, factor := rows.epochOrder(rng, spec.EpochRows)
+		if _, err := tr.epoch(order, factor, caseConj); err != nil {
 			return nil, 0, err
 		}
 		cur := tr.gr.Network()
@@ -163,7 +161,6 @@ type trainer struct {
 	terms              []imitTerm
 	bx, bt, bw, bc, bk []float64
 	be, bi             map[int][]float64
-	stepScale          float64
 }
 
 // imitTerm is the hidden imitation term of one layer with localized neurons.
@@ -244,8 +241,6 @@ func newTrainer(net *nn.Network, rows *rowSet, conjs []property.Conjunction, bat
 	} else {
 		t.opt = train.NewAdam(lr)
 	}
-	// A batch's weights are scaled by n/batch so that one epoch's steps add up to the full loss.
-	t.stepScale = float64(rows.n) / float64(batch)
 	t.bx = make([]float64, batch*rows.d)
 	t.bt = make([]float64, batch*rows.m)
 	t.bw = make([]float64, batch)
@@ -253,12 +248,17 @@ func newTrainer(net *nn.Network, rows *rowSet, conjs []property.Conjunction, bat
 	return t, nil
 }
 
-// epoch runs one pass over the rows in the order perm, one optimizer step a batch, and returns the sum
-// of the batches' losses divided by n/batch: the loss of the whole set at the start of each step.
-func (t *trainer) epoch(perm []int, caseConj [][]int) (float64, error) {
+// epoch runs one pass over the rows listed in order, one optimizer step a batch, and returns the sum of
+// the batches' losses divided by the number of steps: the loss of the whole set at the start of each
+// step. factor, when not nil, multiplies each row's weights (to stand for the rows of its class left out
+// of a subsampled epoch).
+func (t *trainer) epoch(order []int, factor []float64, caseConj [][]int) (float64, error) {
 	rows, batch := t.rows, t.batch
+	n := len(order)
+	// A batch's weights are scaled by n/batch so that one epoch's steps add up to the full loss.
+	stepScale := float64(n) / float64(batch)
 	total := 0.0
-	for s := 0; s < rows.n; s += batch {
+	for s := 0; s < n; s += batch {
 		clear(t.bw)
 		clear(t.bc)
 		clear(t.bk)
@@ -266,30 +266,34 @@ func (t *trainer) epoch(perm []int, caseConj [][]int) (float64, error) {
 			clear(t.bi[term.layer])
 		}
 		for b := 0; b < batch; b++ {
-			if s+b >= rows.n {
+			if s+b >= n {
 				clear(t.bx[b*rows.d : (b+1)*rows.d])
 				continue
 			}
-			r := perm[s+b]
+			r := order[s+b]
+			f := stepScale
+			if factor != nil {
+				f *= factor[r]
+			}
 			copy(t.bx[b*rows.d:(b+1)*rows.d], rows.x[r*rows.d:(r+1)*rows.d])
 			copy(t.bt[b*rows.m:(b+1)*rows.m], rows.target[r*rows.m:(r+1)*rows.m])
-			t.bw[b] = rows.sseW[r] * t.stepScale
+			t.bw[b] = rows.sseW[r] * f
 			if rows.violW[r] > 0 {
 				for _, k := range caseConj[rows.caseOf[r]] {
-					t.bc[b*t.nconj+k] = rows.violW[r] * t.stepScale
+					t.bc[b*t.nconj+k] = rows.violW[r] * f
 				}
 			}
 			if t.kn != nil && rows.keepW[r] > 0 {
 				per := rows.m - 1
 				base := b*rows.m*per + rows.keepClass[r]*per
 				for j := 0; j < per; j++ {
-					t.bk[base+j] = rows.keepW[r] * t.stepScale
+					t.bk[base+j] = rows.keepW[r] * f
 				}
 			}
 			for _, term := range t.terms {
 				size := len(t.be[term.layer]) / batch
 				copy(t.be[term.layer][b*size:(b+1)*size], rows.imit[term.layer][r*size:(r+1)*size])
-				t.bi[term.layer][b] = rows.imitW[r] * t.stepScale
+				t.bi[term.layer][b] = rows.imitW[r] * f
 			}
 		}
 		feeds := []struct {
@@ -320,12 +324,45 @@ func (t *trainer) epoch(perm []int, caseConj [][]int) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		total += l / t.stepScale
+		total += l / stepScale
 		if err := t.opt.Step(t.gr); err != nil {
 			return 0, err
 		}
 	}
 	return total, nil
+}
+
+// epochOrder returns the rows of one epoch in random order: all of them, or at most perClass negatives,
+// positives and anchors each (a fresh draw every epoch), with the factor that makes the drawn rows stand
+// for their whole class.
+func (rs *rowSet) epochOrder(rng *rand.Rand, perClass int) ([]int, []float64) {
+	var order []int
+	var factor []float64
+	classes := [][2]int{{0, rs.nNeg}, {rs.nNeg, rs.nNeg + rs.nPos}, {rs.nNeg + rs.nPos, rs.n}}
+	for _, c := range classes {
+		size := c[1] - c[0]
+		if perClass <= 0 || size <= perClass {
+			for r := c[0]; r < c[1]; r++ {
+				order = append(order, r)
+			}
+			continue
+		}
+		if factor == nil {
+			factor = make([]float64, rs.n)
+			for i := range factor {
+				factor[i] = 1
+			}
+		}
+		for _, i := range rng.Perm(size)[:perClass] {
+			order = append(order, c[0]+i)
+		}
+		f := float64(size) / float64(perClass)
+		for r := c[0]; r < c[1]; r++ {
+			factor[r] = f
+		}
+	}
+	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	return order, factor
 }
 
 // outputScale is the root mean square of the original network's outputs over the rows: the unit in which
@@ -356,7 +393,7 @@ func buildRows(net *nn.Network, in fitInput, spec TrainSpec, scale float64) *row
 	if anc == nil {
 		anc = &imitate.Behaviour{Sizes: neg.Sizes, Layers: make([][]float64, len(neg.Sizes))}
 	}
-	rs := &rowSet{n: neg.N + pos.N + anc.N, d: net.Inputs(), m: net.Outputs()}
+	rs := &rowSet{n: neg.N + pos.N + anc.N, d: net.Inputs(), m: net.Outputs(), nNeg: neg.N, nPos: pos.N}
 	rs.x = append(append(append([]float64(nil), neg.Inputs...), pos.Inputs...), anc.Inputs...)
 	nNeg, nPos, nAnc := float64(max(neg.N, 1)), float64(max(pos.N, 1)), float64(max(anc.N, 1))
 	rs.target = append(append(append([]float64(nil), in.expected.Outputs()...), pos.Outputs()...), anc.Outputs()...)

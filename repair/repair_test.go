@@ -109,7 +109,7 @@ func TestEveryRowContributes(t *testing.T) {
 		for i := range perm {
 			perm[i] = (i * 7919) % rows.n // a fixed shuffle
 		}
-		got, err := tr.epoch(perm, caseConj)
+		got, err := tr.epoch(perm, nil, caseConj)
 		tr.gr.Close()
 		if err != nil {
 			t.Fatal(err)
