@@ -21,9 +21,6 @@ var (
 	extractErr  error
 )
 
-// Builtin returns the embedded files, e.g. "demo/demo.onnx".
-func Builtin() fs.FS { return builtin }
-
 // Resolve turns a path as configs write it into a file path: "data:REL" is REL inside the data folder
 // (Dir), "builtin:REL" is an embedded file (extracted once to a temporary folder), anything else is
 // returned as it is.

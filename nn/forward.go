@@ -66,9 +66,6 @@ func (l *Layer) affine(in, out []float64, batch int) {
 	}
 }
 
-// Eval evaluates the network on one input and returns its outputs.
-func (n *Network) Eval(x []float64) []float64 { return n.Forward(x) }
-
 // Argmin returns the index of the smallest value (the ACAS Xu advisory); the first on ties.
 func Argmin(y []float64) int {
 	best := 0
