@@ -51,3 +51,22 @@ func TestAverageAndTables(t *testing.T) {
 		t.Errorf("csv:\n%s", csv)
 	}
 }
+
+func TestVNNCOMPInstances(t *testing.T) {
+	in := VNNCOMPACASXu()
+	if len(in) != 186 {
+		t.Fatalf("%d instances, want 186", len(in))
+	}
+	seen := map[string]bool{}
+	for _, x := range in {
+		if seen[x.Name()] {
+			t.Errorf("%s twice", x.Name())
+		}
+		seen[x.Name()] = true
+	}
+	for _, want := range []string{"N1,1 p5", "N1,1 p6", "N1,9 p7", "N2,9 p8", "N3,3 p9", "N4,5 p10", "N5,9 p4"} {
+		if !seen[want] {
+			t.Errorf("missing %s", want)
+		}
+	}
+}

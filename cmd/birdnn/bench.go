@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/birdnn/birdnn/bench"
 	"github.com/birdnn/birdnn/internal/atomicfile"
@@ -17,7 +19,61 @@ func newBench() *cobra.Command {
 		Short: "Reproduce a published benchmark table (acasxu-36)",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchACASXu36())
+	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP())
+	return cmd
+}
+
+func newBenchVNNCOMP() *cobra.Command {
+	var out, only string
+	var timeout time.Duration
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "vnncomp-acasxu [--timeout DURATION] [--instances \"N2,1 p2;N3,3 p2\"] [--out DIR]",
+		Short: "The 186 ACAS Xu instances of VNN-COMP 2021: verdict and time each",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			instances := bench.VNNCOMPACASXu()
+			if only != "" {
+				want := map[string]bool{}
+				for _, s := range strings.Split(only, ";") {
+					want[strings.TrimSpace(s)] = true
+				}
+				var keep []bench.Instance
+				for _, in := range instances {
+					if want[in.Name()] {
+						keep = append(keep, in)
+					}
+				}
+				if len(keep) == 0 {
+					return fmt.Errorf("--instances %q matches no instance", only)
+				}
+				instances = keep
+			}
+			dir, err := outputDir(out, "vnncomp-acasxu", force)
+			if err != nil {
+				return err
+			}
+			w := cmd.ErrOrStderr()
+			rows := bench.RunVerify(context.Background(), instances, timeout, func(r bench.VerifyRow) {
+				if r.Err != "" {
+					fmt.Fprintf(w, "%-10s error: %s\n", r.Instance.Name(), r.Err)
+					return
+				}
+				fmt.Fprintf(w, "%-10s %-9s %7.2fs %7d boxes\n", r.Instance.Name(), r.Result.Verdict, r.Result.Seconds, r.Result.Boxes)
+			})
+			md := bench.VerifyMarkdown("VNN-COMP 2021 ACAS Xu: birdnn verify", rows, timeout)
+			if err := atomicfile.WriteBytes(filepath.Join(dir, "vnncomp-acasxu.md"), md); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", dir)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.DurationVar(&timeout, "timeout", 116*time.Second, "budget per instance (VNN-COMP 2021 gave 116 s)")
+	fl.StringVar(&only, "instances", "", "run only these instances, separated by ';' (e.g. \"N2,1 p2\")")
+	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")
+	fl.BoolVar(&force, "force", false, "write into --out even if it exists")
 	return cmd
 }
 
