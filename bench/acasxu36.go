@@ -11,6 +11,7 @@ import (
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/imitate"
+	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/nn/nnet"
 	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/repair"
@@ -76,24 +77,39 @@ var DefaultSample = SampleOptions{
 	Radius:  0.01,
 }
 
+// loadACASXu reads ACAS Xu network N_{i,j} (.nnet) and the property at rel, a path inside the ACAS Xu
+// data folder, and checks that they fit.
+func loadACASXu(i, j int, rel string) (*nn.Network, *property.Property, string, string, error) {
+	dir, err := datasets.ACASXu()
+	if err != nil {
+		return nil, nil, "", "", err
+	}
+	netPath, _ := datasets.ACASXuNet(i, j, "nnet")
+	propPath := filepath.Join(dir, rel)
+	net, err := nnet.ReadFile(netPath)
+	if err != nil {
+		return nil, nil, "", "", err
+	}
+	prop, err := property.ReadFile(propPath)
+	if err != nil {
+		return nil, nil, "", "", err
+	}
+	if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
+		return nil, nil, "", "", err
+	}
+	return net, prop, netPath, propPath, nil
+}
+
 // Problem builds a task's repair problem. Sampled tasks draw the repair set with seed and the test set
 // with an independent seed.
 func (t Task) Problem(opt SampleOptions, seed uint64) (*repair.Problem, error) {
-	dir, err := datasets.ACASXu()
+	net, prop, netPath, propPath, err := loadACASXu(t.I, t.J, t.Property)
 	if err != nil {
 		return nil, err
 	}
-	netPath, _ := datasets.ACASXuNet(t.I, t.J, "nnet")
-	net, err := nnet.ReadFile(netPath)
-	if err != nil {
-		return nil, err
-	}
-	prop, err := property.ReadFile(filepath.Join(dir, t.Property))
-	if err != nil {
-		return nil, err
-	}
-	p := &repair.Problem{Net: net, Prop: prop, NetworkPath: netPath, PropertyPath: filepath.Join(dir, t.Property)}
+	p := &repair.Problem{Net: net, Prop: prop, NetworkPath: netPath, PropertyPath: propPath}
 	if t.CARE != "" {
+		dir, _ := datasets.ACASXu() // loadACASXu found it
 		var sets [4][]float64
 		for i, f := range []string{"counterexample.csv", "drawndown.csv", "counterexample_test.csv", "drawndown_test.csv"} {
 			tab, err := datasets.ReadCSVFile(filepath.Join(dir, "care", t.CARE, f), net.Inputs())

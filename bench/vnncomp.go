@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/birdnn/birdnn/datasets"
-	"github.com/birdnn/birdnn/nn/nnet"
-	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/verify"
 )
 
@@ -46,25 +43,11 @@ func RunVerify(ctx context.Context, instances []Instance, timeout time.Duration,
 	var rows []VerifyRow
 	for _, in := range instances {
 		row := VerifyRow{Instance: in}
-		netPath, err := datasets.ACASXuNet(in.I, in.J, "nnet")
-		if err == nil {
-			var propPath string
-			propPath, err = datasets.ACASXuProperty(in.Prop)
-			if err == nil {
-				net, err1 := nnet.ReadFile(netPath)
-				prop, err2 := property.ReadFile(propPath)
-				switch {
-				case err1 != nil:
-					err = err1
-				case err2 != nil:
-					err = err2
-				default:
-					row.Result = verify.Verify(ctx, net, prop, verify.Options{Timeout: timeout})
-				}
-			}
-		}
+		net, prop, _, _, err := loadACASXu(in.I, in.J, fmt.Sprintf("vnnlib/prop_%d.vnnlib", in.Prop))
 		if err != nil {
 			row.Err = err.Error()
+		} else {
+			row.Result = verify.Verify(ctx, net, prop, verify.Options{Timeout: timeout})
 		}
 		rows = append(rows, row)
 		if progress != nil {

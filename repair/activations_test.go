@@ -76,7 +76,8 @@ func repairStudent(t *testing.T, act activation.Activation) {
 		t.Fatal(err)
 	}
 	student := distil(t, p.Net, act, 5)
-	agree := agreement(p.Net, student, p.Prop.Sample(rand.New(rand.NewPCG(9, 9)), 2000), 3)
+	x := p.Prop.Sample(rand.New(rand.NewPCG(9, 9)), 2000)
+	agree := agreement(p.Net.Forward(x), student.Forward(x), 3)
 	t.Logf("%s student: argmin agreement %.1f%% with the teacher on the property's box", act, agree)
 	if agree < 70 {
 		t.Fatalf("the %s student learned too little of its teacher (%.1f%%)", act, agree)

@@ -214,53 +214,39 @@ func localizeNeurons(cfg *Config, p *Problem, neg, pos, expected *imitate.Behavi
 	return neurons, nil
 }
 
-// measure fills the report's figures by comparing the repaired network with the original.
+// measure fills the report's figures by comparing the repaired network with the original. Each set is
+// run through each network once.
 func measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, seed uint64) {
 	net, prop := p.Net, p.Prop
 	d, m := net.Inputs(), net.Outputs()
-	safeShare := func(x []float64, f *nn.Network) (int, int) {
-		n := len(x) / d
-		if n == 0 {
-			return 0, 0
-		}
-		y := f.Forward(x)
-		safe := 0
-		for i := 0; i < n; i++ {
-			if !prop.Unsafe(x[i*d:(i+1)*d], y[i*m:(i+1)*m]) {
-				safe++
-			}
-		}
-		return safe, n
-	}
 	pct := func(a, b int) Figure {
 		if b == 0 {
 			return Figure(math.NaN())
 		}
 		return Figure(100 * float64(a) / float64(b))
 	}
-	s, n := safeShare(p.Neg, repaired)
-	r.Counts.RepairNegatives, r.Counts.RepairPositives = n, len(p.Pos)/d
-	r.RepairSuccessRate = pct(s, n)
-	s, n = safeShare(p.TestNeg, repaired)
-	r.Counts.TestNegatives = n
-	r.Generalization = pct(s, n)
-	s, n = safeShare(p.TestPos, repaired)
-	r.Counts.TestPositives = n
-	r.Drawdown = pct(n-s, n)
-	// Repair positives that became unsafe, for completeness.
-	s, n = safeShare(p.Pos, repaired)
-	r.RepairDrawdown = pct(n-s, n)
-
-	r.Fidelity.HeldOutPositives = agreement(net, repaired, p.TestPos, m)
-	box, name := domainBox(net, prop)
-	r.Fidelity.DomainBox = name
-	r.Fidelity.DomainSamples = domainSamples
-	if domainSamples > 0 {
-		x := box.Sample(rand.New(rand.NewPCG(seed, 3)), domainSamples)
-		r.Fidelity.Domain = agreement(net, repaired, x, m)
+	rows := func(x []float64) int { return len(x) / d }
+	// unsafe counts the rows of x whose outputs y violate the property.
+	unsafe := func(x, y []float64) int {
+		c := 0
+		for i := 0; i < rows(x); i++ {
+			if prop.Unsafe(x[i*d:(i+1)*d], y[i*m:(i+1)*m]) {
+				c++
+			}
+		}
+		return c
 	}
-	if len(p.TestPos) > 0 {
-		y0, y1 := net.Forward(p.TestPos), repaired.Forward(p.TestPos)
+	r.Counts.RepairNegatives, r.Counts.RepairPositives = rows(p.Neg), rows(p.Pos)
+	r.Counts.TestNegatives, r.Counts.TestPositives = rows(p.TestNeg), rows(p.TestPos)
+	r.RepairSuccessRate = pct(rows(p.Neg)-unsafe(p.Neg, repaired.Forward(p.Neg)), rows(p.Neg))
+	r.Generalization = pct(rows(p.TestNeg)-unsafe(p.TestNeg, repaired.Forward(p.TestNeg)), rows(p.TestNeg))
+	// Repair positives that became unsafe, for completeness.
+	r.RepairDrawdown = pct(unsafe(p.Pos, repaired.Forward(p.Pos)), rows(p.Pos))
+
+	y0, y1 := net.Forward(p.TestPos), repaired.Forward(p.TestPos)
+	r.Drawdown = pct(unsafe(p.TestPos, y1), rows(p.TestPos))
+	r.Fidelity.HeldOutPositives = agreement(y0, y1, m)
+	if len(y0) > 0 {
 		num, den := 0.0, 0.0
 		for i := range y0 {
 			num += (y1[i] - y0[i]) * (y1[i] - y0[i])
@@ -268,15 +254,22 @@ func measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, see
 		}
 		r.OutputDeviation = Figure(math.Sqrt(num / den))
 	}
+
+	box, name := domainBox(net, prop)
+	r.Fidelity.DomainBox = name
+	r.Fidelity.DomainSamples = domainSamples
+	if domainSamples > 0 {
+		x := box.Sample(rand.New(rand.NewPCG(seed, 3)), domainSamples)
+		r.Fidelity.Domain = agreement(net.Forward(x), repaired.Forward(x), m)
+	}
 	r.NeuronsChanged, r.ParametersChanged = changed(net, repaired)
 }
 
-// agreement is the percentage of rows whose argmin (the advisory) the two networks agree on.
-func agreement(a, b *nn.Network, x []float64, m int) Figure {
-	if len(x) == 0 {
+// agreement is the percentage of rows (m outputs each) whose argmin (the advisory) ya and yb agree on.
+func agreement(ya, yb []float64, m int) Figure {
+	if len(ya) == 0 {
 		return Figure(math.NaN())
 	}
-	ya, yb := a.Forward(x), b.Forward(x)
 	n := len(ya) / m
 	same := 0
 	for i := 0; i < n; i++ {

@@ -13,6 +13,27 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// pick keeps the items whose name is in list (names separated by ';'), or all of them when list is empty.
+func pick[T any](items []T, name func(T) string, list, flag string) ([]T, error) {
+	if list == "" {
+		return items, nil
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(list, ";") {
+		want[strings.TrimSpace(n)] = true
+	}
+	var keep []T
+	for _, it := range items {
+		if want[name(it)] {
+			keep = append(keep, it)
+		}
+	}
+	if len(keep) == 0 {
+		return nil, fmt.Errorf("%s %q matches nothing", flag, list)
+	}
+	return keep, nil
+}
+
 func newBench() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench NAME",
@@ -32,22 +53,9 @@ func newBenchVNNCOMP() *cobra.Command {
 		Short: "The 186 ACAS Xu instances of VNN-COMP 2021: verdict and time each",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			instances := bench.VNNCOMPACASXu()
-			if only != "" {
-				want := map[string]bool{}
-				for _, s := range strings.Split(only, ";") {
-					want[strings.TrimSpace(s)] = true
-				}
-				var keep []bench.Instance
-				for _, in := range instances {
-					if want[in.Name()] {
-						keep = append(keep, in)
-					}
-				}
-				if len(keep) == 0 {
-					return fmt.Errorf("--instances %q matches no instance", only)
-				}
-				instances = keep
+			instances, err := pick(bench.VNNCOMPACASXu(), bench.Instance.Name, only, "--instances")
+			if err != nil {
+				return err
 			}
 			dir, err := outputDir(out, "vnncomp-acasxu", force)
 			if err != nil {
@@ -97,22 +105,9 @@ and the published averages.`,
 			if err != nil {
 				return err
 			}
-			tasks := bench.ACASXu36()
-			if only != "" {
-				want := map[string]bool{}
-				for _, t := range strings.Split(only, ";") {
-					want[strings.TrimSpace(t)] = true
-				}
-				var keep []bench.Task
-				for _, t := range tasks {
-					if want[t.Name] {
-						keep = append(keep, t)
-					}
-				}
-				if len(keep) == 0 {
-					return fmt.Errorf("--tasks %q matches no task", only)
-				}
-				tasks = keep
+			tasks, err := pick(bench.ACASXu36(), func(t bench.Task) string { return t.Name }, only, "--tasks")
+			if err != nil {
+				return err
 			}
 			name := fmt.Sprintf("acasxu36-%s", paradigm)
 			if paradigm == "finetune" {
