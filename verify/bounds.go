@@ -42,28 +42,41 @@ func IBP(net *nn.Network, box property.Box) [][]Interval {
 	out := make([][]Interval, len(net.Layers))
 	for k := range net.Layers {
 		l := &net.Layers[k]
-		pre := make([]Interval, l.Out)
 		nlo, nhi := make([]float64, l.Out), make([]float64, l.Out)
-		for j := 0; j < l.Out; j++ {
-			w := l.W[j*l.In : (j+1)*l.In]
-			a, b, mag := l.B[j], l.B[j], math.Abs(l.B[j])
-			for i, wi := range w {
-				if wi >= 0 {
-					a += wi * lo[i]
-					b += wi * hi[i]
-				} else {
-					a += wi * hi[i]
-					b += wi * lo[i]
-				}
-				mag += math.Abs(wi) * math.Max(math.Abs(lo[i]), math.Abs(hi[i]))
-			}
-			pre[j] = Interval{widen(a, mag, true), widen(b, mag, false)}
-			nlo[j], nhi[j] = postBounds(l, pre[j])
-		}
-		out[k] = pre
+		out[k] = ibpLayer(l, lo, hi, nlo, nhi)
 		lo, hi = nlo, nhi
 	}
 	return out
+}
+
+// ibpLayer returns the pre-activation intervals of layer l for inputs in [lo, hi], and writes the
+// post-activation bounds into nlo and nhi when they are not nil.
+func ibpLayer(l *nn.Layer, lo, hi, nlo, nhi []float64) []Interval {
+	pre := make([]Interval, l.Out)
+	m := make([]float64, l.In)
+	for i := range m {
+		m[i] = math.Max(math.Abs(lo[i]), math.Abs(hi[i]))
+	}
+	for j := 0; j < l.Out; j++ {
+		w := l.W[j*l.In : (j+1)*l.In]
+		a, b, mag := l.B[j], l.B[j], math.Abs(l.B[j])
+		for i, wi := range w {
+			if wi >= 0 {
+				a += wi * lo[i]
+				b += wi * hi[i]
+				mag += wi * m[i]
+			} else {
+				a += wi * hi[i]
+				b += wi * lo[i]
+				mag -= wi * m[i]
+			}
+		}
+		pre[j] = Interval{widen(a, mag, true), widen(b, mag, false)}
+		if nlo != nil {
+			nlo[j], nhi[j] = postBounds(l, pre[j])
+		}
+	}
+	return pre
 }
 
 // postBounds bounds a neuron's output from its pre-activation interval (every activation is
@@ -103,22 +116,63 @@ func relaxLayer(l *nn.Layer, b []Interval) []activation.Relaxation {
 }
 
 func crown(net *nn.Network, box property.Box) *relaxed {
-	rx := &relaxed{bounds: IBP(net, box), relax: make([][]activation.Relaxation, len(net.Layers))}
+	return newBounder(net).crown(box, nil)
+}
+
+// bounder holds the buffers of back-substitution, so that bounding a box allocates only its result.
+type bounder struct {
+	net       *nn.Network
+	zc        []float64
+	bufs      [2][]float64 // coefficient buffers, used in turn
+	stablePWL []bool       // per layer: the activation is piecewise linear with one kink at 0 (relu, leaky_relu)
+}
+
+func newBounder(net *nn.Network) *bounder {
+	w := 0
+	b := &bounder{net: net}
+	for _, l := range net.Layers {
+		w = max(w, l.In, l.Out)
+		b.stablePWL = append(b.stablePWL, l.Act.Name == "relu" || l.Act.Name == "leaky_relu")
+	}
+	b.zc = make([]float64, w)
+	b.bufs = [2][]float64{make([]float64, w), make([]float64, w)}
+	return b
+}
+
+// crown bounds every layer over box. When parent holds bounds computed over a box that contains this
+// one, a relu or leaky_relu neuron that was stable there is stable here too, so its relaxation is exact
+// whatever its bounds: it keeps the parent's (sound, since they hold on the larger box) and skips its
+// back-substitution. After a few splits most neurons are stable, so a child box costs a fraction of its
+// parent.
+func (bd *bounder) crown(box property.Box, parent [][]Interval) *relaxed {
+	net := bd.net
+	var bounds [][]Interval
+	if parent == nil {
+		bounds = IBP(net, box)
+	} else {
+		// The parent's bounds hold here; interval arithmetic would rarely tighten them further, and the
+		// first layer is exact: recompute only it.
+		bounds = make([][]Interval, len(net.Layers))
+		for k := range bounds {
+			bounds[k] = append([]Interval(nil), parent[k]...)
+		}
+		bounds[0] = ibpLayer(&net.Layers[0], box.Lo, box.Hi, nil, nil)
+	}
+	rx := &relaxed{bounds: bounds, relax: make([][]activation.Relaxation, len(net.Layers))}
 	rx.relax[0] = relaxLayer(&net.Layers[0], rx.bounds[0])
 	for k := 1; k < len(net.Layers); k++ {
 		l := &net.Layers[k]
+		b := rx.bounds[k]
 		for j := 0; j < l.Out; j++ {
+			if parent != nil && bd.stablePWL[k] && (b[j].Lo >= 0 || b[j].Hi <= 0) {
+				continue
+			}
 			row := linear{coef: l.W[j*l.In : (j+1)*l.In], c: l.B[j]}
-			lo, _ := rx.backSubstitute(net, box, k-1, row, true)
-			hi, _ := rx.backSubstitute(net, box, k-1, row, false)
-			if lo > rx.bounds[k][j].Lo {
-				rx.bounds[k][j].Lo = lo
-			}
-			if hi < rx.bounds[k][j].Hi {
-				rx.bounds[k][j].Hi = hi
-			}
+			lo, _ := rx.backSubstituteBuf(net, box, k-1, row, true, bd)
+			hi, _ := rx.backSubstituteBuf(net, box, k-1, row, false, bd)
+			b[j].Lo, b[j].Hi = math.Max(b[j].Lo, lo), math.Min(b[j].Hi, hi)
 		}
-		rx.relax[k] = relaxLayer(l, rx.bounds[k])
+		rx.relax[k] = relaxLayer(l, b)
 	}
 	return rx
 }
@@ -127,29 +181,44 @@ func crown(net *nn.Network, box property.Box) *relaxed {
 // above over the box, using the relaxations of layers top, top-1, ..., 0 and the pre-activation bounds.
 // It also returns the function's coefficients on the input.
 func (rx *relaxed) backSubstitute(net *nn.Network, box property.Box, top int, f linear, lower bool) (float64, []float64) {
+	v, coef := rx.backSubstituteBuf(net, box, top, f, lower, nil)
+	return v, append([]float64(nil), coef...)
+}
+
+// backSubstituteBuf is backSubstitute working in bd's buffers when bd is not nil; the coefficients it
+// returns are then only valid until bd's next use.
+func (rx *relaxed) backSubstituteBuf(net *nn.Network, box property.Box, top int, f linear, lower bool, bd *bounder) (float64, []float64) {
 	coef, c := f.coef, f.c
 	mag := math.Abs(c)
 	for k := top; k >= 0; k-- {
 		l := &net.Layers[k]
 		// Replace h_k = act(z_k) by its relaxation: for a lower bound, a positive coefficient takes the lower
 		// line and a negative one the upper line (the other way round for an upper bound).
-		zc := make([]float64, l.Out)
+		var zc, prev []float64
+		if bd != nil {
+			zc, prev = bd.zc[:l.Out], bd.bufs[k%2][:l.In]
+			clear(zc)
+			clear(prev)
+		} else {
+			zc, prev = make([]float64, l.Out), make([]float64, l.In)
+		}
+		relax := rx.relax[k]
 		for j, a := range coef {
 			if a == 0 {
 				continue
 			}
-			r := rx.relax[k][j]
-			useLower := (a > 0) == lower
+			r := relax[j]
 			s, b := r.UpperSlope, r.UpperIntercept
-			if useLower {
+			if (a > 0) == lower {
 				s, b = r.LowerSlope, r.LowerIntercept
 			}
 			zc[j] = a * s
-			c += a * b
-			mag += math.Abs(a * b)
+			if b != 0 {
+				c += a * b
+				mag += math.Abs(a * b)
+			}
 		}
 		// z_k = W_k h_{k-1} + B_k.
-		prev := make([]float64, l.In)
 		for j, a := range zc {
 			if a == 0 {
 				continue

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"math"
+	"sort"
 	"sync"
 	"time"
 
@@ -29,9 +30,13 @@ type Counterexample struct {
 
 // Result is a verification's outcome.
 type Result struct {
-	Verdict        Verdict         `json:"verdict"`
-	Seconds        float64         `json:"seconds"`
-	Boxes          int             `json:"boxes"`
+	Verdict Verdict `json:"verdict"`
+	Seconds float64 `json:"seconds"`
+	Boxes   int     `json:"boxes"`
+	// Proven is the fraction of the property's input volume that the bounds proved safe (1 when certified).
+	Proven float64 `json:"proven"`
+	// Depth is the deepest split reached.
+	Depth          int             `json:"depth"`
 	Counterexample *Counterexample `json:"counterexample,omitempty"`
 }
 
@@ -70,53 +75,136 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 		}
 	}
 	type job struct {
-		box  property.Box
-		kase int
+		box    property.Box
+		kase   int
+		parent [][]Interval // bounds over the box this one was split from
+		depth  int
 	}
-	var queue []job
+	// A shared stack of open boxes (depth first keeps it short), worked by a pool; each worker owns its
+	// bounding workspace.
+	var (
+		mu       sync.Mutex
+		cond     = sync.NewCond(&mu)
+		stack    []job
+		busy     int
+		boxes    int
+		proven   float64
+		maxDepth int
+		gaveUp   bool
+		found    []float64
+		stopped  bool
+	)
+	caseWeight := make([]float64, len(prop.Cases))
+	total := 0.0
 	for k, c := range prop.Cases {
-		queue = append(queue, job{box: c.Box, kase: k})
+		stack = append(stack, job{box: c.Box, kase: k})
+		caseWeight[k] = volumeFraction(c.Box, property.Box{})
+		total += caseWeight[k]
 	}
-	var mu sync.Mutex
-	boxes := 0
-	var found []float64
-	for len(queue) > 0 {
-		if ctx.Err() != nil || (opt.MaxBoxes > 0 && boxes >= opt.MaxBoxes) {
-			res.Verdict = Unknown
-			break
-		}
-		n := min(workers, len(queue))
-		batch := queue[len(queue)-n:]
-		queue = queue[:len(queue)-n]
-		var wg sync.WaitGroup
-		var children []job
-		for _, j := range batch {
-			wg.Add(1)
-			go func(j job) {
-				defer wg.Done()
-				c := prop.Cases[j.kase]
-				safe, dim, cx := decide(net, c, j.box, !opt.NoAttack)
+	for k := range caseWeight {
+		caseWeight[k] /= total
+	}
+	done := ctx.Done()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bd := newBounder(net)
+			for {
 				mu.Lock()
-				defer mu.Unlock()
+				for len(stack) == 0 && busy > 0 && !stopped {
+					cond.Wait()
+				}
+				if stopped || len(stack) == 0 {
+					stopped = true
+					cond.Broadcast()
+					mu.Unlock()
+					return
+				}
+				select {
+				case <-done:
+					stopped = true
+					res.Verdict = Unknown
+					cond.Broadcast()
+					mu.Unlock()
+					return
+				default:
+				}
+				if opt.MaxBoxes > 0 && boxes >= opt.MaxBoxes {
+					stopped = true
+					res.Verdict = Unknown
+					cond.Broadcast()
+					mu.Unlock()
+					return
+				}
+				j := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				busy++
 				boxes++
-				if cx != nil && found == nil {
-					found = cx
-				}
-				if !safe && cx == nil {
+				mu.Unlock()
+
+				safe, dim, cx, bounds := decide(bd, prop.Cases[j.kase], j.box, j.parent, !opt.NoAttack)
+
+				mu.Lock()
+				busy--
+				switch {
+				case cx != nil:
+					if found == nil {
+						found = cx
+					}
+					stopped = true
+				case safe:
+					proven += volumeFraction(j.box, prop.Cases[j.kase].Box) * caseWeight[j.kase]
+				case !safe && dim < 0:
+					// Too small to split and still not proved: give up on it, so the verdict can only be
+					// unknown (or violated, if a counterexample turns up elsewhere).
+					gaveUp = true
+				case !safe:
 					a, b := split(j.box, dim)
-					children = append(children, job{a, j.kase}, job{b, j.kase})
+					stack = append(stack, job{a, j.kase, bounds, j.depth + 1}, job{b, j.kase, bounds, j.depth + 1})
+					maxDepth = max(maxDepth, j.depth+1)
 				}
-			}(j)
-		}
-		wg.Wait()
-		if found != nil {
-			return violated(net, found, start, boxes)
-		}
-		queue = append(queue, children...)
+				cond.Broadcast()
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if found != nil {
+		return violated(net, found, start, boxes)
+	}
+	if gaveUp {
+		res.Verdict = Unknown
 	}
 	res.Boxes = boxes
+	res.Depth = maxDepth
+	res.Proven = math.Min(proven, 1)
+	if res.Verdict == Certified {
+		res.Proven = 1
+	}
 	res.Seconds = time.Since(start).Seconds()
 	return res
+}
+
+// volumeFraction returns the volume of box over that of whole (whole's volume is taken as 1 when it has
+// no dimensions). Degenerate dimensions (zero width) count as width 1.
+func volumeFraction(box, whole property.Box) float64 {
+	v := 1.0
+	for i := range box.Lo {
+		w := box.Hi[i] - box.Lo[i]
+		if whole.Dim() > 0 {
+			if ww := whole.Hi[i] - whole.Lo[i]; ww > 0 {
+				w /= ww
+			} else {
+				w = 1
+			}
+		} else if w <= 0 {
+			w = 1
+		}
+		v *= w
+	}
+	return v
 }
 
 // A certified verdict is only ever reached with an empty queue and no counterexample; Unknown otherwise.
@@ -130,99 +218,216 @@ func violated(net *nn.Network, x []float64, start time.Time, boxes int) Result {
 // decide bounds the case's unsafe region on box. It returns safe when every conjunction has a constraint
 // whose lower bound over the box is positive; otherwise the dimension to split (largest smear) and, if the
 // box's centre or a short descent from it is a counterexample, that input.
-func decide(net *nn.Network, c property.Case, box property.Box, attack bool) (safe bool, dim int, cx []float64) {
-	rx := crown(net, box)
+func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval, attack bool) (safe bool, dim int, cx []float64, bounds [][]Interval) {
+	dim = -1
+	net := bd.net
+	rx := bd.crown(box, parent)
+	bounds = rx.bounds
 	top := len(net.Layers) - 1
 	bestSmear := -1.0
 	allExcluded := true
+	var worstOpen []float64
 	for _, conj := range c.Unsafe {
 		// The conjunction {c_j·y <= b_j for all j} is empty on the box if some combination
 		// sum_j lambda_j (c_j·y - b_j), lambda >= 0, is positive everywhere on it. Try each constraint alone,
 		// then their even mix and every pair (the dominating output can change across a box).
+		// Bound each constraint's slack c_j·y - b_j from below by a linear function of the input, then look
+		// for weights on the simplex whose mix is positive on the whole box (by the minimax theorem, such
+		// weights exist exactly when the pointwise maximum of the functions is positive on the box).
+		fns := make([]inputLinear, len(conj))
 		excluded := false
-		var worstCoef []float64
-		worstLB := math.Inf(-1)
-		try := func(lambda []float64) bool {
+		for j, con := range conj {
+			lb, coef := rx.backSubstitute(net, box, top, linear{coef: con.Coef, c: -con.Bound}, true)
+			if lb > 0 {
+				excluded = true
+				break
+			}
+			fns[j] = inputLinear{coef: coef, c: lb - minOver(coef, box)}
+		}
+		if excluded {
+			continue
+		}
+		lb, worstCoef, lambda := bestMix(fns, box)
+		if lb > 0 {
+			continue
+		}
+		if len(conj) > 1 {
+			// One back-substitution of the mix itself: its relaxations are chosen for the mix's own
+			// coefficients, which is tighter than mixing the separate bounds.
 			f := linear{coef: make([]float64, net.Outputs())}
 			for j, con := range conj {
-				if lambda[j] == 0 {
-					continue
-				}
 				for i, a := range con.Coef {
 					f.coef[i] += lambda[j] * a
 				}
 				f.c -= lambda[j] * con.Bound
 			}
-			lb, coef := rx.backSubstitute(net, box, top, f, true)
-			if lb > 0 {
-				return true
+			if lb2, coef := rx.backSubstitute(net, box, top, f, true); lb2 > 0 {
+				continue
+			} else if lb2 > lb {
+				worstCoef = coef
 			}
-			if lb > worstLB {
-				worstLB, worstCoef = lb, coef
-			}
-			return false
-		}
-		m := len(conj)
-		for _, lambda := range mixes(m) {
-			if try(lambda) {
-				excluded = true
-				break
-			}
-		}
-		if excluded {
-			continue
 		}
 		allExcluded = false
+		worstOpen = worstCoef
 		for i, a := range worstCoef {
+			if !splittable(box, c.Box, i) {
+				continue
+			}
 			if s := math.Abs(a) * (box.Hi[i] - box.Lo[i]); s > bestSmear {
 				bestSmear, dim = s, i
 			}
 		}
 	}
 	if allExcluded {
-		return true, 0, nil
+		return true, 0, nil, nil
+	}
+	// The smear (coefficient times width) sees how the bound's linear part varies, not the looseness of
+	// the relaxations, which lives in its constant and shrinks with every wide dimension. So when some
+	// dimension is far wider, relative to the case's box, than the smear's choice, or no constraint depends
+	// on a splittable dimension, halve the relatively widest one instead.
+	rel := func(i int) float64 { return (box.Hi[i] - box.Lo[i]) / (c.Box.Hi[i] - c.Box.Lo[i]) }
+	widest, wdim := 0.0, -1
+	for i := range box.Lo {
+		if splittable(box, c.Box, i) && rel(i) > widest {
+			widest, wdim = rel(i), i
+		}
+	}
+	if bestSmear <= 0 || dim < 0 || widest > 16*rel(dim) {
+		dim = wdim
 	}
 	if !attack {
-		return false, dim, nil
+		return false, dim, nil, bounds
 	}
+	// Cheap attack: the box's centre, and the corner that minimizes the linear lower bound of the worst
+	// open constraint.
 	centre := make([]float64, box.Dim())
 	for i := range centre {
 		centre[i] = (box.Lo[i] + box.Hi[i]) / 2
 	}
-	sub := property.Case{Box: box, Unsafe: c.Unsafe}
-	if x := falsify.Descend(net, sub, centre, 10, 0.1); x != nil && c.Unsafe.Unsafe(net.Forward(x)) {
-		return false, dim, x
+	if c.Unsafe.Unsafe(net.Forward(centre)) {
+		return false, dim, centre, nil
 	}
-	return false, dim, nil
-}
-
-// mixes lists the weightings tried for a conjunction of m constraints: each alone, the even mix, and each
-// pair evenly (for m up to 6; beyond, singles and the even mix).
-func mixes(m int) [][]float64 {
-	var out [][]float64
-	for j := 0; j < m; j++ {
-		l := make([]float64, m)
-		l[j] = 1
-		out = append(out, l)
-	}
-	if m < 2 {
-		return out
-	}
-	even := make([]float64, m)
-	for j := range even {
-		even[j] = 1 / float64(m)
-	}
-	out = append(out, even)
-	if m <= 6 {
-		for a := 0; a < m; a++ {
-			for b := a + 1; b < m; b++ {
-				l := make([]float64, m)
-				l[a], l[b] = 0.5, 0.5
-				out = append(out, l)
+	if worstOpen != nil {
+		corner := make([]float64, box.Dim())
+		for i, a := range worstOpen {
+			corner[i] = box.Hi[i]
+			if a > 0 {
+				corner[i] = box.Lo[i]
 			}
 		}
+		if c.Unsafe.Unsafe(net.Forward(corner)) {
+			return false, dim, corner, nil
+		}
 	}
-	return out
+	return false, dim, nil, bounds
+}
+
+// inputLinear is an affine function of the input: coef·x + c.
+type inputLinear struct {
+	coef []float64
+	c    float64
+}
+
+// minOver returns the minimum of coef·x over the box (rounded to nearest; callers widen).
+func minOver(coef []float64, box property.Box) float64 {
+	v := 0.0
+	for i, a := range coef {
+		if a > 0 {
+			v += a * box.Lo[i]
+		} else {
+			v += a * box.Hi[i]
+		}
+	}
+	return v
+}
+
+// bestMix searches the simplex for weights lambda that maximize the minimum over the box of
+// sum_j lambda_j f_j(x), by projected supergradient ascent (the objective is concave and piecewise
+// linear), and returns the best such minimum found, widened for rounding, with its mixed coefficients.
+// Any lambda gives a sound lower bound of min_x max_j f_j(x), so the search needs no convergence proof.
+func bestMix(fns []inputLinear, box property.Box) (float64, []float64, []float64) {
+	m, d := len(fns), box.Dim()
+	lambda := make([]float64, m)
+	for j := range lambda {
+		lambda[j] = 1 / float64(m)
+	}
+	mix := make([]float64, d)
+	best, bestCoef, bestLambda := math.Inf(-1), make([]float64, d), make([]float64, m)
+	vals := make([]float64, m)
+	x := make([]float64, d)
+	for it := 0; it < 40; it++ {
+		clear(mix)
+		c, mag := 0.0, 0.0
+		for j, f := range fns {
+			for i, a := range f.coef {
+				mix[i] += lambda[j] * a
+			}
+			c += lambda[j] * f.c
+			mag += lambda[j] * math.Abs(f.c)
+		}
+		v := c
+		for i, a := range mix {
+			x[i] = box.Hi[i]
+			if a > 0 {
+				x[i] = box.Lo[i]
+			}
+			v += a * x[i]
+			mag += math.Abs(a) * math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
+		}
+		v = widen(v, 4*mag, true)
+		if v > best {
+			best = v
+			copy(bestCoef, mix)
+			copy(bestLambda, lambda)
+			if v > 0 {
+				break
+			}
+		}
+		if m == 1 {
+			break
+		}
+		// Supergradient at lambda: the functions' values at the minimizing corner.
+		scale := 0.0
+		for j, f := range fns {
+			vals[j] = f.c
+			for i, a := range f.coef {
+				vals[j] += a * x[i]
+			}
+			scale = math.Max(scale, math.Abs(vals[j]))
+		}
+		if scale == 0 {
+			break
+		}
+		step := 0.5 / (float64(it) + 1) / scale
+		for j := range lambda {
+			lambda[j] += step * vals[j]
+		}
+		projectSimplex(lambda)
+	}
+	return best, bestCoef, bestLambda
+}
+
+// projectSimplex replaces v by its Euclidean projection on the probability simplex.
+func projectSimplex(v []float64) {
+	u := append([]float64(nil), v...)
+	sort.Sort(sort.Reverse(sort.Float64Slice(u)))
+	css, theta := 0.0, 0.0
+	for i, ui := range u {
+		css += ui
+		if t := (css - 1) / float64(i+1); ui-t > 0 {
+			theta = t
+		}
+	}
+	for i := range v {
+		v[i] = math.Max(v[i]-theta, 0)
+	}
+}
+
+// splittable reports whether box can usefully be halved along dimension i: it is still wider than a
+// millionth of a millionth of the case's box there (below that, floating point cannot split it further).
+func splittable(box, whole property.Box, i int) bool {
+	w := box.Hi[i] - box.Lo[i]
+	return w > 0 && w > 1e-12*(whole.Hi[i]-whole.Lo[i])
 }
 
 // split halves box along dim.
