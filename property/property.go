@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 )
 
 // Property is a safety property: for every case, no input in the case's box may produce an output in its
@@ -215,4 +216,28 @@ func (p *Property) Sample(rng *rand.Rand, n int) []float64 {
 		out = append(out, p.Cases[k].Box.Sample(rng, 1)...)
 	}
 	return out
+}
+
+// Merge returns one property that holds exactly when all of props hold: their cases together, with the
+// regions of cases over the same box joined. Boxes of different cases may still overlap; an input in
+// several boxes must avoid each of their regions (Unsafe and Margin already look at every case).
+func Merge(props ...*Property) (*Property, error) {
+	if len(props) == 0 {
+		return nil, fmt.Errorf("merge: no properties")
+	}
+	out := &Property{Inputs: props[0].Inputs, Outputs: props[0].Outputs}
+	var names []string
+	for _, p := range props {
+		if p.Inputs != out.Inputs || p.Outputs != out.Outputs {
+			return nil, fmt.Errorf("merge %s: %d inputs and %d outputs, want %d and %d", p.Name, p.Inputs, p.Outputs, out.Inputs, out.Outputs)
+		}
+		names = append(names, p.Name)
+		for _, c := range p.Cases {
+			for _, conj := range c.Unsafe {
+				out.add(c.Box, conj)
+			}
+		}
+	}
+	out.Name = strings.Join(names, "+")
+	return out, nil
 }

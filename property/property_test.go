@@ -178,3 +178,33 @@ func TestSampleStaysInBoxes(t *testing.T) {
 		t.Errorf("first box got %d of 4000 samples, want about 1000", counts[0])
 	}
 }
+
+// TestMerge joins two properties: same-box cases share one case, and an input is unsafe for the merge
+// exactly when it is unsafe for either.
+func TestMerge(t *testing.T) {
+	box := Box{Lo: []float64{0}, Hi: []float64{1}}
+	other := Box{Lo: []float64{0.5}, Hi: []float64{2}}
+	a := &Property{Name: "a", Inputs: 1, Outputs: 2, Cases: []Case{{Box: box, Unsafe: Region{{{Coef: []float64{1, 0}, Bound: 0}}}}}}
+	b := &Property{Name: "b", Inputs: 1, Outputs: 2, Cases: []Case{
+		{Box: box, Unsafe: Region{{{Coef: []float64{0, 1}, Bound: 0}}}},
+		{Box: other, Unsafe: Region{{{Coef: []float64{-1, 0}, Bound: -5}}}},
+	}}
+	m, err := Merge(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Name != "a+b" || len(m.Cases) != 2 || len(m.Cases[0].Unsafe) != 2 {
+		t.Fatalf("merged: %+v", m)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 2000; i++ {
+		x := []float64{rng.Float64()*3 - 0.5}
+		y := []float64{rng.Float64()*12 - 6, rng.Float64()*2 - 1}
+		if got, want := m.Unsafe(x, y), a.Unsafe(x, y) || b.Unsafe(x, y); got != want {
+			t.Fatalf("x=%v y=%v: merged unsafe %v, want %v", x, y, got, want)
+		}
+	}
+	if _, err := Merge(a, &Property{Name: "c", Inputs: 2, Outputs: 2}); err == nil {
+		t.Fatal("merged properties of different dimensions")
+	}
+}

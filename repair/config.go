@@ -13,13 +13,16 @@ import (
 // it changes. Paths may start with "data:" (relative to the shared data folder, see datasets.Dir) or
 // "builtin:" (the project's own embedded files, e.g. builtin:demo/demo.onnx).
 type Config struct {
-	// Mode is "sample" (repair given or sampled bad inputs).
+	// Mode is "sample" (repair given or sampled bad inputs) or "domain" (repair until a verifier certifies
+	// the property over its whole input boxes; see package domain).
 	Mode string `mapstructure:"mode"`
 	// Paradigm is "finetune" (change only localized neurons) or "retrain" (train every weight).
 	Paradigm string `mapstructure:"paradigm"`
 	// Network and Property are the network file (.nnet or .onnx) and its VNN-LIB property.
 	Network  string `mapstructure:"network"`
 	Property string `mapstructure:"property"`
+	// Properties lists several properties to repair together (instead of property).
+	Properties []string `mapstructure:"properties"`
 	// Seed makes the run reproducible: the same seed gives the same result.
 	Seed     uint64         `mapstructure:"seed"`
 	Dataset  DatasetConfig  `mapstructure:"dataset"`
@@ -28,6 +31,24 @@ type Config struct {
 	Finetune FinetuneConfig `mapstructure:"finetune"`
 	Retrain  RetrainConfig  `mapstructure:"retrain"`
 	Eval     EvalConfig     `mapstructure:"eval"`
+	Domain   DomainConfig   `mapstructure:"domain"`
+}
+
+// DomainConfig controls domain-wise repair: rounds of repair, verification, and growth of the repair set
+// from counterexamples and undecided regions.
+type DomainConfig struct {
+	// Rounds is the most repair-verify rounds.
+	Rounds int `mapstructure:"rounds"`
+	// VerifySeconds is the verifier's budget per round.
+	VerifySeconds float64 `mapstructure:"verify_seconds"`
+	// Neighbours is how many inputs are sampled around each counterexample (and in each undecided box)
+	// to join the repair set.
+	Neighbours int `mapstructure:"neighbours"`
+	// Radius is the half-width of a counterexample's neighbourhood, as a fraction of the box width.
+	Radius float64 `mapstructure:"radius"`
+	// MarginGrowth multiplies the training margin after a round the verifier could not decide, so the
+	// next repair leaves the bounds more room.
+	MarginGrowth float64 `mapstructure:"margin_growth"`
 }
 
 // DatasetConfig says where the repair and test inputs come from: CSV files, or samples of the property's
@@ -141,12 +162,13 @@ type EvalConfig struct {
 // Defaults returns the configuration every run starts from.
 func Defaults() Config {
 	return Config{
-		Mode:     "sample",
-		Paradigm: "finetune",
-		Seed:     1,
-		Dataset:  DatasetConfig{Samples: 10000, TestSamples: 10000, Anchors: 5000},
-		Imitate:  ImitateConfig{Target: "nearest_input", K: 5, Radius: 0.01, PerNegative: 1},
-		Localize: LocalizeConfig{Method: "gradient", TopK: 20, Layers: []int{}},
+		Mode:       "sample",
+		Paradigm:   "finetune",
+		Seed:       1,
+		Properties: []string{},
+		Dataset:    DatasetConfig{Samples: 10000, TestSamples: 10000, Anchors: 5000},
+		Imitate:    ImitateConfig{Target: "nearest_input", K: 5, Radius: 0.01, PerNegative: 1},
+		Localize:   LocalizeConfig{Method: "gradient", TopK: 20, Layers: []int{}},
 		Finetune: FinetuneConfig{
 			Optimizer: "gradient",
 			Train:     TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 0.1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3},
@@ -155,7 +177,8 @@ func Defaults() Config {
 		Retrain: RetrainConfig{
 			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3, EpochRows: 2048},
 		},
-		Eval: EvalConfig{DomainSamples: 5000},
+		Eval:   EvalConfig{DomainSamples: 5000},
+		Domain: DomainConfig{Rounds: 8, VerifySeconds: 60, Neighbours: 200, Radius: 0.02, MarginGrowth: 2},
 	}
 }
 
@@ -248,8 +271,8 @@ func sortedKeys(m map[string]bool) []string {
 func (c *Config) Validate() error {
 	var errs []string
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
-	if c.Mode != "sample" {
-		bad("mode %q: want sample", c.Mode)
+	if c.Mode != "sample" && c.Mode != "domain" {
+		bad("mode %q: want sample or domain", c.Mode)
 	}
 	if c.Paradigm != "finetune" && c.Paradigm != "retrain" {
 		bad("paradigm %q: want finetune or retrain", c.Paradigm)
@@ -257,8 +280,14 @@ func (c *Config) Validate() error {
 	if c.Network == "" {
 		bad("network: missing")
 	}
-	if c.Property == "" {
-		bad("property: missing")
+	if c.Property == "" && len(c.Properties) == 0 {
+		bad("property: missing (give property or properties)")
+	}
+	if c.Property != "" && len(c.Properties) > 0 {
+		bad("give property or properties, not both")
+	}
+	if dm := c.Domain; dm.Rounds < 1 || !(dm.VerifySeconds > 0) || dm.Neighbours < 0 || !(dm.Radius > 0 && dm.Radius <= 1) || !(dm.MarginGrowth >= 1) {
+		bad("domain: want rounds >= 1, verify_seconds > 0, neighbours >= 0, radius in (0, 1], margin_growth >= 1")
 	}
 	d := c.Dataset
 	if d.Negatives == "" && d.Samples <= 0 {

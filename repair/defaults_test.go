@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/spf13/viper"
 )
 
 // The documented defaults in configs/README.md must parse and equal Defaults().
@@ -23,6 +25,27 @@ func TestDocumentedDefaults(t *testing.T) {
 	cfg, err := LoadConfig("", []byte(y), nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Every key must be documented, not just parse.
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(strings.NewReader(y)); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, k := range v.AllKeys() {
+		documented[k] = true
+	}
+	var dm map[string]any
+	if err := decodeToMap(Defaults(), &dm); err != nil {
+		t.Fatal(err)
+	}
+	dv := viper.New()
+	setDefaults(dv, "", dm)
+	for _, k := range dv.AllKeys() {
+		if !documented[k] {
+			t.Errorf("key %s is not documented in configs/README.md", k)
+		}
 	}
 	want := Defaults()
 	want.Network, want.Property = "x", "y"

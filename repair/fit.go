@@ -34,7 +34,8 @@ type rowSet struct {
 	x          []float64
 	target     []float64 // m per row: expected output (negatives) or original output (positives)
 	sseW       []float64 // weight of the output term
-	caseOf     []int     // the property case whose region applies to the row
+	cases      *caseSets
+	caseOf     []int     // the set of property cases (caseSets) whose regions apply to the row
 	violW      []float64 // weight of the violation term
 	imit       [][]float64
 	imitW      []float64
@@ -77,15 +78,15 @@ func decisionConjunctions(m int) []property.Conjunction {
 func fit(net *nn.Network, in fitInput, spec TrainSpec, mask [][]bool, seed uint64, rep *progress.Reporter) (*nn.Network, error) {
 	scale := outputScale(in.neg, in.pos)
 	margin := spec.Margin * scale
-	conjs, caseConj := train.Conjunctions(in.prop)
+	cs := newCaseSets(in.prop)
 	best := net
 	// Rounds: when training settles with repair rows still unsafe, train again from the best network with
 	// the violation weighted four times more.
 	for round := 0; round < 4; round++ {
-		rows := buildRows(net, in, spec, scale)
+		rows := buildRows(net, in, spec, scale, cs)
 		var unsafe int
 		var err error
-		best, unsafe, err = fitRound(best, rows, conjs, caseConj, in.prop, spec, mask, margin, seed+uint64(round), rep, round)
+		best, unsafe, err = fitRound(best, rows, cs, spec, mask, margin, seed+uint64(round), rep, round)
 		if err != nil || unsafe == 0 {
 			return best, err
 		}
@@ -96,11 +97,11 @@ func fit(net *nn.Network, in fitInput, spec TrainSpec, mask [][]bool, seed uint6
 }
 
 // fitRound is one training run from net; it returns the best network seen and its unsafe repair rows.
-func fitRound(net *nn.Network, rows *rowSet, conjs []property.Conjunction, caseConj [][]int, prop *property.Property,
+func fitRound(net *nn.Network, rows *rowSet, cs *caseSets,
 	spec TrainSpec, mask [][]bool, margin float64, seed uint64, rep *progress.Reporter, round int) (*nn.Network, int, error) {
 	batch := min(spec.Batch, rows.n)
 	lr := spec.LearnRate
-	tr, err := newTrainer(net, rows, conjs, batch, mask, margin, spec, lr)
+	tr, err := newTrainer(net, rows, cs.all, batch, mask, margin, spec, lr)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -112,16 +113,16 @@ func fitRound(net *nn.Network, rows *rowSet, conjs []property.Conjunction, caseC
 	}
 	ph := rep.Start(name, spec.Epochs)
 	best := net
-	bestUnsafe, bestLoss := rows.score(net, prop, margin)
+	bestUnsafe, bestLoss := rows.score(net, cs.prop, margin)
 	calm := 0
 	status := ""
 	for epoch := 0; epoch < spec.Epochs; epoch++ {
 		order, factor := rows.epochOrder(rng, spec.EpochRows)
-		if _, err := tr.epoch(order, factor, caseConj); err != nil {
+		if _, err := tr.epoch(order, factor, cs.conj); err != nil {
 			return nil, 0, err
 		}
 		cur := tr.gr.Network()
-		unsafe, lossVal := rows.score(cur, prop, margin)
+		unsafe, lossVal := rows.score(cur, cs.prop, margin)
 		status = fmt.Sprintf("unsafe %d, loss %.4g, lr %.2g", unsafe, lossVal, lr)
 		ph.Add(1, status)
 		switch {
@@ -132,7 +133,7 @@ func fitRound(net *nn.Network, rows *rowSet, conjs []property.Conjunction, caseC
 			calm++
 			lr /= 2
 			tr.gr.Close()
-			if tr, err = newTrainer(best, rows, conjs, batch, mask, margin, spec, lr); err != nil {
+			if tr, err = newTrainer(best, rows, cs.all, batch, mask, margin, spec, lr); err != nil {
 				return nil, 0, err
 			}
 		default:
@@ -388,12 +389,12 @@ func outputScale(b ...*imitate.Behaviour) float64 {
 // buildRows lays out the negatives, positives and anchors with their targets and weights. Output terms
 // are divided by scale² and the violation term by scale, so that all terms are in units of the output
 // scale.
-func buildRows(net *nn.Network, in fitInput, spec TrainSpec, scale float64) *rowSet {
+func buildRows(net *nn.Network, in fitInput, spec TrainSpec, scale float64, cs *caseSets) *rowSet {
 	neg, pos, anc := in.neg, in.pos, in.anchors
 	if anc == nil {
 		anc = &imitate.Behaviour{Sizes: neg.Sizes, Layers: make([][]float64, len(neg.Sizes))}
 	}
-	rs := &rowSet{n: neg.N + pos.N + anc.N, d: net.Inputs(), m: net.Outputs(), nNeg: neg.N, nPos: pos.N}
+	rs := &rowSet{n: neg.N + pos.N + anc.N, d: net.Inputs(), m: net.Outputs(), nNeg: neg.N, nPos: pos.N, cases: cs}
 	rs.x = append(append(append([]float64(nil), neg.Inputs...), pos.Inputs...), anc.Inputs...)
 	nNeg, nPos, nAnc := float64(max(neg.N, 1)), float64(max(pos.N, 1)), float64(max(anc.N, 1))
 	rs.target = append(append(append([]float64(nil), in.expected.Outputs()...), pos.Outputs()...), anc.Outputs()...)
@@ -421,7 +422,7 @@ func buildRows(net *nn.Network, in fitInput, spec TrainSpec, scale float64) *row
 		if rs.keepW[r] > 0 {
 			rs.keepClass[r] = nn.Argmin(rs.target[r*rs.m : (r+1)*rs.m])
 		}
-		rs.caseOf[r] = in.prop.CaseOf(rs.x[r*rs.d : (r+1)*rs.d])
+		rs.caseOf[r] = cs.of(rs.x[r*rs.d : (r+1)*rs.d])
 		if rs.caseOf[r] < 0 {
 			rs.violW[r] = 0 // outside every box the property says nothing
 			rs.caseOf[r] = 0
@@ -461,12 +462,11 @@ func (rs *rowSet) score(net *nn.Network, prop *property.Property, margin float64
 	loss := 0.0
 	for r := 0; r < rs.n; r++ {
 		xr, yr := rs.x[r*rs.d:(r+1)*rs.d], y[r*rs.m:(r+1)*rs.m]
-		region := prop.Cases[rs.caseOf[r]].Unsafe
 		if prop.Unsafe(xr, yr) {
 			unsafe++
 		}
 		if rs.violW[r] > 0 {
-			loss += rs.violW[r] * region.Loss(yr, margin, nil)
+			loss += rs.violW[r] * rs.cases.region[rs.caseOf[r]].Loss(yr, margin, nil)
 		}
 		if w := rs.keepW[r]; w > 0 {
 			a := rs.keepClass[r]
@@ -492,7 +492,8 @@ func violationGrads(net *nn.Network, prop *property.Property, neg []float64, mar
 	d := net.Inputs()
 	n := len(neg) / d
 	batch := min(n, 4096)
-	conjs, caseConj := train.Conjunctions(prop)
+	cs := newCaseSets(prop)
+	conjs := cs.all
 	gr, err := train.NewGraph(net, batch, train.Options{ActivationGrads: true})
 	if err != nil {
 		return nil, err
@@ -515,7 +516,11 @@ func violationGrads(net *nn.Network, prop *property.Property, neg []float64, mar
 		rows := min(batch, n-s)
 		copy(bx, neg[s*d:(s+rows)*d])
 		for b := 0; b < rows; b++ {
-			for _, k := range caseConj[max(prop.CaseOf(bx[b*d:(b+1)*d]), 0)] {
+			id := cs.of(bx[b*d : (b+1)*d])
+			if id < 0 {
+				continue
+			}
+			for _, k := range cs.conj[id] {
 				bc[b*len(conjs)+k] = 1
 			}
 		}

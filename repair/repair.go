@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/birdnn/birdnn/datasets"
@@ -44,22 +45,34 @@ func Load(cfg *Config) (*Problem, error) {
 	if err != nil {
 		return nil, err
 	}
-	propPath, err := datasets.Resolve(cfg.Property)
-	if err != nil {
-		return nil, err
-	}
 	net, err := netio.Load(netPath)
 	if err != nil {
 		return nil, err
 	}
-	prop, err := property.ReadFile(propPath)
+	propNames := cfg.Properties
+	if len(propNames) == 0 {
+		propNames = []string{cfg.Property}
+	}
+	var props []*property.Property
+	for _, name := range propNames {
+		propPath, err := datasets.Resolve(name)
+		if err != nil {
+			return nil, err
+		}
+		prop, err := property.ReadFile(propPath)
+		if err != nil {
+			return nil, err
+		}
+		if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
+			return nil, fmt.Errorf("%s and %s: %w", name, cfg.Network, err)
+		}
+		props = append(props, prop)
+	}
+	prop, err := property.Merge(props...)
 	if err != nil {
 		return nil, err
 	}
-	if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
-		return nil, fmt.Errorf("%s and %s: %w", cfg.Property, cfg.Network, err)
-	}
-	p := &Problem{Net: net, Prop: prop, NetworkPath: cfg.Network, PropertyPath: cfg.Property}
+	p := &Problem{Net: net, Prop: prop, NetworkPath: cfg.Network, PropertyPath: strings.Join(propNames, " + ")}
 	d := cfg.Dataset
 	read := func(path string) ([]float64, error) {
 		if path == "" {
@@ -98,7 +111,7 @@ func Load(cfg *Config) (*Problem, error) {
 	}
 	p.Neg, p.Pos = imitate.Split(net, prop, repairX)
 	p.TestNeg, p.TestPos = imitate.Split(net, prop, testX)
-	if len(p.Neg) == 0 {
+	if len(p.Neg) == 0 && cfg.Mode != "domain" {
 		return nil, fmt.Errorf("%s satisfies %s on all %d repair inputs: nothing to repair", cfg.Network, cfg.Property, len(repairX)/net.Inputs())
 	}
 	return p, nil
@@ -212,6 +225,12 @@ func localizeNeurons(cfg *Config, p *Problem, neg, pos, expected *imitate.Behavi
 		return nil, fmt.Errorf("localize: no neuron scores above 0")
 	}
 	return neurons, nil
+}
+
+// Measure fills r's figures for the repaired network against p: repair success, generalization,
+// drawdown, fidelity on held-out positives and on domainSamples uniform samples of the input domain.
+func Measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, seed uint64) {
+	measure(r, p, repaired, domainSamples, seed)
 }
 
 // measure fills the report's figures by comparing the repaired network with the original. Each set is

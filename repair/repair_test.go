@@ -10,7 +10,6 @@ import (
 
 	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/imitate"
-	"github.com/birdnn/birdnn/train"
 )
 
 func demoConfig(t *testing.T, sets ...string) *Config {
@@ -96,9 +95,10 @@ func TestEveryRowContributes(t *testing.T) {
 	in := fitInput{prop: p.Prop, neg: neg, pos: pos, expected: imitate.Expected(pos, assign)}
 	spec := cfg.Retrain.Train
 	scale := outputScale(neg, pos)
-	rows := buildRows(p.Net, in, spec, scale)
+	cs := newCaseSets(p.Prop)
+	rows := buildRows(p.Net, in, spec, scale, cs)
 	_, want := rows.score(p.Net, p.Prop, spec.Margin*scale)
-	conjs, caseConj := train.Conjunctions(p.Prop)
+	conjs, caseConj := cs.all, cs.conj
 	for _, batch := range []int{rows.n, 256, 100} { // one batch, and batches with a short last one
 		spec.LearnRate = 1e-300 // steps that do not move the weights
 		tr, err := newTrainer(p.Net, rows, conjs, batch, nil, spec.Margin*scale, spec, spec.LearnRate)

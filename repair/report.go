@@ -34,6 +34,39 @@ type Report struct {
 	Counts            Counts             `json:"counts"`
 	Seconds           map[string]float64 `json:"seconds"`
 	Seed              uint64             `json:"seed"`
+	// Domain reports domain-wise repair (mode: domain); nil for sample-wise repair.
+	Domain *DomainReport `json:"domain,omitempty"`
+}
+
+// DomainReport is what domain-wise repair adds: whether the verifier proved the property on every box,
+// and the rounds it took.
+type DomainReport struct {
+	// Certified is true only when the verifier proved the repaired network safe on every box.
+	Certified bool `json:"certified"`
+	// Verdict is the last verification's verdict (certified, violated or unknown).
+	Verdict string `json:"verdict"`
+	// VerifierSeconds is the verifier's time over all rounds; FinalVerifySeconds that of the last round.
+	VerifierSeconds    float64 `json:"verifier_seconds"`
+	FinalVerifySeconds float64 `json:"final_verify_seconds"`
+	Rounds             int     `json:"rounds"`
+	// InitialCounterexamples is how many violations of the original network the first search found.
+	InitialCounterexamples int           `json:"initial_counterexamples"`
+	Log                    []DomainRound `json:"log"`
+}
+
+// DomainRound is one round of domain-wise repair.
+type DomainRound struct {
+	Round         int     `json:"round"`
+	Negatives     int     `json:"negatives"`
+	Positives     int     `json:"positives"`
+	RepairSeconds float64 `json:"repair_seconds"`
+	Verdict       string  `json:"verdict"`
+	VerifySeconds float64 `json:"verify_seconds"`
+	Boxes         int     `json:"boxes"`
+	// Proven is the share of the boxes' volume the bounds proved safe.
+	Proven float64 `json:"proven"`
+	// Added is how many inputs joined the repair set after this round.
+	Added int `json:"added"`
 }
 
 // Fidelity is argmin agreement with the original network, in percent.
@@ -100,6 +133,14 @@ func (r *Report) Markdown() []byte {
 			fmt.Fprintf(&b, "%d:%d %.3g", n.Layer, n.Index, n.Score)
 		}
 		b.WriteString("\n\n")
+	}
+	if d := r.Domain; d != nil {
+		fmt.Fprintf(&b, "Domain-wise repair: **%s** after %d round(s); verifier %.2f s in all, %.2f s on the last round.\n\n", d.Verdict, d.Rounds, d.VerifierSeconds, d.FinalVerifySeconds)
+		fmt.Fprintf(&b, "| round | negatives | positives | repair s | verdict | verify s | boxes | proven | added |\n|---|---|---|---|---|---|---|---|---|\n")
+		for _, l := range d.Log {
+			fmt.Fprintf(&b, "| %d | %d | %d | %.2f | %s | %.2f | %d | %.2f%% | %d |\n", l.Round, l.Negatives, l.Positives, l.RepairSeconds, l.Verdict, l.VerifySeconds, l.Boxes, 100*l.Proven, l.Added)
+		}
+		b.WriteString("\n")
 	}
 	var phases []string
 	for k := range r.Seconds {

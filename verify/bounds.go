@@ -12,6 +12,8 @@ package verify
 import (
 	"math"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
@@ -225,10 +227,7 @@ func (rx *relaxed) backSubstituteBuf(net *nn.Network, box property.Box, top int,
 			}
 			c += a * l.B[j]
 			mag += math.Abs(a * l.B[j])
-			w := l.W[j*l.In : (j+1)*l.In]
-			for i, wi := range w {
-				prev[i] += a * wi
-			}
+			floats.AddScaled(prev, a, l.W[j*l.In:(j+1)*l.In])
 		}
 		coef = prev
 	}

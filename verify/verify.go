@@ -35,6 +35,9 @@ type Result struct {
 	Boxes   int     `json:"boxes"`
 	// Proven is the fraction of the property's input volume that the bounds proved safe (1 when certified).
 	Proven float64 `json:"proven"`
+	// Open holds some of the boxes left undecided when the verdict is unknown (the deepest first): where
+	// the property is closest to failing, or the bounds too loose.
+	Open []property.Box `json:"-"`
 	// Depth is the deepest split reached.
 	Depth          int             `json:"depth"`
 	Counterexample *Counterexample `json:"counterexample,omitempty"`
@@ -176,6 +179,11 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 	}
 	if gaveUp {
 		res.Verdict = Unknown
+	}
+	if res.Verdict == Unknown {
+		for i := len(stack) - 1; i >= 0 && len(res.Open) < 256; i-- {
+			res.Open = append(res.Open, stack[i].box)
+		}
 	}
 	res.Boxes = boxes
 	res.Depth = maxDepth

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/birdnn/birdnn/configs"
+	"github.com/birdnn/birdnn/domain"
 	"github.com/birdnn/birdnn/internal/atomicfile"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/nn/netio"
@@ -24,7 +25,7 @@ func newRepair() *cobra.Command {
 	var force, quiet, verbose bool
 	cmd := &cobra.Command{
 		Use:   "repair [--config FILE] [--set key=value ...] [--out DIR] [--force]",
-		Short: "Repair a network so that it satisfies a property (sample-wise, by behaviour imitation)",
+		Short: "Repair a network so that it satisfies a property (sample-wise or domain-wise, by behaviour imitation)",
 		Long: `Repair a network against a property, as a YAML config describes (see configs/ and the README).
 Without --config, repair the project's built-in demo network.
 
@@ -54,7 +55,12 @@ Writes DIR/repaired.onnx, DIR/repaired.nnet (ReLU networks), DIR/report.json and
 			} else if verbose {
 				rep = rep.Verbose()
 			}
-			res, err := repair.Run(cfg, prob, rep)
+			var res *repair.Result
+			if cfg.Mode == "domain" {
+				res, err = domain.Repair(cmd.Context(), cfg, prob, rep)
+			} else {
+				res, err = repair.Run(cfg, prob, rep)
+			}
 			if err != nil {
 				return err
 			}
@@ -62,8 +68,11 @@ Writes DIR/repaired.onnx, DIR/repaired.nnet (ReLU networks), DIR/report.json and
 				return err
 			}
 			r := res.Report
-			fmt.Fprintf(cmd.OutOrStdout(), "repair success %.2f%%, generalization %.2f%%, drawdown %.2f%%, fidelity %.2f%% (domain), %.2fs\nwrote %s\n",
-				r.RepairSuccessRate, r.Generalization, r.Drawdown, r.Fidelity.Domain, r.Seconds["total"], dir)
+			if d := r.Domain; d != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s after %d round(s) (verifier %.2fs); ", d.Verdict, d.Rounds, d.VerifierSeconds)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "repair success %.2f%%, generalization %.2f%%, drawdown %.2f%%, fidelity %.2f%% (domain), %.2f%% (safe in-box), %.2fs\nwrote %s\n",
+				r.RepairSuccessRate, r.Generalization, r.Drawdown, r.Fidelity.Domain, r.Fidelity.HeldOutPositives, r.Seconds["total"], dir)
 			return nil
 		},
 	}

@@ -1,0 +1,115 @@
+// Package domain repairs a network over whole input boxes: rounds of behaviour-imitation repair, each
+// checked by the verifier, with counterexamples and undecided regions joining the repair set, until the
+// property is certified on every box or the rounds run out.
+package domain
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/birdnn/birdnn/falsify"
+	"github.com/birdnn/birdnn/imitate"
+	"github.com/birdnn/birdnn/internal/progress"
+	"github.com/birdnn/birdnn/repair"
+	"github.com/birdnn/birdnn/verify"
+)
+
+// Repair runs domain-wise repair of p as cfg says (cfg.Domain controls the rounds). Every round repairs
+// the original network (so imitation targets and fidelity refer to it) on the repair set gathered so far:
+// the box samples of p, the counterexamples of the original network and their neighbourhoods, and, after
+// each round, the verifier's counterexample or samples of the boxes it left undecided. The result's
+// report has a Domain section; Certified is set only by a verifier proof over every box.
+func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *progress.Reporter) (*repair.Result, error) {
+	start := time.Now()
+	net, prop := p.Net, p.Prop
+	d := net.Inputs()
+	dc := cfg.Domain
+	dr := &repair.DomainReport{}
+	x := append(append([]float64(nil), p.Neg...), p.Pos...)
+
+	// The original network's counterexamples, found by search, and their neighbourhoods.
+	ph := rep.Start("search counterexamples", 1)
+	opt := falsify.Default
+	opt.Want = 64
+	cx := falsify.Search(net, prop, opt, cfg.Seed)
+	cx = cx[:min(len(cx), opt.Want*d)]
+	dr.InitialCounterexamples = len(cx) / d
+	x = append(x, cx...)
+	x = append(x, falsify.Around(prop, cx, max(dc.Neighbours/8, 1), dc.Radius, cfg.Seed)...)
+	ph.Add(1, "")
+	ph.Finish(fmt.Sprintf("%d found", len(cx)/d))
+
+	run := *cfg
+	run.Mode = "sample"
+	var res *repair.Result
+	verdict := verify.Unknown
+	current := net
+	for round := 1; round <= dc.Rounds && ctx.Err() == nil; round++ {
+		log := repair.DomainRound{Round: round}
+		sub := *p
+		sub.Neg, sub.Pos = imitate.Split(net, prop, x)
+		log.Negatives, log.Positives = len(sub.Neg)/d, len(sub.Pos)/d
+		if len(sub.Neg) > 0 {
+			t0 := time.Now()
+			r, err := repair.Run(&run, &sub, rep)
+			if err != nil {
+				return nil, fmt.Errorf("round %d: %w", round, err)
+			}
+			log.RepairSeconds = time.Since(t0).Seconds()
+			res, current = r, r.Repaired
+		}
+		// Verify the current network (the original while nothing was found to repair).
+		vph := rep.Start(fmt.Sprintf("verify (round %d)", round), 1)
+		v := verify.Verify(ctx, current, prop, verify.Options{Timeout: time.Duration(dc.VerifySeconds * float64(time.Second))})
+		vph.Add(1, "")
+		vph.Finish(fmt.Sprintf("%s, %d boxes, %.1f%% proven", v.Verdict, v.Boxes, 100*v.Proven))
+		verdict = v.Verdict
+		log.Verdict, log.VerifySeconds, log.Boxes, log.Proven = string(v.Verdict), v.Seconds, v.Boxes, v.Proven
+		dr.VerifierSeconds += v.Seconds
+		dr.FinalVerifySeconds = v.Seconds
+		dr.Rounds = round
+		if v.Verdict == verify.Certified {
+			dr.Log = append(dr.Log, log)
+			break
+		}
+		// Grow the repair set where the network is wrong or the proof is stuck.
+		before := len(x)
+		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(1000+round)))
+		if v.Verdict == verify.Violated {
+			c := v.Counterexample.Input
+			x = append(x, c...)
+			x = append(x, falsify.Around(prop, c, dc.Neighbours, dc.Radius, cfg.Seed+uint64(round))...)
+			// Other violations of the repaired network nearby in the boxes.
+			more := falsify.Search(current, prop, falsify.Options{Samples: 20000, Starts: 32, Steps: 30, StepSize: 0.02, Want: 16}, cfg.Seed+uint64(round))
+			more = more[:min(len(more), 16*d)]
+			x = append(x, more...)
+			x = append(x, falsify.Around(prop, more, max(dc.Neighbours/8, 1), dc.Radius, cfg.Seed+uint64(round))...)
+		} else {
+			// Undecided: sample the open boxes (where the margin is thinnest or the bounds loosest), and ask
+			// the next repair for more margin.
+			for i, b := range v.Open {
+				if i >= 32 {
+					break
+				}
+				x = append(x, b.Sample(rng, max(dc.Neighbours/8, 1))...)
+			}
+			run.Retrain.Train.Margin *= dc.MarginGrowth
+			run.Finetune.Train.Margin *= dc.MarginGrowth
+		}
+		log.Added = (len(x) - before) / d
+		dr.Log = append(dr.Log, log)
+	}
+	if res == nil {
+		// Nothing to repair was ever found: report the original network as it is.
+		res = &repair.Result{Repaired: net.Clone(), Report: &repair.Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{}}}
+		repair.Measure(res.Report, p, res.Repaired, cfg.Eval.DomainSamples, cfg.Seed)
+	}
+	dr.Verdict = string(verdict)
+	dr.Certified = verdict == verify.Certified
+	res.Report.Domain = dr
+	res.Report.Seconds["verify"] = dr.VerifierSeconds
+	res.Report.Seconds["total"] = time.Since(start).Seconds()
+	return res, nil
+}
