@@ -70,3 +70,24 @@ func TestVNNCOMPInstances(t *testing.T) {
 		}
 	}
 }
+
+// TestVeritex35 checks the task list against the data README: 35 tasks, 33 of them properties 1-4, none
+// on a network that violates no property.
+func TestVeritex35(t *testing.T) {
+	tasks := Veritex35()
+	if len(tasks) != 35 {
+		t.Fatalf("%d tasks, want 35", len(tasks))
+	}
+	n14 := 0
+	for _, task := range tasks {
+		if (task.I == 1 && task.J <= 8) || (task.I == 3 && task.J == 3) || (task.I == 4 && task.J == 2) {
+			t.Errorf("%s: this network violates no property", task.Name())
+		}
+		if len(task.Props) == 4 {
+			n14++
+		}
+	}
+	if n14 != 33 || tasks[33].Name() != "N1,9 p7" || tasks[34].Name() != "N2,9 p1,2,3,4,8" {
+		t.Errorf("got %d tasks on properties 1-4, last two %s and %s", n14, tasks[33].Name(), tasks[34].Name())
+	}
+}

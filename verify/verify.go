@@ -51,6 +51,10 @@ type Options struct {
 	MaxBoxes int
 	// Workers is the number of boxes bounded at once (0: 2).
 	Workers int
+	// SmearOnly splits where the smear heuristic says, instead of strong branching (bounding both halves
+	// of every dimension and keeping the split that leaves the least to prove: 2d bounds per split, which
+	// pays on the ACAS Xu properties).
+	SmearOnly bool
 	// NoAttack turns the counterexample search off (bounds only), for testing the bounds' soundness.
 	NoAttack bool
 }
@@ -76,12 +80,6 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 		if cx := falsify.Search(net, prop, falsify.Options{Samples: 2000, Starts: 16, Steps: 30, StepSize: 0.02, Want: 1}, 1); len(cx) > 0 {
 			return violated(net, cx[:net.Inputs()], start, 0)
 		}
-	}
-	type job struct {
-		box    property.Box
-		kase   int
-		parent [][]Interval // bounds over the box this one was split from
-		depth  int
 	}
 	// A shared stack of open boxes (depth first keeps it short), worked by a pool; each worker owns its
 	// bounding workspace.
@@ -147,7 +145,22 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 				boxes++
 				mu.Unlock()
 
-				safe, dim, cx, bounds := decide(bd, prop.Cases[j.kase], j.box, j.parent, !opt.NoAttack)
+				c := prop.Cases[j.kase]
+				o := j.known
+				if o == nil {
+					oo := decide(bd, c, j.box, j.parent, !opt.NoAttack)
+					o = &oo
+				}
+				var kids []job
+				if !o.safe && o.cx == nil && o.dim >= 0 {
+					kids = branch(bd, c, j, o, opt)
+				}
+				safe, dim, cx := o.safe, o.dim, o.cx
+				for _, k := range kids {
+					if k.known != nil && k.known.cx != nil {
+						cx = k.known.cx
+					}
+				}
 
 				mu.Lock()
 				busy--
@@ -164,8 +177,13 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 					// unknown (or violated, if a counterexample turns up elsewhere).
 					gaveUp = true
 				case !safe:
-					a, b := split(j.box, dim)
-					stack = append(stack, job{a, j.kase, bounds, j.depth + 1}, job{b, j.kase, bounds, j.depth + 1})
+					for _, k := range kids {
+						if k.known != nil && k.known.safe {
+							proven += volumeFraction(k.box, c.Box) * caseWeight[j.kase]
+							continue
+						}
+						stack = append(stack, k)
+					}
 					maxDepth = max(maxDepth, j.depth+1)
 				}
 				cond.Broadcast()
@@ -226,8 +244,34 @@ func violated(net *nn.Network, x []float64, start time.Time, boxes int) Result {
 // decide bounds the case's unsafe region on box. It returns safe when every conjunction has a constraint
 // whose lower bound over the box is positive; otherwise the dimension to split (largest smear) and, if the
 // box's centre or a short descent from it is a counterexample, that input.
-func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval, attack bool) (safe bool, dim int, cx []float64, bounds [][]Interval) {
+// job is an open box of a case.
+type job struct {
+	box    property.Box
+	kase   int
+	parent [][]Interval // bounds over the box this one was split from
+	depth  int
+	known  *outcome // the box's outcome, when strong branching has already computed it
+}
+
+// outcome is what decide learned about a box.
+type outcome struct {
+	safe   bool
+	dim    int // the dimension to split; -1 when none can be split
+	cx     []float64
+	bounds [][]Interval
+	// score is the worst, over the conjunctions not yet excluded, of the best lower bound found on the
+	// slack (negative when not safe): how far the box is from a proof.
+	score float64
+}
+
+func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval, attack bool) outcome {
+	safe, dim, cx, bounds, score := decide1(bd, c, box, parent, attack)
+	return outcome{safe, dim, cx, bounds, score}
+}
+
+func decide1(bd *bounder, c property.Case, box property.Box, parent [][]Interval, attack bool) (safe bool, dim int, cx []float64, bounds [][]Interval, score float64) {
 	dim = -1
+	score = math.Inf(1)
 	net := bd.net
 	rx := bd.crown(box, parent)
 	bounds = rx.bounds
@@ -272,9 +316,10 @@ func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval,
 			if lb2, coef := rx.backSubstitute(net, box, top, f, true); lb2 > 0 {
 				continue
 			} else if lb2 > lb {
-				worstCoef = coef
+				lb, worstCoef = lb2, coef
 			}
 		}
+		score = math.Min(score, lb)
 		allExcluded = false
 		worstOpen = worstCoef
 		for i, a := range worstCoef {
@@ -287,7 +332,7 @@ func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval,
 		}
 	}
 	if allExcluded {
-		return true, 0, nil, nil
+		return true, 0, nil, nil, score
 	}
 	// The smear (coefficient times width) sees how the bound's linear part varies, not the looseness of
 	// the relaxations, which lives in its constant and shrinks with every wide dimension. So when some
@@ -304,7 +349,7 @@ func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval,
 		dim = wdim
 	}
 	if !attack {
-		return false, dim, nil, bounds
+		return false, dim, nil, bounds, score
 	}
 	// Cheap attack: the box's centre, and the corner that minimizes the linear lower bound of the worst
 	// open constraint.
@@ -313,7 +358,7 @@ func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval,
 		centre[i] = (box.Lo[i] + box.Hi[i]) / 2
 	}
 	if c.Unsafe.Unsafe(net.Forward(centre)) {
-		return false, dim, centre, nil
+		return false, dim, centre, nil, score
 	}
 	if worstOpen != nil {
 		corner := make([]float64, box.Dim())
@@ -324,10 +369,10 @@ func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval,
 			}
 		}
 		if c.Unsafe.Unsafe(net.Forward(corner)) {
-			return false, dim, corner, nil
+			return false, dim, corner, nil, score
 		}
 	}
-	return false, dim, nil, bounds
+	return false, dim, nil, bounds, score
 }
 
 // inputLinear is an affine function of the input: coef·x + c.
@@ -429,6 +474,58 @@ func projectSimplex(v []float64) {
 	for i := range v {
 		v[i] = math.Max(v[i]-theta, 0)
 	}
+}
+
+// branch splits the open box j in two. With strong branching it bounds the two halves of every
+// splittable dimension and keeps the split whose worse half is closest to a proof (the halves' outcomes
+// travel with them, so nothing is bounded twice); otherwise it halves o.dim.
+func branch(bd *bounder, c property.Case, j job, o *outcome, opt Options) []job {
+	attack := !opt.NoAttack
+	if opt.SmearOnly {
+		a, b := split(j.box, o.dim)
+		return []job{{a, j.kase, o.bounds, j.depth + 1, nil}, {b, j.kase, o.bounds, j.depth + 1, nil}}
+	}
+	var best []job
+	bestScore := math.Inf(-1)
+	// Only dimensions within a factor 64 of the relatively widest are candidates: the bounds' looseness
+	// shrinks with every wide dimension, which the halves' scores do not always show.
+	rel := func(i int) float64 { return (j.box.Hi[i] - j.box.Lo[i]) / (c.Box.Hi[i] - c.Box.Lo[i]) }
+	widest := 0.0
+	for d := range j.box.Lo {
+		if splittable(j.box, c.Box, d) {
+			widest = math.Max(widest, rel(d))
+		}
+	}
+	for d := range j.box.Lo {
+		if !splittable(j.box, c.Box, d) || rel(d) < widest/64 {
+			continue
+		}
+		a, b := split(j.box, d)
+		oa := decide(bd, c, a, o.bounds, attack)
+		ob := decide(bd, c, b, o.bounds, attack)
+		kids := []job{{a, j.kase, o.bounds, j.depth + 1, &oa}, {b, j.kase, o.bounds, j.depth + 1, &ob}}
+		if oa.cx != nil || ob.cx != nil {
+			return kids
+		}
+		sa, sb := oa.score, ob.score
+		if oa.safe {
+			sa = 0
+		}
+		if ob.safe {
+			sb = 0
+		}
+		// The split that leaves the least to prove: the sum of the halves' shortfalls (a proved half
+		// counts zero).
+		score := sa + sb
+		if score > bestScore || best == nil {
+			bestScore, best = score, kids
+		}
+	}
+	if best == nil { // no dimension qualified (cannot happen while o.dim >= 0); halve o.dim
+		a, b := split(j.box, o.dim)
+		return []job{{a, j.kase, o.bounds, j.depth + 1, nil}, {b, j.kase, o.bounds, j.depth + 1, nil}}
+	}
+	return best
 }
 
 // splittable reports whether box can usefully be halved along dimension i: it is still wider than a

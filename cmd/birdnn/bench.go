@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -40,7 +41,7 @@ func newBench() *cobra.Command {
 		Short: "Reproduce a published benchmark table (acasxu-36)",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP())
+	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35())
 	return cmd
 }
 
@@ -146,6 +147,66 @@ and the published averages.`,
 	fl.StringVar(&paradigm, "paradigm", "finetune", "finetune or retrain")
 	fl.StringVar(&optimizer, "optimizer", "gradient", "fine-tuning optimizer: gradient or pso")
 	fl.StringVar(&only, "tasks", "", "run only these tasks, separated by ';' (e.g. \"N2,1;N5,3\")")
+	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")
+	fl.StringArrayVar(&sets, "set", nil, "override a repair config key: key=value (repeatable)")
+	fl.BoolVar(&force, "force", false, "write into --out even if it exists")
+	return cmd
+}
+
+func newBenchVeritex35() *cobra.Command {
+	var paradigm, out, only string
+	var sets []string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "veritex-35 [--paradigm retrain|finetune] [--tasks \"N2,1 p1,2,3,4\"] [--set key=value] [--out DIR]",
+		Short: "Domain-wise repair of the 35 unsafe instances of the Veritex repair benchmark",
+		Long: `Repairs, domain-wise (until the verifier certifies every box), the 35 unsafe instances of the Veritex
+repair benchmark: 33 ACAS Xu networks against properties 1-4 together, N1,9 against property 7, N2,9 against
+properties 1-4 and 8. Writes DIR/veritex35.md (beside Veritex's and ART's published results) and
+DIR/veritex35.csv. --set changes the repair config (e.g. --set domain.verify_seconds=30).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sets = append([]string{"mode=domain", "paradigm=" + paradigm, "network=unused", "property=unused"}, sets...)
+			cfg, err := repair.LoadConfig("", nil, sets)
+			if err != nil {
+				return err
+			}
+			tasks, err := pick(bench.Veritex35(), bench.RepairTask.Name, only, "--tasks")
+			if err != nil {
+				return err
+			}
+			dir, err := outputDir(out, "veritex35-"+paradigm, force)
+			if err != nil {
+				return err
+			}
+			w := cmd.ErrOrStderr()
+			rows := bench.RunRepair(cmd.Context(), tasks, cfg, func(r bench.RepairRow) {
+				if r.Err != "" {
+					fmt.Fprintf(w, "%-18s error: %s\n", r.Task, r.Err)
+					return
+				}
+				fmt.Fprintf(w, "%-18s %-9s rounds %d  fidelity %6.2f%% (domain) %6.2f%% (in-box)  verifier %6.1fs  total %6.1fs\n",
+					r.Task, r.Verdict, r.Rounds, r.DomainFidelity, r.InBoxFidelity, r.VerifierSeconds, r.Seconds)
+			})
+			md := bench.VeritexMarkdown("Veritex repair benchmark (35 unsafe instances): birdnn domain-wise "+paradigm, rows)
+			if err := atomicfile.WriteBytes(filepath.Join(dir, "veritex35.md"), md); err != nil {
+				return err
+			}
+			var csv bytes.Buffer
+			csv.WriteString("task,verdict,rounds,domain_fidelity,inbox_fidelity,verifier_seconds,seconds,error\n")
+			for _, r := range rows {
+				fmt.Fprintf(&csv, "%q,%s,%d,%.4f,%.4f,%.2f,%.2f,%q\n", r.Task, r.Verdict, r.Rounds, r.DomainFidelity, r.InBoxFidelity, r.VerifierSeconds, r.Seconds, r.Err)
+			}
+			if err := atomicfile.WriteBytes(filepath.Join(dir, "veritex35.csv"), csv.Bytes()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", dir)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&paradigm, "paradigm", "retrain", "retrain or finetune")
+	fl.StringVar(&only, "tasks", "", "run only these tasks, separated by ';' (e.g. \"N2,1 p1,2,3,4\")")
 	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")
 	fl.StringArrayVar(&sets, "set", nil, "override a repair config key: key=value (repeatable)")
 	fl.BoolVar(&force, "force", false, "write into --out even if it exists")

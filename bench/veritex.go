@@ -1,0 +1,166 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/birdnn/birdnn/domain"
+	"github.com/birdnn/birdnn/internal/progress"
+	"github.com/birdnn/birdnn/repair"
+)
+
+// RepairTask is one instance of the Veritex repair benchmark: a network and the properties it must be
+// repaired against together, over their whole boxes.
+type RepairTask struct {
+	I, J  int
+	Props []int
+}
+
+// Name is e.g. "N2,1 p1-4".
+func (t RepairTask) Name() string {
+	var p []string
+	for _, k := range t.Props {
+		p = append(p, fmt.Sprint(k))
+	}
+	return fmt.Sprintf("N%d,%d p%s", t.I, t.J, strings.Join(p, ","))
+}
+
+// Veritex35 lists the 35 unsafe instances of the Veritex repair benchmark: the 33 networks that violate
+// some of properties 1-4 (all but N1,1-N1,8, N3,3 and N4,2, which violate none of properties 1-10, and
+// N1,9 and N2,9), each against properties 1-4 together; N1,9 against property 7; N2,9 against properties
+// 1-4 and 8.
+func Veritex35() []RepairTask {
+	safe := map[[2]int]bool{{3, 3}: true, {4, 2}: true, {1, 9}: true, {2, 9}: true}
+	for j := 1; j <= 8; j++ {
+		safe[[2]int{1, j}] = true
+	}
+	var out []RepairTask
+	for i := 1; i <= 5; i++ {
+		for j := 1; j <= 9; j++ {
+			if !safe[[2]int{i, j}] {
+				out = append(out, RepairTask{I: i, J: j, Props: []int{1, 2, 3, 4}})
+			}
+		}
+	}
+	return append(out, RepairTask{I: 1, J: 9, Props: []int{7}}, RepairTask{I: 2, J: 9, Props: []int{1, 2, 3, 4, 8}})
+}
+
+// Config returns the domain-wise repair config of the task, from base (whose network and properties it
+// replaces).
+func (t RepairTask) Config(base *repair.Config) *repair.Config {
+	cfg := *base
+	cfg.Mode = "domain"
+	cfg.Network = fmt.Sprintf("data:acasxu/nnet/ACASXU_run2a_%d_%d_batch_2000.nnet", t.I, t.J)
+	cfg.Property = ""
+	cfg.Properties = nil
+	for _, k := range t.Props {
+		cfg.Properties = append(cfg.Properties, fmt.Sprintf("data:acasxu/vnnlib/prop_%d.vnnlib", k))
+	}
+	return &cfg
+}
+
+// RepairRow is one task's outcome.
+type RepairRow struct {
+	Task      string
+	Certified bool
+	Verdict   string
+	Rounds    int
+	// Fidelity on 5000 uniform samples of the whole domain (Veritex's accuracy), and on in-box samples
+	// that were already safe.
+	DomainFidelity, InBoxFidelity float64
+	VerifierSeconds, Seconds      float64
+	Err                           string
+}
+
+// RunRepair runs domain-wise repair on every task with base's settings, calling progress after each.
+func RunRepair(ctx context.Context, tasks []RepairTask, base *repair.Config, progress func(RepairRow)) []RepairRow {
+	var rows []RepairRow
+	for _, t := range tasks {
+		row := RepairRow{Task: t.Name()}
+		cfg := t.Config(base)
+		res, err := runDomain(ctx, cfg)
+		if err != nil {
+			row.Err = err.Error()
+		} else {
+			r := res.Report
+			row.Certified, row.Verdict, row.Rounds = r.Domain.Certified, r.Domain.Verdict, r.Domain.Rounds
+			row.DomainFidelity, row.InBoxFidelity = float64(r.Fidelity.Domain), float64(r.Fidelity.HeldOutPositives)
+			row.VerifierSeconds, row.Seconds = r.Domain.VerifierSeconds, r.Seconds["total"]
+		}
+		rows = append(rows, row)
+		if progress != nil {
+			progress(row)
+		}
+	}
+	return rows
+}
+
+func runDomain(ctx context.Context, cfg *repair.Config) (*repair.Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p, err := repair.Load(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return domain.Repair(ctx, cfg, p, progress.To(nil))
+}
+
+// VeritexMarkdown renders the rows beside Veritex's and ART's published results.
+func VeritexMarkdown(title string, rows []RepairRow) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s\n\n", title)
+	b.WriteString("| task | verdict | rounds | fidelity (domain) | fidelity (safe in-box) | verifier s | total s |\n|---|---|---|---|---|---|---|\n")
+	var fid, secs []float64
+	certified := 0
+	for _, r := range rows {
+		if r.Err != "" {
+			fmt.Fprintf(&b, "| %s | error: %s | | | | | |\n", r.Task, r.Err)
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %.2f%% | %.2f%% | %.1f | %.1f |\n", r.Task, r.Verdict, r.Rounds, r.DomainFidelity, r.InBoxFidelity, r.VerifierSeconds, r.Seconds)
+		if r.Certified {
+			certified++
+		}
+		fid = append(fid, r.DomainFidelity)
+		secs = append(secs, r.Seconds)
+	}
+	b.WriteString("\n| | certified | fidelity min / mean / max | time min / median / max (s) |\n|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| birdnn (2 cores) | %d/%d | %s | %s |\n", certified, len(rows), summary(fid, "%.2f%%", false), summary(secs, "%.1f", true))
+	b.WriteString("| Veritex (published, 48 vCPUs) | 35/35 | 98.74% / 99.70% / 100% | 9.6 / 72.4 / 265.4 (N1,9: 11250.7, N2,9: 2484.1) |\n")
+	b.WriteString("| ART (published) | 34/35 | mean 94.57% | |\n")
+	return b.Bytes()
+}
+
+// summary formats min / mean (or median) / max of v.
+func summary(v []float64, format string, median bool) string {
+	if len(v) == 0 {
+		return "n/a"
+	}
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	mid := 0.0
+	if median {
+		mid = s[len(s)/2]
+		if len(s)%2 == 0 {
+			mid = (s[len(s)/2-1] + s[len(s)/2]) / 2
+		}
+	} else {
+		for _, x := range s {
+			mid += x
+		}
+		mid /= float64(len(s))
+	}
+	f := func(x float64) string {
+		if math.IsNaN(x) {
+			return "n/a"
+		}
+		return fmt.Sprintf(format, x)
+	}
+	return f(s[0]) + " / " + f(mid) + " / " + f(s[len(s)-1])
+}
