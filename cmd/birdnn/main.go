@@ -68,6 +68,6 @@ func newRoot() *cobra.Command {
 		}
 		return nil
 	}
-	root.AddCommand(newInspect(), newEval(), newConvert(), newRepair(), newBench(), newVerify())
+	root.AddCommand(newInspect(), newEval(), newConvert(), newRepair(), newBench(), newVerify(), newTrain())
 	return root
 }

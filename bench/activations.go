@@ -1,0 +1,108 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/birdnn/birdnn/datasets"
+	"github.com/birdnn/birdnn/falsify"
+	"github.com/birdnn/birdnn/internal/progress"
+	"github.com/birdnn/birdnn/learn"
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/nn/nnet"
+	"github.com/birdnn/birdnn/property"
+)
+
+// SuiteTeacher is an ACAS Xu network of the activation suite and the property it fails.
+type SuiteTeacher struct {
+	I, J, Prop int
+}
+
+// Name is e.g. "N2,1".
+func (t SuiteTeacher) Name() string { return fmt.Sprintf("N%d,%d", t.I, t.J) }
+
+// File is the base name of a student's ONNX file, e.g. "tanh_n21.onnx".
+func (t SuiteTeacher) File(act string) string { return fmt.Sprintf("%s_n%d%d.onnx", act, t.I, t.J) }
+
+// SuiteTeachers are the teachers of the activation suite: N2,1, N2,9, N3,5 against property 2 (N2,9 also
+// fails property 8), and N1,9 against property 7.
+var SuiteTeachers = []SuiteTeacher{{2, 1, 2}, {2, 9, 2}, {3, 5, 2}, {1, 9, 7}}
+
+// SuiteActivations are the students' activations.
+var SuiteActivations = []string{"tanh", "sigmoid", "elu"}
+
+// Teacher loads the teacher network and its failing property.
+func (t SuiteTeacher) Teacher() (*nn.Network, *property.Property, error) {
+	np, err := datasets.ACASXuNet(t.I, t.J, "nnet")
+	if err != nil {
+		return nil, nil, err
+	}
+	net, err := nnet.ReadFile(np)
+	if err != nil {
+		return nil, nil, err
+	}
+	pp, err := datasets.ACASXuProperty(t.Prop)
+	if err != nil {
+		return nil, nil, err
+	}
+	prop, err := property.ReadFile(pp)
+	if err != nil {
+		return nil, nil, err
+	}
+	return net, prop, nil
+}
+
+// Student is one distilled network of the suite.
+type Student struct {
+	Teacher, Activation, File string
+	// Agreement is the argmin agreement with the teacher on 10000 uniform samples of the input domain.
+	Agreement float64
+	// Violates says whether a counterexample search found the teacher's failing property violated.
+	Violates bool
+	Epochs   int
+	Seconds  float64
+	Net      *nn.Network `json:"-"`
+}
+
+// MakeStudent distils one student of t with the given activation from base (a learn config whose
+// teacher, property and activation it sets), and checks it.
+func MakeStudent(t SuiteTeacher, act string, base learn.Config, rep *progress.Reporter) (*Student, error) {
+	teacher, prop, err := t.Teacher()
+	if err != nil {
+		return nil, err
+	}
+	cfg := base
+	cfg.Activation = act
+	set, err := learn.Distil(teacher, prop, &cfg, rep)
+	if err != nil {
+		return nil, err
+	}
+	res, err := learn.Train(set, &cfg, rep)
+	if err != nil {
+		return nil, err
+	}
+	s := &Student{Teacher: t.Name(), Activation: act, File: t.File(act), Epochs: res.Epochs, Seconds: res.Seconds, Net: res.Net}
+	s.Agreement = Agreement(teacher, res.Net, 10000, cfg.Seed+99)
+	cx := falsify.Search(res.Net, prop, falsify.Options{Samples: 50000, Starts: 64, Steps: 40, StepSize: 0.02, Want: 1}, cfg.Seed)
+	s.Violates = len(cx) > 0
+	return s, nil
+}
+
+// Agreement is the percentage of n uniform samples of a's input domain on which a and b take the same
+// decision (argmin).
+func Agreement(a, b *nn.Network, n int, seed uint64) float64 {
+	box, ok := learn.DomainBox(a)
+	if !ok {
+		return 0
+	}
+	x := box.Sample(rand.New(rand.NewPCG(seed, 21)), n)
+	ya, yb := a.Forward(x), b.Forward(x)
+	m := a.Outputs()
+	same := 0
+	for r := 0; r < n; r++ {
+		if nn.Argmin(ya[r*m:(r+1)*m]) == nn.Argmin(yb[r*m:(r+1)*m]) {
+			same++
+		}
+	}
+	return 100 * float64(same) / float64(n)
+}

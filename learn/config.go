@@ -1,0 +1,135 @@
+package learn
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+)
+
+// Config is a training run, as read from YAML by birdnn train. Every key has a default (Defaults).
+type Config struct {
+	// Hidden lists the hidden layers' sizes; Activation is their activation (e.g. tanh, sigmoid, elu).
+	Hidden     []int  `mapstructure:"hidden"`
+	Activation string `mapstructure:"activation"`
+	// Teacher is a network to distil (its outputs are the targets); or give CSV.
+	Teacher string `mapstructure:"teacher"`
+	// Property, with a teacher, adds FocusSamples in its boxes and around the teacher's counterexamples.
+	Property string `mapstructure:"property"`
+	// CSV is a dataset: each row holds Inputs inputs, then Outputs targets, or one class label (Labels).
+	CSV     string `mapstructure:"csv"`
+	Inputs  int    `mapstructure:"inputs"`
+	Outputs int    `mapstructure:"outputs"`
+	Labels  bool   `mapstructure:"labels"`
+	// Samples, BoundarySamples and FocusSamples size the distillation set (see Distil).
+	Samples         int `mapstructure:"samples"`
+	BoundarySamples int `mapstructure:"boundary_samples"`
+	FocusSamples    int `mapstructure:"focus_samples"`
+	// Holdout rows score the network (argmin agreement) after every epoch.
+	Holdout   int     `mapstructure:"holdout"`
+	Epochs    int     `mapstructure:"epochs"`
+	Batch     int     `mapstructure:"batch"`
+	LearnRate float64 `mapstructure:"learn_rate"`
+	// Patience: epochs without a better held-out score before the learning rate halves (training stops
+	// after six halvings).
+	Patience int `mapstructure:"patience"`
+	// Keep weighs the decision hinge (keep each row's argmin) beside the squared error; Margin is the
+	// hinge's margin, as a fraction of the targets' RMS.
+	Keep   float64 `mapstructure:"keep"`
+	Margin float64 `mapstructure:"margin"`
+	// TargetAgreement stops training once the held-out agreement reaches it (after MinEpochs); 0 never.
+	TargetAgreement float64 `mapstructure:"target_agreement"`
+	MinEpochs       int     `mapstructure:"min_epochs"`
+	Seed            uint64  `mapstructure:"seed"`
+	// InitFromTeacher starts from the ReLU teacher rewritten for the activation (elu or softplus; see
+	// FromReLU) with this Sharpness, instead of random weights; Hidden is then the teacher's.
+	InitFromTeacher bool    `mapstructure:"init_from_teacher"`
+	Sharpness       float64 `mapstructure:"sharpness"`
+	// Out is the ONNX file written.
+	Out string `mapstructure:"out"`
+}
+
+// Defaults returns the configuration every run starts from.
+func Defaults() Config {
+	return Config{Hidden: []int{50, 50, 50}, Activation: "tanh", Samples: 100000, BoundarySamples: 50000,
+		FocusSamples: 20000, Holdout: 10000, Epochs: 200, Batch: 1024, LearnRate: 0.003, Patience: 5,
+		Keep: 1, Margin: 0.01, TargetAgreement: 0, MinEpochs: 0, Seed: 1, Out: "student.onnx", Sharpness: 1000}
+}
+
+// LoadConfig reads a YAML file over the defaults, then key=value overrides. Unknown keys are errors.
+func LoadConfig(path string, yaml []byte, overrides []string) (*Config, error) {
+	v := viper.New()
+	var m map[string]any
+	if err := mapstructure.Decode(Defaults(), &m); err != nil {
+		return nil, err
+	}
+	for k, val := range m {
+		v.SetDefault(k, val)
+	}
+	v.SetConfigType("yaml")
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		yaml = b
+	}
+	if yaml != nil {
+		if err := v.ReadConfig(strings.NewReader(string(yaml))); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	for _, o := range overrides {
+		k, val, ok := strings.Cut(o, "=")
+		if !ok || m[strings.ToLower(k)] == nil {
+			return nil, fmt.Errorf("--set %q: want key=value with a known key", o)
+		}
+		v.Set(strings.ToLower(k), val)
+	}
+	cfg := Defaults()
+	if err := v.UnmarshalExact(&cfg); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return &cfg, nil
+}
+
+// Validate checks values and ranges.
+func (c *Config) Validate() error {
+	var errs []string
+	bad := func(f string, a ...any) { errs = append(errs, fmt.Sprintf(f, a...)) }
+	if (c.Teacher == "") == (c.CSV == "") {
+		bad("give teacher (distillation) or csv (a dataset), one of them")
+	}
+	if c.CSV != "" && (c.Inputs < 1 || c.Outputs < 1) {
+		bad("csv: give inputs and outputs (>= 1)")
+	}
+	if len(c.Hidden) == 0 {
+		bad("hidden: give at least one hidden layer")
+	}
+	for _, h := range c.Hidden {
+		if h < 1 {
+			bad("hidden: sizes must be >= 1")
+		}
+	}
+	if c.Samples < 0 || c.BoundarySamples < 0 || c.FocusSamples < 0 || c.Holdout < 1 {
+		bad("samples, boundary_samples and focus_samples must be >= 0, holdout >= 1")
+	}
+	if c.Epochs < 1 || c.Batch < 1 || !(c.LearnRate > 0) || c.Patience < 1 {
+		bad("epochs, batch, patience >= 1 and learn_rate > 0")
+	}
+	if c.Keep < 0 || c.Margin < 0 || c.TargetAgreement < 0 || c.TargetAgreement > 100 {
+		bad("keep and margin >= 0, target_agreement in [0, 100]")
+	}
+	if c.Out == "" {
+		bad("out: missing")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}

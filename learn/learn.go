@@ -1,0 +1,428 @@
+// Package learn trains new networks of a chosen architecture and activation: on a CSV dataset (inputs
+// with target values or class labels), or by distilling a teacher network over its input domain, with
+// samples concentrated where the teacher's decision changes and around its counterexamples.
+package learn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/datasets"
+	"github.com/birdnn/birdnn/falsify"
+	"github.com/birdnn/birdnn/internal/progress"
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/nn/netio"
+	"github.com/birdnn/birdnn/property"
+	"github.com/birdnn/birdnn/train"
+)
+
+// Set is a training set: inputs and targets, row-major, with the input box they come from.
+type Set struct {
+	X, Y []float64
+	// HX, HY are held-out rows that score the network; when nil, Train holds out random rows of X.
+	HX, HY []float64
+	D, M   int
+	Box    property.Box
+	Labels bool // targets encode class labels: the argmin of each row is its class
+	// Teacher is the distilled network (nil for a CSV set).
+	Teacher   *nn.Network
+	Normalize *nn.Normalization
+}
+
+// Rows is the number of rows.
+func (s *Set) Rows() int { return len(s.X) / s.D }
+
+// Distil builds a training set from a teacher: cfg.Samples uniform samples of its input domain,
+// cfg.BoundarySamples near inputs where its decision (argmin) changes, and, when a property is given,
+// cfg.FocusSamples in the property's boxes plus the neighbourhoods of the teacher's counterexamples (so a
+// student inherits the teacher's faults). Targets are the teacher's outputs.
+func Distil(teacher *nn.Network, prop *property.Property, cfg *Config, rep *progress.Reporter) (*Set, error) {
+	d, m := teacher.Inputs(), teacher.Outputs()
+	box, ok := DomainBox(teacher)
+	if !ok {
+		if prop == nil {
+			return nil, fmt.Errorf("teacher has no finite input domain (normalization bounds); give a property to sample")
+		}
+		box = prop.Cases[0].Box
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 11))
+	ph := rep.Start("sample teacher", 3)
+	x := box.Sample(rng, cfg.Samples)
+	ph.Add(1, "uniform")
+	x = append(x, boundarySamples(teacher, box, rng, cfg.BoundarySamples)...)
+	ph.Add(1, "decision boundary")
+	if prop != nil && cfg.FocusSamples > 0 {
+		x = append(x, prop.Sample(rng, cfg.FocusSamples/2)...)
+		cx := falsify.Search(teacher, prop, falsify.Options{Samples: 20000, Starts: 64, Steps: 40, StepSize: 0.02, Want: 200}, cfg.Seed)
+		if n := len(cx) / d; n > 0 {
+			x = append(x, falsify.Around(prop, cx, max(cfg.FocusSamples/2/n, 1), 0.02, cfg.Seed)...)
+		}
+	}
+	ph.Add(1, "property")
+	ph.Finish(fmt.Sprintf("%d rows", len(x)/d))
+	// The score: agreement on uniform samples of the domain, drawn apart from the training rows.
+	hx := box.Sample(rand.New(rand.NewPCG(cfg.Seed, 13)), cfg.Holdout)
+	return &Set{X: x, Y: teacher.Forward(x), HX: hx, HY: teacher.Forward(hx), Teacher: teacher, D: d, M: m, Box: box, Normalize: teacher.Norm}, nil
+}
+
+// boundarySamples returns about n inputs near the teacher's decision boundary: pairs of nearby uniform
+// points with different decisions are bisected to the boundary, and points are drawn around it.
+func boundarySamples(teacher *nn.Network, box property.Box, rng *rand.Rand, n int) []float64 {
+	if n <= 0 {
+		return nil
+	}
+	d := box.Dim()
+	var out []float64
+	for tries := 0; len(out) < n*d && tries < 200; tries++ {
+		a := box.Sample(rng, 4096)
+		b := make([]float64, len(a))
+		for i := range b {
+			k := i % d
+			w := 0.05 * (box.Hi[k] - box.Lo[k])
+			b[i] = math.Min(math.Max(a[i]+(2*rng.Float64()-1)*w, box.Lo[k]), box.Hi[k])
+		}
+		ya, yb := teacher.Forward(a), teacher.Forward(b)
+		m := len(ya) / 4096
+		for r := 0; r < 4096 && len(out) < n*d; r++ {
+			ca, cb := nn.Argmin(ya[r*m:(r+1)*m]), nn.Argmin(yb[r*m:(r+1)*m])
+			if ca == cb {
+				continue
+			}
+			lo, hi := append([]float64(nil), a[r*d:(r+1)*d]...), append([]float64(nil), b[r*d:(r+1)*d]...)
+			for it := 0; it < 8; it++ {
+				mid := make([]float64, d)
+				for i := range mid {
+					mid[i] = (lo[i] + hi[i]) / 2
+				}
+				if nn.Argmin(teacher.Forward(mid)) == ca {
+					lo = mid
+				} else {
+					hi = mid
+				}
+			}
+			for k := 0; k < 8; k++ {
+				for i := 0; i < d; i++ {
+					w := 0.005 * (box.Hi[i] - box.Lo[i])
+					out = append(out, math.Min(math.Max(lo[i]+(2*rng.Float64()-1)*w, box.Lo[i]), box.Hi[i]))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// DomainBox returns the network's whole input domain in its own (normalized) units, from the
+// normalization bounds, and whether they are finite.
+func DomainBox(net *nn.Network) (property.Box, bool) {
+	m := net.Norm
+	if m == nil {
+		return property.Box{}, false
+	}
+	b := property.Box{Lo: make([]float64, net.Inputs()), Hi: make([]float64, net.Inputs())}
+	for i := range b.Lo {
+		b.Lo[i] = (m.InMin[i] - m.InMean[i]) / m.InRange[i]
+		b.Hi[i] = (m.InMax[i] - m.InMean[i]) / m.InRange[i]
+		if math.IsInf(b.Lo[i], 0) || math.IsInf(b.Hi[i], 0) || math.Abs(b.Lo[i]) > 1e6 || math.Abs(b.Hi[i]) > 1e6 || !(b.Hi[i] > b.Lo[i]) {
+			return property.Box{}, false
+		}
+	}
+	return b, true
+}
+
+// ReadCSV reads a dataset: each row has inputs inputs, then either outputs target values or (labels)
+// one class label in [0, outputs), which becomes a target of 0 for the class and 1 for the others (the
+// class is the argmin, as in ACAS Xu).
+func ReadCSV(path string, inputs, outputs int, labels bool) (*Set, error) {
+	cols := inputs + outputs
+	if labels {
+		cols = inputs + 1
+	}
+	t, err := datasets.ReadCSVFile(path, cols)
+	if err != nil {
+		return nil, err
+	}
+	n := len(t.Data) / cols
+	s := &Set{D: inputs, M: outputs, Labels: labels, Box: property.Box{Lo: make([]float64, inputs), Hi: make([]float64, inputs)}}
+	for i := range s.Box.Lo {
+		s.Box.Lo[i], s.Box.Hi[i] = math.Inf(1), math.Inf(-1)
+	}
+	for r := 0; r < n; r++ {
+		row := t.Data[r*cols : (r+1)*cols]
+		s.X = append(s.X, row[:inputs]...)
+		for i, v := range row[:inputs] {
+			s.Box.Lo[i], s.Box.Hi[i] = math.Min(s.Box.Lo[i], v), math.Max(s.Box.Hi[i], v)
+		}
+		if !labels {
+			s.Y = append(s.Y, row[inputs:]...)
+			continue
+		}
+		c := row[inputs]
+		if c != math.Trunc(c) || c < 0 || int(c) >= outputs {
+			return nil, fmt.Errorf("%s: row %d: label %v is not a class in [0, %d)", path, r+1, c, outputs)
+		}
+		for j := 0; j < outputs; j++ {
+			v := 1.0
+			if j == int(c) {
+				v = 0
+			}
+			s.Y = append(s.Y, v)
+		}
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%s: no rows", path)
+	}
+	return s, nil
+}
+
+// Result is a trained network with its held-out scores.
+type Result struct {
+	Net *nn.Network
+	// Agreement is the percentage of held-out rows whose argmin matches the target's; RMSE the output
+	// error on them.
+	Agreement, RMSE float64
+	Epochs          int
+	Seconds         float64
+}
+
+// Train fits a new network (cfg.Hidden layers of cfg.Activation, a linear output layer) to the set,
+// holding out cfg.Holdout rows to score it, with Adam, a decision hinge beside the squared error, and
+// early stopping on held-out agreement. The best network on the held-out rows is returned.
+func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
+	start := time.Now()
+	act, err := activation.Parse(cfg.Activation)
+	if err != nil {
+		return nil, err
+	}
+	lin := activation.Identity
+	rng := rand.New(rand.NewPCG(cfg.Seed, 12))
+	n := set.Rows()
+	hold := min(cfg.Holdout, n/5)
+	perm := rng.Perm(n)
+	pick := func(idx []int, v []float64, w int) []float64 {
+		out := make([]float64, 0, len(idx)*w)
+		for _, i := range idx {
+			out = append(out, v[i*w:(i+1)*w]...)
+		}
+		return out
+	}
+	hx, hy := pick(perm[:hold], set.X, set.D), pick(perm[:hold], set.Y, set.M)
+	tx, ty := pick(perm[hold:], set.X, set.D), pick(perm[hold:], set.Y, set.M)
+	if set.HX != nil {
+		hx, hy, tx, ty = set.HX, set.HY, set.X, set.Y
+		hold = len(hx) / set.D
+	}
+	nt := len(tx) / set.D
+	if nt == 0 {
+		return nil, fmt.Errorf("no training rows")
+	}
+	sizes := append(append([]int{set.D}, cfg.Hidden...), set.M)
+	net := nn.Random(rng, sizes, act, lin)
+	if cfg.InitFromTeacher {
+		if set.Teacher == nil {
+			return nil, fmt.Errorf("init_from_teacher: no teacher (a CSV set)")
+		}
+		if net, err = FromReLU(set.Teacher, act, cfg.Sharpness); err != nil {
+			return nil, err
+		}
+	}
+	net.Norm = set.Normalize
+	// Scale: the targets' RMS, so that the weights of the loss mean the same for any output range.
+	scale := 0.0
+	for _, v := range ty {
+		scale += v * v
+	}
+	scale = math.Sqrt(scale/float64(len(ty))) + 1e-12
+	batch := min(cfg.Batch, nt)
+	dec := decisionConjunctions(set.M)
+	gr, err := rebuild(net, batch, dec, cfg.Margin*scale)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { gr.Close() }()
+	lr := cfg.LearnRate
+	opt := train.NewAdam(lr)
+	bx, bt := make([]float64, batch*set.D), make([]float64, batch*set.M)
+	bw, bk := make([]float64, batch), make([]float64, batch*len(dec))
+	sseW := 1 / (float64(batch) * float64(set.M) * scale * scale)
+	keepW := cfg.Keep / (float64(batch) * scale)
+	score := func(net *nn.Network) (float64, float64) {
+		y := net.Forward(hx)
+		same, se := 0, 0.0
+		for r := 0; r < hold; r++ {
+			a, b := y[r*set.M:(r+1)*set.M], hy[r*set.M:(r+1)*set.M]
+			if nn.Argmin(a) == nn.Argmin(b) {
+				same++
+			}
+			for i := range a {
+				se += (a[i] - b[i]) * (a[i] - b[i])
+			}
+		}
+		return 100 * float64(same) / float64(max(hold, 1)), math.Sqrt(se / float64(max(hold*set.M, 1)))
+	}
+	best := &Result{Net: net.Clone()}
+	best.Agreement, best.RMSE = score(net)
+	calm := 0
+	ph := rep.Start("train epochs", cfg.Epochs)
+	order := make([]int, nt)
+	for i := range order {
+		order[i] = i
+	}
+	epochs := 0
+	for epoch := 0; epoch < cfg.Epochs; epoch++ {
+		epochs = epoch + 1
+		rng.Shuffle(nt, func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for s := 0; s+batch <= nt; s += batch { // whole batches; the shuffle covers the rest over epochs
+			clear(bk)
+			for b := 0; b < batch; b++ {
+				r := order[s+b]
+				copy(bx[b*set.D:(b+1)*set.D], tx[r*set.D:(r+1)*set.D])
+				t := ty[r*set.M : (r+1)*set.M]
+				copy(bt[b*set.M:(b+1)*set.M], t)
+				bw[b] = sseW
+				a := nn.Argmin(t)
+				per := set.M - 1
+				for j := 0; j < per; j++ {
+					bk[b*set.M*per+a*per+j] = keepW
+				}
+			}
+			for _, f := range []struct {
+				n *G.Node
+				v []float64
+			}{{gr.X, bx}, {gr.tn, bt}, {gr.wn, bw}, {gr.kn, bk}} {
+				if err := gr.Feed(f.n, f.v); err != nil {
+					return nil, err
+				}
+			}
+			if _, err := gr.Run(); err != nil {
+				return nil, err
+			}
+			if err := opt.Step(gr.Graph); err != nil {
+				return nil, err
+			}
+		}
+		cur := gr.Network()
+		agr, rmse := score(cur)
+		ph.Add(1, fmt.Sprintf("held-out agreement %.2f%%, rmse %.3g, lr %.2g", agr, rmse, lr))
+		if agr > best.Agreement || (agr == best.Agreement && rmse < best.RMSE) {
+			best.Net, best.Agreement, best.RMSE, calm = cur, agr, rmse, 0
+		} else if calm++; calm >= cfg.Patience {
+			if lr/cfg.LearnRate < 1.0/64 {
+				break
+			}
+			// Plateau: continue from the best network with half the learning rate.
+			lr /= 2
+			calm = 0
+			gr.Close()
+			if gr, err = rebuild(best.Net, batch, dec, cfg.Margin*scale); err != nil {
+				return nil, err
+			}
+			opt = train.NewAdam(lr)
+		}
+		if best.Agreement >= cfg.TargetAgreement && cfg.TargetAgreement > 0 && epoch >= cfg.MinEpochs {
+			break
+		}
+	}
+	ph.Finish(fmt.Sprintf("held-out agreement %.2f%% after %d epochs", best.Agreement, epochs))
+	best.Net.Norm = set.Normalize
+	best.Epochs = epochs
+	best.Seconds = time.Since(start).Seconds()
+	return best, nil
+}
+
+// graph is a compiled training graph with its extra inputs.
+type graph struct {
+	*train.Graph
+	tn, wn, kn *G.Node
+}
+
+func rebuild(net *nn.Network, batch int, dec []property.Conjunction, margin float64) (*graph, error) {
+	gr, err := train.NewGraph(net, batch, train.Options{})
+	if err != nil {
+		return nil, err
+	}
+	g := &graph{Graph: gr}
+	g.tn = gr.NewInput("target", batch, net.Outputs())
+	g.wn = gr.NewInput("sse_w", batch, 1)
+	g.kn = gr.NewInput("keep_w", batch, len(dec))
+	loss, err := gr.WeightedSSE(gr.Out, g.tn, g.wn)
+	if err == nil {
+		var keep *G.Node
+		if keep, err = gr.ViolationLoss(gr.Out, dec, g.kn, margin); err == nil {
+			if loss, err = G.Add(loss, keep); err == nil {
+				err = gr.Compile(loss)
+			}
+		}
+	}
+	if err != nil {
+		gr.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+// decisionConjunctions returns, for m outputs, the conjunctions {y_j - y_a <= 0} (j != a) under which
+// decision a (the argmin) is lost, class by class: conjunction a*(m-1) + (j < a ? j : j-1).
+func decisionConjunctions(m int) []property.Conjunction {
+	var out []property.Conjunction
+	for a := 0; a < m; a++ {
+		for j := 0; j < m; j++ {
+			if j == a {
+				continue
+			}
+			c := make([]float64, m)
+			c[j], c[a] = 1, -1
+			out = append(out, property.Conjunction{{Coef: c, Bound: 0}})
+		}
+	}
+	return out
+}
+
+// Save writes the network (ONNX or .nnet by extension), refusing to overwrite unless force.
+func Save(path string, net *nn.Network) error {
+	return netio.Save(path, net, netio.Options{})
+}
+
+// FromReLU returns a network with activation act that computes nearly what the ReLU network teacher
+// computes: every hidden neuron relu(z) becomes act(k*z)/k, which differs from relu(z) by at most
+// 1/k for elu (alpha 1) and log(2)/k for softplus. The scale k is folded into the weights: a layer's
+// weights and bias are multiplied by k, except that the weights of a layer after a hidden one are
+// unchanged (the 1/k of the outputs below cancels the k), and the output layer's weights are divided by
+// k. Only activations that approach relu this way (elu, softplus) are accepted.
+func FromReLU(teacher *nn.Network, act activation.Activation, k float64) (*nn.Network, error) {
+	if act.Name != "elu" && act.Name != "softplus" {
+		return nil, fmt.Errorf("init from a ReLU teacher: %s does not approach relu when scaled (elu and softplus do)", act)
+	}
+	if !teacher.AllReLU() {
+		return nil, fmt.Errorf("init from teacher: the teacher is not a ReLU network")
+	}
+	if !(k > 0) {
+		return nil, fmt.Errorf("init from teacher: sharpness %v must be > 0", k)
+	}
+	net := teacher.Clone()
+	last := len(net.Layers) - 1
+	for i := range net.Layers {
+		l := &net.Layers[i]
+		wScale, bScale := k, k
+		if i > 0 {
+			wScale = 1
+		}
+		if i == last {
+			wScale, bScale = 1/k, 1
+		}
+		for j := range l.W {
+			l.W[j] *= wScale
+		}
+		for j := range l.B {
+			l.B[j] *= bScale
+		}
+		if i < last {
+			l.Act = act
+		}
+	}
+	return net, nil
+}

@@ -1,0 +1,106 @@
+package learn
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/internal/progress"
+	"github.com/birdnn/birdnn/nn"
+)
+
+// TestFromReLU checks the rewritten network against the teacher: each hidden neuron is off by at most
+// 1/k (elu) or log(2)/k (softplus), so the outputs differ by at most that error carried through the
+// absolute weights, computed here layer by layer.
+func TestFromReLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	teacher := nn.Random(rng, []int{3, 12, 12, 2}, activation.ReLU, activation.Identity)
+	for _, tc := range []struct {
+		act string
+		per float64
+	}{{"elu", 1}, {"softplus", math.Ln2}} {
+		act, _ := activation.Parse(tc.act)
+		const k = 1000
+		s, err := FromReLU(teacher, act, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Error bound: e_1 = per/k on each neuron of layer 1; e_{l+1} = |W| e_l + per/k (activations are
+		// 1-Lipschitz); the output gets |W_L| e_{L-1}.
+		e := []float64{}
+		for i := 0; i < teacher.Layers[0].Out; i++ {
+			e = append(e, tc.per/k)
+		}
+		for li := 1; li < len(teacher.Layers); li++ {
+			l := teacher.Layers[li]
+			next := make([]float64, l.Out)
+			for j := range next {
+				for i := 0; i < l.In; i++ {
+					next[j] += math.Abs(l.W[j*l.In+i]) * e[i]
+				}
+				if li < len(teacher.Layers)-1 {
+					next[j] += tc.per / k
+				}
+			}
+			e = next
+		}
+		x := make([]float64, 3*500)
+		for i := range x {
+			x[i] = 4*rng.Float64() - 2
+		}
+		ya, yb := teacher.Forward(x), s.Forward(x)
+		for i := range ya {
+			if d := math.Abs(ya[i] - yb[i]); d > e[i%2]*(1+1e-9)+1e-12 {
+				t.Fatalf("%s: output %d off by %g, bound %g", tc.act, i, d, e[i%2])
+			}
+		}
+	}
+	if _, err := FromReLU(teacher, activation.Tanh, 10); err == nil {
+		t.Error("tanh accepted")
+	}
+}
+
+// TestTrainCSV learns a small labelled dataset (two classes split by a line) from a CSV and must reach
+// high held-out agreement.
+func TestTrainCSV(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "d.csv")
+	rng := rand.New(rand.NewPCG(5, 6))
+	f, _ := os.Create(path)
+	f.WriteString("x0,x1,label\n")
+	for i := 0; i < 4000; i++ {
+		a, b := 2*rng.Float64()-1, 2*rng.Float64()-1
+		c := 0
+		if a+0.5*b > 0.1 {
+			c = 1
+		}
+		f.WriteString(fmtRow(a, b, c))
+	}
+	f.Close()
+	set, err := ReadCSV(path, 2, 2, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Defaults()
+	cfg.Hidden, cfg.Activation, cfg.Epochs, cfg.Holdout, cfg.Batch, cfg.LearnRate = []int{16}, "tanh", 60, 500, 128, 0.01
+	res, err := Train(set, &cfg, progress.To(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Agreement < 97 {
+		t.Fatalf("held-out agreement %.2f%%, want >= 97%%", res.Agreement)
+	}
+	if _, err := ReadCSV(path, 2, 1, true); err == nil {
+		t.Error("label 1 accepted with one output")
+	}
+}
+
+func fmtRow(a, b float64, c int) string {
+	return strconvF(a) + "," + strconvF(b) + "," + string(rune('0'+c)) + "\n"
+}
+
+func strconvF(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
