@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/nn/nnet"
 	"github.com/birdnn/birdnn/property"
+	"github.com/birdnn/birdnn/repair"
 )
 
 // SuiteTeacher is an ACAS Xu network of the activation suite and the property it fails.
@@ -105,4 +108,89 @@ func Agreement(a, b *nn.Network, n int, seed uint64) float64 {
 		}
 	}
 	return 100 * float64(same) / float64(n)
+}
+
+// ActivationRow is one network x activation x paradigm of the activation bench: sample-wise repair's
+// figures, and whether domain-wise repair ended certified.
+type ActivationRow struct {
+	Teacher, Activation, Paradigm                        string
+	Success, Generalization, Drawdown, DomainFidelity    float64
+	SampleSeconds                                        float64
+	Certified                                            bool
+	DomainVerdict                                        string
+	DomainRounds                                         int
+	DomainSeconds, DomainFidelityAfter, InBoxFidelityDom float64
+	Err                                                  string
+}
+
+// RunActivations repairs each network (path, with its teacher's failing property) with both paradigms,
+// sample-wise and domain-wise, starting from base.
+func RunActivations(ctx context.Context, nets []SuiteNet, base *repair.Config, progress func(ActivationRow)) []ActivationRow {
+	var rows []ActivationRow
+	for _, n := range nets {
+		for _, paradigm := range []string{"retrain", "finetune"} {
+			row := ActivationRow{Teacher: n.Teacher.Name(), Activation: n.Activation, Paradigm: paradigm}
+			cfg := *base
+			cfg.Paradigm, cfg.Network, cfg.Property, cfg.Properties = paradigm, n.Path, fmt.Sprintf("data:acasxu/vnnlib/prop_%d.vnnlib", n.Teacher.Prop), nil
+			cfg.Mode = "sample"
+			res, err := runSample(&cfg)
+			if err == nil {
+				r := res.Report
+				row.Success, row.Generalization, row.Drawdown = float64(r.RepairSuccessRate), float64(r.Generalization), float64(r.Drawdown)
+				row.DomainFidelity, row.SampleSeconds = float64(r.Fidelity.Domain), r.Seconds["total"]
+				cfg.Mode = "domain"
+				var dres *repair.Result
+				if dres, err = runDomain(ctx, &cfg); err == nil {
+					d := dres.Report.Domain
+					row.Certified, row.DomainVerdict, row.DomainRounds = d.Certified, d.Verdict, d.Rounds
+					row.DomainSeconds = dres.Report.Seconds["total"]
+					row.DomainFidelityAfter, row.InBoxFidelityDom = float64(dres.Report.Fidelity.Domain), float64(dres.Report.Fidelity.HeldOutPositives)
+				}
+			}
+			if err != nil {
+				row.Err = err.Error()
+			}
+			rows = append(rows, row)
+			if progress != nil {
+				progress(row)
+			}
+		}
+	}
+	return rows
+}
+
+// SuiteNet is a network of the activation bench: a suite student or the ReLU teacher itself.
+type SuiteNet struct {
+	Teacher    SuiteTeacher
+	Activation string
+	Path       string
+}
+
+func runSample(cfg *repair.Config) (*repair.Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p, err := repair.Load(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return repair.Run(cfg, p, progress.To(nil))
+}
+
+// ActivationsMarkdown renders the activation bench.
+func ActivationsMarkdown(rows []ActivationRow) []byte {
+	var b bytes.Buffer
+	b.WriteString("# Repair across activations: the ACAS Xu activation suite\n\n")
+	b.WriteString("Sample-wise repair (10000 repair and 10000 test samples of the failing property's box) and domain-wise repair (until certified) of each network, with both paradigms.\n\n")
+	b.WriteString("| teacher | activation | paradigm | success | generalization | drawdown | fidelity (domain) | seconds | domain-wise | rounds | fidelity (domain) | fidelity (safe in-box) | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		if r.Err != "" {
+			fmt.Fprintf(&b, "| %s | %s | %s | error: %s |||||||||\n", r.Teacher, r.Activation, r.Paradigm, r.Err)
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %d | %s | %s | %.1f |\n", r.Teacher, r.Activation, r.Paradigm,
+			pct(r.Success), pct(r.Generalization), pct(r.Drawdown), pct(r.DomainFidelity), r.SampleSeconds,
+			r.DomainVerdict, r.DomainRounds, pct(r.DomainFidelityAfter), pct(r.InBoxFidelityDom), r.DomainSeconds)
+	}
+	return b.Bytes()
 }

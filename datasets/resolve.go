@@ -12,7 +12,7 @@ import (
 
 // builtin holds the project's own small data: the demo network and its property (see demo/README.md).
 //
-//go:embed demo
+//go:embed demo suite
 var builtin embed.FS
 
 var (

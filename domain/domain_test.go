@@ -5,6 +5,10 @@ import (
 	"testing"
 
 	"github.com/birdnn/birdnn/configs"
+	"github.com/birdnn/birdnn/imitate"
+	"github.com/birdnn/birdnn/learn"
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/repair"
 )
 
@@ -34,22 +38,75 @@ func TestDemoCertified(t *testing.T) {
 			if d == nil || !d.Certified {
 				t.Fatalf("not certified: %+v", d)
 			}
-			box := p.Prop.Cases[0].Box
-			const n = 300
-			x := make([]float64, 0, 2*n*n)
-			for i := 0; i < n; i++ {
-				for j := 0; j < n; j++ {
-					x = append(x, box.Lo[0]+(box.Hi[0]-box.Lo[0])*float64(i)/(n-1), box.Lo[1]+(box.Hi[1]-box.Lo[1])*float64(j)/(n-1))
-				}
-			}
-			yr := res.Repaired.Forward(x)
-			m := res.Repaired.Outputs()
-			for r := 0; r < n*n; r++ {
-				if p.Prop.Unsafe(x[2*r:2*r+2], yr[r*m:(r+1)*m]) {
-					t.Fatalf("certified, but grid point %v is unsafe", x[2*r:2*r+2])
-				}
-			}
+			assertGridSafe(t, res.Repaired, p.Prop)
 			t.Logf("%s: %d round(s), verifier %.2fs, fidelity %.2f%% (domain) %.2f%% (safe in-box)", paradigm, d.Rounds, d.VerifierSeconds, res.Report.Fidelity.Domain, res.Report.Fidelity.HeldOutPositives)
 		})
+	}
+}
+
+// TestTanhStudentCertified distils a small tanh student of the demo network (with package learn, so it
+// inherits the bug), then repairs it domain-wise: the verifier must certify it, and a grid must agree.
+func TestTanhStudentCertified(t *testing.T) {
+	y, err := configs.Get("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := repair.LoadConfig("", y, []string{"mode=domain", "paradigm=retrain", "domain.verify_seconds=20"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := repair.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := learn.Defaults()
+	lc.Hidden, lc.Activation, lc.Samples, lc.BoundarySamples, lc.FocusSamples = []int{16, 16}, "tanh", 6000, 2000, 2000
+	lc.Holdout, lc.Epochs, lc.Batch, lc.LearnRate, lc.Patience = 2000, 80, 256, 0.01, 8
+	set, err := learn.Distil(p.Net, p.Prop, &lc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := learn.Train(set, &lc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	neg, pos := imitate.Split(st.Net, p.Prop, append(append([]float64(nil), p.Neg...), p.Pos...))
+	if len(neg) == 0 {
+		t.Fatalf("the tanh student (agreement %.1f%%) does not inherit the bug", st.Agreement)
+	}
+	sp := *p
+	sp.Net, sp.Neg, sp.Pos = st.Net, neg, pos
+	sp.TestNeg, sp.TestPos = imitate.Split(st.Net, p.Prop, append(append([]float64(nil), p.TestNeg...), p.TestPos...))
+	res, err := Repair(context.Background(), cfg, &sp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := res.Report.Domain; d == nil || !d.Certified {
+		t.Fatalf("tanh student not certified: %+v", res.Report.Domain)
+	}
+	if res.Repaired.Layers[0].Act.Name != "tanh" {
+		t.Fatalf("repaired network is %s, want tanh", res.Repaired.Layers[0].Act)
+	}
+	assertGridSafe(t, res.Repaired, p.Prop)
+	t.Logf("tanh student: agreement %.1f%%, %d negatives; certified after %d round(s), %.2f%% success", st.Agreement, len(neg)/2, res.Report.Domain.Rounds, res.Report.RepairSuccessRate)
+}
+
+// assertGridSafe checks a 300x300 grid of the property's (2-D) box for violations.
+func assertGridSafe(t *testing.T, net *nn.Network, prop *property.Property) {
+	t.Helper()
+	box := prop.Cases[0].Box
+	const n = 300
+	x := make([]float64, 0, 2*n*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			x = append(x, box.Lo[0]+(box.Hi[0]-box.Lo[0])*float64(i)/(n-1), box.Lo[1]+(box.Hi[1]-box.Lo[1])*float64(j)/(n-1))
+		}
+	}
+	yr := net.Forward(x)
+	m := net.Outputs()
+	for r := 0; r < n*n; r++ {
+		if prop.Unsafe(x[2*r:2*r+2], yr[r*m:(r+1)*m]) {
+			t.Fatalf("certified, but grid point %v is unsafe", x[2*r:2*r+2])
+		}
 	}
 }

@@ -43,6 +43,10 @@ type Config struct {
 	TargetAgreement float64 `mapstructure:"target_agreement"`
 	MinEpochs       int     `mapstructure:"min_epochs"`
 	Seed            uint64  `mapstructure:"seed"`
+	// Squash, when > 0, trains on s*asinh(y/s) of the teacher's outputs y (s = Squash): an increasing map,
+	// so decisions and every property that compares outputs keep their meaning, which stops a few large
+	// outputs from dominating the squared error. Properties with absolute thresholds change meaning.
+	Squash float64 `mapstructure:"squash"`
 	// InitFromTeacher starts from the ReLU teacher rewritten for the activation (elu or softplus; see
 	// FromReLU) with this Sharpness, instead of random weights; Hidden is then the teacher's.
 	InitFromTeacher bool    `mapstructure:"init_from_teacher"`
@@ -121,6 +125,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Epochs < 1 || c.Batch < 1 || !(c.LearnRate > 0) || c.Patience < 1 {
 		bad("epochs, batch, patience >= 1 and learn_rate > 0")
+	}
+	if c.Squash < 0 {
+		bad("squash must be >= 0")
 	}
 	if c.Keep < 0 || c.Margin < 0 || c.TargetAgreement < 0 || c.TargetAgreement > 100 {
 		bad("keep and margin >= 0, target_agreement in [0, 100]")

@@ -67,7 +67,15 @@ func Distil(teacher *nn.Network, prop *property.Property, cfg *Config, rep *prog
 	ph.Finish(fmt.Sprintf("%d rows", len(x)/d))
 	// The score: agreement on uniform samples of the domain, drawn apart from the training rows.
 	hx := box.Sample(rand.New(rand.NewPCG(cfg.Seed, 13)), cfg.Holdout)
-	return &Set{X: x, Y: teacher.Forward(x), HX: hx, HY: teacher.Forward(hx), Teacher: teacher, D: d, M: m, Box: box, Normalize: teacher.Norm}, nil
+	y, hy := teacher.Forward(x), teacher.Forward(hx)
+	if s := cfg.Squash; s > 0 {
+		for _, v := range [][]float64{y, hy} {
+			for i := range v {
+				v[i] = s * math.Asinh(v[i]/s)
+			}
+		}
+	}
+	return &Set{X: x, Y: y, HX: hx, HY: hy, Teacher: teacher, D: d, M: m, Box: box, Normalize: teacher.Norm}, nil
 }
 
 // boundarySamples returns about n inputs near the teacher's decision boundary: pairs of nearby uniform
@@ -425,4 +433,61 @@ func FromReLU(teacher *nn.Network, act activation.Activation, k float64) (*nn.Ne
 		}
 	}
 	return net, nil
+}
+
+// Convert rewrites a network whose hidden layers are all tanh into the sigmoid network that computes
+// exactly the same function, or back, using tanh(z) = 2 sigmoid(2z) - 1: each hidden output h of the tanh
+// network is 2s - 1 for the sigmoid network's s, so a layer reading h reads 2s - 1 instead, and a tanh
+// layer's pre-activation doubles. Only the rounding of the rewritten weights separates the two.
+func Convert(net *nn.Network, to activation.Activation) (*nn.Network, error) {
+	var from activation.Activation
+	switch to.Name {
+	case "sigmoid":
+		from = activation.Tanh
+	case "tanh":
+		from = activation.Sigmoid
+	default:
+		return nil, fmt.Errorf("convert: to %s: want tanh or sigmoid", to)
+	}
+	last := len(net.Layers) - 1
+	for i := 0; i < last; i++ {
+		if net.Layers[i].Act.Name != from.Name {
+			return nil, fmt.Errorf("convert to %s: hidden layer %d is %s, want %s", to, i, net.Layers[i].Act, from)
+		}
+	}
+	out := net.Clone()
+	// With h = a*s + c the old hidden output in terms of the new one (tanh from sigmoid: a=2, c=-1;
+	// sigmoid from tanh: a=1/2, c=1/2), and the new activation's argument g times the old one's (2 or 1/2).
+	a, c, g := 2.0, -1.0, 2.0
+	if to.Name == "tanh" {
+		a, c, g = 0.5, 0.5, 0.5
+	}
+	for i := range out.Layers {
+		l := &out.Layers[i]
+		inScale, shift := 1.0, 0.0 // this layer's input is a*s + c (except the first layer's)
+		for j := 0; j < l.Out; j++ {
+			row := l.W[j*l.In : (j+1)*l.In]
+			if i > 0 {
+				inScale, shift = a, c
+				sum := 0.0
+				for _, w := range row {
+					sum += w
+				}
+				l.B[j] += shift * sum
+			}
+			for t := range row {
+				row[t] *= inScale
+			}
+			if i < last {
+				for t := range row {
+					row[t] *= g
+				}
+				l.B[j] *= g
+			}
+		}
+		if i < last {
+			l.Act = to
+		}
+	}
+	return out, nil
 }

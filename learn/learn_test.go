@@ -104,3 +104,30 @@ func fmtRow(a, b float64, c int) string {
 }
 
 func strconvF(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// TestConvert: a random tanh network and its sigmoid rewrite (and back) compute the same outputs.
+func TestConvert(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	tn := nn.Random(rng, []int{4, 10, 10, 3}, activation.Tanh, activation.Identity)
+	sn, err := Convert(tn, activation.Sigmoid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Convert(sn, activation.Tanh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float64, 4*200)
+	for i := range x {
+		x[i] = 6*rng.Float64() - 3
+	}
+	y0, y1, y2 := tn.Forward(x), sn.Forward(x), back.Forward(x)
+	for i := range y0 {
+		if math.Abs(y0[i]-y1[i]) > 1e-12 || math.Abs(y0[i]-y2[i]) > 1e-12 {
+			t.Fatalf("output %d: tanh %v, sigmoid %v, back %v", i, y0[i], y1[i], y2[i])
+		}
+	}
+	if _, err := Convert(sn, activation.Sigmoid); err == nil {
+		t.Error("converted a sigmoid network to sigmoid")
+	}
+}

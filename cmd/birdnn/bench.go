@@ -41,7 +41,7 @@ func newBench() *cobra.Command {
 		Short: "Reproduce a published benchmark table (acasxu-36)",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35())
+	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35(), newBenchMakeSuite(), newBenchActivations())
 	return cmd
 }
 

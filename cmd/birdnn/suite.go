@@ -1,0 +1,204 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/bench"
+	"github.com/birdnn/birdnn/internal/atomicfile"
+	"github.com/birdnn/birdnn/internal/progress"
+	"github.com/birdnn/birdnn/learn"
+	"github.com/birdnn/birdnn/nn/netio"
+	"github.com/birdnn/birdnn/repair"
+)
+
+func newBenchMakeSuite() *cobra.Command {
+	var cfgPath, out, only string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "make-activation-suite [--config datasets/suite/suite.yaml] [--out datasets/suite] [--teachers \"N2,1;N2,9\"]",
+		Short: "Distil the sigmoid, tanh and elu students of ACAS Xu N2,1, N2,9, N3,5 and N1,9",
+		Long: `Builds the activation suite: for each teacher (N2,1, N2,9, N3,5 against property 2, N1,9 against
+property 7) a tanh student distilled as the config says (uniform samples, samples where the teacher's
+advisory changes, and samples around its counterexamples), the sigmoid network that computes exactly the same
+function (tanh(z) = 2 sigmoid(2z) - 1), and an elu student started from the teacher rewritten with
+elu(k z)/k and distilled further. A student is kept only if a counterexample search finds it violating the
+teacher's failing property. Writes OUT/<activation>_n<ij>.onnx and OUT/suite.json (agreement with the
+teacher on 10000 uniform samples, violation, epochs, seconds).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			base, err := learn.LoadConfig(cfgPath, nil, nil)
+			if err != nil {
+				return err
+			}
+			teachers, err := pick(bench.SuiteTeachers, bench.SuiteTeacher.Name, only, "--teachers")
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return err
+			}
+			manifest := filepath.Join(out, "suite.json")
+			var students []*bench.Student
+			if b, err := os.ReadFile(manifest); err == nil {
+				if err := json.Unmarshal(b, &students); err != nil {
+					return fmt.Errorf("%s: %w", manifest, err)
+				}
+			}
+			w := cmd.ErrOrStderr()
+			rep := progress.Stderr()
+			for _, t := range teachers {
+				for _, act := range []string{"tanh", "elu"} {
+					path := filepath.Join(out, t.File(act))
+					if _, err := os.Stat(path); err == nil && !force {
+						return fmt.Errorf("%s exists (use --force to rebuild)", path)
+					}
+					cfg := *base
+					if act == "elu" {
+						cfg.InitFromTeacher, cfg.Sharpness = true, 1e4
+						cfg.Epochs, cfg.LearnRate, cfg.Squash = 3, 1e-5, 0
+					}
+					s, err := bench.MakeStudent(t, act, cfg, rep)
+					if err != nil {
+						return fmt.Errorf("%s %s: %w", t.Name(), act, err)
+					}
+					found := []*bench.Student{s}
+					if act == "tanh" {
+						sn, err := learn.Convert(s.Net, activation.Sigmoid)
+						if err != nil {
+							return err
+						}
+						teacher, _, err := t.Teacher()
+						if err != nil {
+							return err
+						}
+						found = append(found, &bench.Student{Teacher: s.Teacher, Activation: "sigmoid", File: t.File("sigmoid"),
+							Agreement: bench.Agreement(teacher, sn, 10000, cfg.Seed+99), Violates: s.Violates, Epochs: s.Epochs, Seconds: s.Seconds, Net: sn})
+					}
+					for _, f := range found {
+						fmt.Fprintf(w, "%s %-7s agreement %.2f%%, violates property %d: %v, %d epochs, %.1fs\n", f.Teacher, f.Activation, f.Agreement, t.Prop, f.Violates, f.Epochs, f.Seconds)
+						p := filepath.Join(out, f.File)
+						if !f.Violates {
+							os.Remove(p)
+							continue
+						}
+						if err := netio.Save(p, f.Net, netio.Options{}); err != nil {
+							return err
+						}
+						students = replaceStudent(students, f)
+					}
+				}
+			}
+			b, err := json.MarshalIndent(students, "", "  ")
+			if err != nil {
+				return err
+			}
+			if err := atomicfile.WriteBytes(manifest, append(b, '\n')); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", out)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&cfgPath, "config", "datasets/suite/suite.yaml", "training config of the tanh students")
+	fl.StringVar(&out, "out", "datasets/suite", "output folder")
+	fl.StringVar(&only, "teachers", "", "only these teachers, separated by ';' (e.g. \"N2,1\")")
+	fl.BoolVar(&force, "force", false, "rebuild students whose files exist")
+	return cmd
+}
+
+// replaceStudent puts s in the list in place of the entry for the same file, or appends it.
+func replaceStudent(list []*bench.Student, s *bench.Student) []*bench.Student {
+	for i, o := range list {
+		if o.File == s.File {
+			list[i] = s
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+func newBenchActivations() *cobra.Command {
+	var suite, out, only string
+	var sets []string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "activations [--suite datasets/suite] [--teachers \"N2,1\"] [--set key=value] [--out DIR]",
+		Short: "Repair the activation suite's students and their ReLU teachers, sample-wise and domain-wise",
+		Long: `For every network of the activation suite (SUITE/suite.json) and its ReLU teacher: sample-wise repair
+against the teacher's failing property with both paradigms (success, generalization, drawdown, fidelity,
+seconds), then domain-wise repair (certified or not, rounds, fidelity, seconds). Writes DIR/activations.md
+and DIR/activations.json. --set changes the repair config (e.g. --set domain.verify_seconds=30).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := os.ReadFile(filepath.Join(suite, "suite.json"))
+			if err != nil {
+				return fmt.Errorf("read the suite (build it with birdnn bench make-activation-suite): %w", err)
+			}
+			var students []*bench.Student
+			if err := json.Unmarshal(b, &students); err != nil {
+				return fmt.Errorf("%s: %w", filepath.Join(suite, "suite.json"), err)
+			}
+			teachers, err := pick(bench.SuiteTeachers, bench.SuiteTeacher.Name, only, "--teachers")
+			if err != nil {
+				return err
+			}
+			var nets []bench.SuiteNet
+			for _, t := range teachers {
+				nets = append(nets, bench.SuiteNet{Teacher: t, Activation: "relu (teacher)", Path: fmt.Sprintf("data:acasxu/nnet/ACASXU_run2a_%d_%d_batch_2000.nnet", t.I, t.J)})
+				for _, s := range students {
+					if s.Teacher == t.Name() && s.Violates {
+						abs, err := filepath.Abs(filepath.Join(suite, s.File))
+						if err != nil {
+							return err
+						}
+						nets = append(nets, bench.SuiteNet{Teacher: t, Activation: s.Activation, Path: abs})
+					}
+				}
+			}
+			sets = append([]string{"network=unused", "property=unused"}, sets...)
+			cfg, err := repair.LoadConfig("", nil, sets)
+			if err != nil {
+				return err
+			}
+			dir, err := outputDir(out, "activations", force)
+			if err != nil {
+				return err
+			}
+			w := cmd.ErrOrStderr()
+			rows := bench.RunActivations(cmd.Context(), nets, cfg, func(r bench.ActivationRow) {
+				if r.Err != "" {
+					fmt.Fprintf(w, "%s %-15s %-8s error: %s\n", r.Teacher, r.Activation, r.Paradigm, r.Err)
+					return
+				}
+				fmt.Fprintf(w, "%s %-15s %-8s success %6.2f%% generalization %6.2f%% drawdown %5.2f%% fidelity %6.2f%% %6.1fs | domain-wise %s in %d round(s), fidelity %6.2f%%, %6.1fs\n",
+					r.Teacher, r.Activation, r.Paradigm, r.Success, r.Generalization, r.Drawdown, r.DomainFidelity, r.SampleSeconds, r.DomainVerdict, r.DomainRounds, r.DomainFidelityAfter, r.DomainSeconds)
+			})
+			if err := atomicfile.WriteBytes(filepath.Join(dir, "activations.md"), bench.ActivationsMarkdown(rows)); err != nil {
+				return err
+			}
+			jb, err := json.MarshalIndent(rows, "", "  ")
+			if err != nil {
+				return err
+			}
+			if err := atomicfile.WriteBytes(filepath.Join(dir, "activations.json"), append(jb, '\n')); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", dir)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&suite, "suite", "datasets/suite", "the activation suite's folder")
+	fl.StringVar(&only, "teachers", "", "only these teachers, separated by ';' (e.g. \"N2,1\")")
+	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")
+	fl.StringArrayVar(&sets, "set", nil, "override a repair config key: key=value (repeatable)")
+	fl.BoolVar(&force, "force", false, "write into --out even if it exists")
+	return cmd
+}
