@@ -23,6 +23,9 @@ type Config struct {
 	Inputs  int    `mapstructure:"inputs"`
 	Outputs int    `mapstructure:"outputs"`
 	Labels  bool   `mapstructure:"labels"`
+	// Region is where distillation samples and scores: "domain" (the teacher's whole input domain) or
+	// "property" (the property's boxes: a local student).
+	Region string `mapstructure:"region"`
 	// Samples, BoundarySamples and FocusSamples size the distillation set (see Distil).
 	Samples         int `mapstructure:"samples"`
 	BoundarySamples int `mapstructure:"boundary_samples"`
@@ -37,7 +40,10 @@ type Config struct {
 	Patience int `mapstructure:"patience"`
 	// Keep weighs the decision hinge (keep each row's argmin) beside the squared error; Margin is the
 	// hinge's margin, as a fraction of the targets' RMS.
-	Keep   float64 `mapstructure:"keep"`
+	Keep float64 `mapstructure:"keep"`
+	// Rank extends the hinge from the decision to the whole order of the outputs, so that properties
+	// about other ranks (ACAS Xu property 2: the clear-of-conflict score is not the largest) carry over.
+	Rank   bool    `mapstructure:"rank"`
 	Margin float64 `mapstructure:"margin"`
 	// TargetAgreement stops training once the held-out agreement reaches it (after MinEpochs); 0 never.
 	TargetAgreement float64 `mapstructure:"target_agreement"`
@@ -59,7 +65,7 @@ type Config struct {
 func Defaults() Config {
 	return Config{Hidden: []int{50, 50, 50}, Activation: "tanh", Samples: 100000, BoundarySamples: 50000,
 		FocusSamples: 20000, Holdout: 10000, Epochs: 200, Batch: 1024, LearnRate: 0.003, Patience: 5,
-		Keep: 1, Margin: 0.01, TargetAgreement: 0, MinEpochs: 0, Seed: 1, Out: "student.onnx", Sharpness: 1000}
+		Keep: 1, Margin: 0.01, TargetAgreement: 0, MinEpochs: 0, Seed: 1, Out: "student.onnx", Sharpness: 1000, Region: "domain"}
 }
 
 // LoadConfig reads a YAML file over the defaults, then key=value overrides. Unknown keys are errors.
@@ -125,6 +131,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Epochs < 1 || c.Batch < 1 || !(c.LearnRate > 0) || c.Patience < 1 {
 		bad("epochs, batch, patience >= 1 and learn_rate > 0")
+	}
+	if c.Region != "domain" && c.Region != "property" {
+		bad("region %q: want domain or property", c.Region)
+	}
+	if c.Region == "property" && c.Property == "" {
+		bad("region property: give a property")
 	}
 	if c.Squash < 0 {
 		bad("squash must be >= 0")

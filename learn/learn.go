@@ -44,6 +44,10 @@ func (s *Set) Rows() int { return len(s.X) / s.D }
 func Distil(teacher *nn.Network, prop *property.Property, cfg *Config, rep *progress.Reporter) (*Set, error) {
 	d, m := teacher.Inputs(), teacher.Outputs()
 	box, ok := DomainBox(teacher)
+	if cfg.Region == "property" && prop != nil {
+		// A local student: the hull of the property's boxes is its domain.
+		box, ok = hull(prop), true
+	}
 	if !ok {
 		if prop == nil {
 			return nil, fmt.Errorf("teacher has no finite input domain (normalization bounds); give a property to sample")
@@ -292,10 +296,26 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 				t := ty[r*set.M : (r+1)*set.M]
 				copy(bt[b*set.M:(b+1)*set.M], t)
 				bw[b] = sseW
-				a := nn.Argmin(t)
 				per := set.M - 1
-				for j := 0; j < per; j++ {
-					bk[b*set.M*per+a*per+j] = keepW
+				if !cfg.Rank {
+					a := nn.Argmin(t)
+					for j := 0; j < per; j++ {
+						bk[b*set.M*per+a*per+j] = keepW
+					}
+					continue
+				}
+				// The whole order: every output below another stays below it (conjunction a*(m-1)+k
+				// says y_j <= y_a, k the index of j among the outputs other than a).
+				for a := 0; a < set.M; a++ {
+					for j, k := 0, 0; j < set.M; j++ {
+						if j == a {
+							continue
+						}
+						if t[a] < t[j] {
+							bk[b*set.M*per+a*per+k] = keepW
+						}
+						k++
+					}
 				}
 			}
 			for _, f := range []struct {
@@ -490,4 +510,16 @@ func Convert(net *nn.Network, to activation.Activation) (*nn.Network, error) {
 		}
 	}
 	return out, nil
+}
+
+// hull returns the smallest box holding every case of the property.
+func hull(prop *property.Property) property.Box {
+	b := property.Box{Lo: append([]float64(nil), prop.Cases[0].Box.Lo...), Hi: append([]float64(nil), prop.Cases[0].Box.Hi...)}
+	for _, c := range prop.Cases[1:] {
+		for i := range b.Lo {
+			b.Lo[i] = math.Min(b.Lo[i], c.Box.Lo[i])
+			b.Hi[i] = math.Max(b.Hi[i], c.Box.Hi[i])
+		}
+	}
+	return b
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -18,7 +19,7 @@ import (
 )
 
 func newBenchMakeSuite() *cobra.Command {
-	var cfgPath, out, only string
+	var cfgPath, out, only, acts string
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "make-activation-suite [--config datasets/suite/suite.yaml] [--out datasets/suite] [--teachers \"N2,1;N2,9\"]",
@@ -53,7 +54,10 @@ teacher on 10000 uniform samples, violation, epochs, seconds).`,
 			w := cmd.ErrOrStderr()
 			rep := progress.Stderr()
 			for _, t := range teachers {
-				for _, act := range []string{"tanh", "elu"} {
+				for _, act := range strings.Split(acts, ",") {
+					if act != "tanh" && act != "elu" {
+						return fmt.Errorf("--activations: %q: want tanh (which brings sigmoid) or elu", act)
+					}
 					path := filepath.Join(out, t.File(act))
 					if _, err := os.Stat(path); err == nil && !force {
 						return fmt.Errorf("%s exists (use --force to rebuild)", path)
@@ -110,6 +114,7 @@ teacher on 10000 uniform samples, violation, epochs, seconds).`,
 	fl.StringVar(&out, "out", "datasets/suite", "output folder")
 	fl.StringVar(&only, "teachers", "", "only these teachers, separated by ';' (e.g. \"N2,1\")")
 	fl.BoolVar(&force, "force", false, "rebuild students whose files exist")
+	fl.StringVar(&acts, "activations", "tanh,elu", "students to make: tanh (and its exact sigmoid rewrite), elu")
 	return cmd
 }
 
