@@ -6,6 +6,7 @@ package domain
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -43,6 +44,7 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 
 	run := *cfg
 	run.Mode = "sample"
+	var hard []float64 // inputs sampled where the verifier got stuck
 	var res *repair.Result
 	verdict := verify.Unknown
 	current := net
@@ -50,6 +52,7 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 		log := repair.DomainRound{Round: round}
 		sub := *p
 		sub.Neg, sub.Pos = imitate.Split(net, prop, x)
+		sub.Hard = hard
 		log.Negatives, log.Positives = len(sub.Neg)/d, len(sub.Pos)/d
 		if len(sub.Neg) > 0 {
 			t0 := time.Now()
@@ -87,16 +90,20 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 			x = append(x, more...)
 			x = append(x, falsify.Around(prop, more, max(dc.Neighbours/8, 1), dc.Radius, cfg.Seed+uint64(round))...)
 		} else {
-			// Undecided: sample the open boxes (where the margin is thinnest or the bounds loosest), and ask
-			// the next repair for more margin.
+			// Undecided: sample the open boxes (where the margin is thinnest or the bounds loosest); these
+			// rows, and those of earlier undecided rounds, get a margin that grows every such round, while
+			// the rest of the box keeps the ordinary one (so fidelity elsewhere is not paid for them).
 			for i, b := range v.Open {
-				if i >= 32 {
+				if i >= 64 {
 					break
 				}
-				x = append(x, b.Sample(rng, max(dc.Neighbours/8, 1))...)
+				s := b.Sample(rng, max(dc.Neighbours/8, 1))
+				x = append(x, s...)
+				hard = append(hard, s...)
 			}
-			run.Retrain.Train.Margin *= dc.MarginGrowth
-			run.Finetune.Train.Margin *= dc.MarginGrowth
+			for _, t := range []*repair.TrainSpec{&run.Retrain.Train, &run.Finetune.Train} {
+				t.HardMargin = math.Max(t.HardMargin, t.Margin) * dc.MarginGrowth
+			}
 		}
 		log.Added = (len(x) - before) / d
 		dr.Log = append(dr.Log, log)

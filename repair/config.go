@@ -140,6 +140,9 @@ type TrainSpec struct {
 	// EpochRows caps the negatives, positives and anchors an epoch trains on (each, drawn afresh every
 	// epoch, weighted to stand for their whole class); 0 trains on every row every epoch.
 	EpochRows int `mapstructure:"epoch_rows"`
+	// HardMargin is the margin (a fraction of the output RMS, like Margin) for the problem's hard inputs
+	// (Problem.Hard: where domain-wise repair's verifier got stuck); it is used when larger than Margin.
+	HardMargin float64 `mapstructure:"hard_margin"`
 }
 
 // PSOConfig is BIRDNN's particle swarm: one factor (1 + r), r in [-Range, Range], per localized neuron.

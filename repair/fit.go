@@ -24,6 +24,21 @@ type fitInput struct {
 	// behaviour at them (fine-tuning). Without it every weight moves and negatives imitate the expected
 	// outputs (retraining).
 	mask [][]bool
+	// hard marks inputs (by their exact values) that get the violation term a second time with the larger
+	// margin spec.HardMargin: where a verifier could not prove the property.
+	hard map[string]bool
+}
+
+// rowKey is the exact value of an input row, as a map key.
+func rowKey(x []float64) string {
+	b := make([]byte, 0, 8*len(x))
+	for _, v := range x {
+		u := math.Float64bits(v)
+		for i := 0; i < 8; i++ {
+			b = append(b, byte(u>>(8*i)))
+		}
+	}
+	return string(b)
 }
 
 // rowSet holds the training rows and their per-row weights, row-major.
@@ -37,6 +52,8 @@ type rowSet struct {
 	cases      *caseSets
 	caseOf     []int     // the set of property cases (caseSets) whose regions apply to the row
 	violW      []float64 // weight of the violation term
+	hardW      []float64 // weight of the violation term with the hard margin (hard rows only)
+	hardMargin float64
 	imit       [][]float64
 	imitW      []float64
 	// keepW weighs the decision-preserving hinge of the row (positives and anchors), whose original
@@ -159,6 +176,8 @@ type trainer struct {
 	rows               *rowSet
 	batch, nconj       int
 	tn, wn, cn, kn     *G.Node
+	hn                 *G.Node // weights of the hard-margin violation term (nil without hard rows)
+	bh                 []float64
 	terms              []imitTerm
 	bx, bt, bw, bc, bk []float64
 	be, bi             map[int][]float64
@@ -193,6 +212,17 @@ func newTrainer(net *nn.Network, rows *rowSet, conjs []property.Conjunction, bat
 	}
 	if loss, err = G.Add(loss, viol); err != nil {
 		return fail(err)
+	}
+	if rows.hardMargin > 0 {
+		t.hn = gr.NewInput("hard_w", batch, len(conjs))
+		hard, err := gr.ViolationLoss(gr.Out, conjs, t.hn, rows.hardMargin)
+		if err != nil {
+			return fail(err)
+		}
+		if loss, err = G.Add(loss, hard); err != nil {
+			return fail(err)
+		}
+		t.bh = make([]float64, batch*len(conjs))
 	}
 	if spec.Keep > 0 {
 		dec := decisionConjunctions(rows.m)
@@ -263,6 +293,7 @@ func (t *trainer) epoch(order []int, factor []float64, caseConj [][]int) (float6
 		clear(t.bw)
 		clear(t.bc)
 		clear(t.bk)
+		clear(t.bh)
 		for _, term := range t.terms {
 			clear(t.bi[term.layer])
 		}
@@ -282,6 +313,9 @@ func (t *trainer) epoch(order []int, factor []float64, caseConj [][]int) (float6
 			if rows.violW[r] > 0 {
 				for _, k := range caseConj[rows.caseOf[r]] {
 					t.bc[b*t.nconj+k] = rows.violW[r] * f
+					if t.hn != nil && rows.hardW[r] > 0 {
+						t.bh[b*t.nconj+k] = rows.hardW[r] * f
+					}
 				}
 			}
 			if t.kn != nil && rows.keepW[r] > 0 {
@@ -306,6 +340,12 @@ func (t *trainer) epoch(order []int, factor []float64, caseConj [][]int) (float6
 				n *G.Node
 				v []float64
 			}{t.kn, t.bk})
+		}
+		if t.hn != nil {
+			feeds = append(feeds, struct {
+				n *G.Node
+				v []float64
+			}{t.hn, t.bh})
 		}
 		for _, term := range t.terms {
 			feeds = append(feeds, struct {
@@ -400,6 +440,10 @@ func buildRows(net *nn.Network, in fitInput, spec TrainSpec, scale float64, cs *
 	rs.target = append(append(append([]float64(nil), in.expected.Outputs()...), pos.Outputs()...), anc.Outputs()...)
 	rs.sseW = make([]float64, rs.n)
 	rs.violW = make([]float64, rs.n)
+	rs.hardW = make([]float64, rs.n)
+	if len(in.hard) > 0 && spec.HardMargin > spec.Margin {
+		rs.hardMargin = spec.HardMargin * scale
+	}
 	rs.caseOf = make([]int, rs.n)
 	rs.keepW = make([]float64, rs.n)
 	rs.keepClass = make([]int, rs.n)
@@ -426,6 +470,9 @@ func buildRows(net *nn.Network, in fitInput, spec TrainSpec, scale float64, cs *
 		if rs.caseOf[r] < 0 {
 			rs.violW[r] = 0 // outside every box the property says nothing
 			rs.caseOf[r] = 0
+		}
+		if rs.hardMargin > 0 && r < neg.N+pos.N && in.hard[rowKey(rs.x[r*rs.d:(r+1)*rs.d])] {
+			rs.hardW[r] = rs.violW[r]
 		}
 	}
 	if in.mask != nil {
@@ -467,6 +514,9 @@ func (rs *rowSet) score(net *nn.Network, prop *property.Property, margin float64
 		}
 		if rs.violW[r] > 0 {
 			loss += rs.violW[r] * rs.cases.region[rs.caseOf[r]].Loss(yr, margin, nil)
+			if rs.hardW[r] > 0 {
+				loss += rs.hardW[r] * rs.cases.region[rs.caseOf[r]].Loss(yr, rs.hardMargin, nil)
+			}
 		}
 		if w := rs.keepW[r]; w > 0 {
 			a := rs.keepClass[r]

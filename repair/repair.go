@@ -28,6 +28,9 @@ type Problem struct {
 	Neg, Pos []float64
 	// TestNeg and TestPos are held out: generalization and drawdown are measured on them.
 	TestNeg, TestPos []float64
+	// Hard lists inputs (row-major; each also among Neg or Pos) that get the larger margin
+	// TrainSpec.HardMargin: domain-wise repair puts there the samples of the boxes its verifier left open.
+	Hard []float64
 	// NetworkPath and PropertyPath name the files, for the report.
 	NetworkPath, PropertyPath string
 }
@@ -166,7 +169,7 @@ func Run(cfg *Config, p *Problem, rep *progress.Reporter) (*Result, error) {
 	switch cfg.Paradigm {
 	case "retrain":
 		t0 = time.Now()
-		repaired, err = fit(p.Net, fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected}, cfg.Retrain.Train, nil, cfg.Seed, rep)
+		repaired, err = fit(p.Net, fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, hard: hardSet(p)}, cfg.Retrain.Train, nil, cfg.Seed, rep)
 		phase("repair", t0)
 	case "finetune":
 		t0 = time.Now()
@@ -186,7 +189,7 @@ func Run(cfg *Config, p *Problem, rep *progress.Reporter) (*Result, error) {
 			report.PSOCost = Figure(cost)
 		} else {
 			mask := localize.Mask(neg.Sizes, neurons)
-			repaired, err = fit(p.Net, fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, mask: mask}, cfg.Finetune.Train, mask, cfg.Seed, rep)
+			repaired, err = fit(p.Net, fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, mask: mask, hard: hardSet(p)}, cfg.Finetune.Train, mask, cfg.Seed, rep)
 		}
 		phase("repair", t0)
 	}
@@ -198,6 +201,16 @@ func Run(cfg *Config, p *Problem, rep *progress.Reporter) (*Result, error) {
 	phase("evaluate", t0)
 	report.Seconds["total"] = time.Since(start).Seconds()
 	return &Result{Repaired: repaired, Report: report}, nil
+}
+
+// hardSet returns p.Hard as a set of row keys.
+func hardSet(p *Problem) map[string]bool {
+	d := p.Net.Inputs()
+	set := map[string]bool{}
+	for i := 0; i+d <= len(p.Hard); i += d {
+		set[rowKey(p.Hard[i:i+d])] = true
+	}
+	return set
 }
 
 // localizeNeurons scores the neurons and picks the top k.
