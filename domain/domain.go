@@ -53,6 +53,9 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 		sub := *p
 		sub.Neg, sub.Pos = imitate.Split(net, prop, x)
 		sub.Hard = hard
+		if dc.Continue && res != nil {
+			sub.Start = res.Repaired
+		}
 		log.Negatives, log.Positives = len(sub.Neg)/d, len(sub.Pos)/d
 		if len(sub.Neg) > 0 {
 			t0 := time.Now()
@@ -65,7 +68,7 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 		}
 		// Verify the current network (the original while nothing was found to repair).
 		vph := rep.Start(fmt.Sprintf("verify (round %d)", round), 1)
-		v := verify.Verify(ctx, current, prop, verify.Options{Timeout: time.Duration(dc.VerifySeconds * float64(time.Second))})
+		v := verify.Verify(ctx, current, prop, verify.Options{Timeout: time.Duration(dc.VerifySeconds * float64(time.Second)), BreadthFirst: true, Collect: 32})
 		vph.Add(1, "")
 		vph.Finish(fmt.Sprintf("%s, %d boxes, %.1f%% proven", v.Verdict, v.Boxes, 100*v.Proven))
 		verdict = v.Verdict
@@ -82,8 +85,11 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(1000+round)))
 		if v.Verdict == verify.Violated {
 			c := v.Counterexample.Input
+			if v.More != nil {
+				c = v.More
+			}
 			x = append(x, c...)
-			x = append(x, falsify.Around(prop, c, dc.Neighbours, dc.Radius, cfg.Seed+uint64(round))...)
+			x = append(x, falsify.Around(prop, c, max(dc.Neighbours*d/len(c), 8), dc.Radius, cfg.Seed+uint64(round))...)
 			// Other violations of the repaired network nearby in the boxes.
 			more := falsify.Search(current, prop, falsify.Options{Samples: 20000, Starts: 32, Steps: 30, StepSize: 0.02, Want: 16}, cfg.Seed+uint64(round))
 			more = more[:min(len(more), 16*d)]
@@ -93,11 +99,8 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 			// Undecided: sample the open boxes (where the margin is thinnest or the bounds loosest); these
 			// rows, and those of earlier undecided rounds, get a margin that grows every such round, while
 			// the rest of the box keeps the ordinary one (so fidelity elsewhere is not paid for them).
-			for i, b := range v.Open {
-				if i >= 64 {
-					break
-				}
-				s := b.Sample(rng, max(dc.Neighbours/8, 1))
+			for _, b := range v.Open {
+				s := b.Sample(rng, max(dc.Neighbours/25, 1))
 				x = append(x, s...)
 				hard = append(hard, s...)
 			}

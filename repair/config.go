@@ -49,6 +49,9 @@ type DomainConfig struct {
 	// MarginGrowth multiplies the training margin after a round the verifier could not decide, so the
 	// next repair leaves the bounds more room.
 	MarginGrowth float64 `mapstructure:"margin_growth"`
+	// Continue starts each round's training from the previous round's network (imitation targets and
+	// fidelity still refer to the original); otherwise every round starts from the original.
+	Continue bool `mapstructure:"continue"`
 }
 
 // DatasetConfig says where the repair and test inputs come from: CSV files, or samples of the property's
@@ -181,7 +184,7 @@ func Defaults() Config {
 			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3, EpochRows: 2048},
 		},
 		Eval:   EvalConfig{DomainSamples: 5000},
-		Domain: DomainConfig{Rounds: 8, VerifySeconds: 60, Neighbours: 200, Radius: 0.02, MarginGrowth: 2},
+		Domain: DomainConfig{Rounds: 8, VerifySeconds: 60, Neighbours: 200, Radius: 0.02, MarginGrowth: 2, Continue: true},
 	}
 }
 

@@ -28,6 +28,9 @@ type Problem struct {
 	Neg, Pos []float64
 	// TestNeg and TestPos are held out: generalization and drawdown are measured on them.
 	TestNeg, TestPos []float64
+	// Start, when set, is the network gradient training starts from (an earlier repair of Net, in
+	// domain-wise repair); targets, imitation and every measure still refer to Net.
+	Start *nn.Network
 	// Hard lists inputs (row-major; each also among Neg or Pos) that get the larger margin
 	// TrainSpec.HardMargin: domain-wise repair puts there the samples of the boxes its verifier left open.
 	Hard []float64
@@ -169,7 +172,7 @@ func Run(cfg *Config, p *Problem, rep *progress.Reporter) (*Result, error) {
 	switch cfg.Paradigm {
 	case "retrain":
 		t0 = time.Now()
-		repaired, err = fit(p.Net, fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, hard: hardSet(p)}, cfg.Retrain.Train, nil, cfg.Seed, rep)
+		repaired, err = fit(p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, hard: hardSet(p)}, cfg.Retrain.Train, nil, cfg.Seed, rep)
 		phase("repair", t0)
 	case "finetune":
 		t0 = time.Now()
@@ -189,7 +192,7 @@ func Run(cfg *Config, p *Problem, rep *progress.Reporter) (*Result, error) {
 			report.PSOCost = Figure(cost)
 		} else {
 			mask := localize.Mask(neg.Sizes, neurons)
-			repaired, err = fit(p.Net, fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, mask: mask, hard: hardSet(p)}, cfg.Finetune.Train, mask, cfg.Seed, rep)
+			repaired, err = fit(p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, mask: mask, hard: hardSet(p)}, cfg.Finetune.Train, mask, cfg.Seed, rep)
 		}
 		phase("repair", t0)
 	}
@@ -201,6 +204,14 @@ func Run(cfg *Config, p *Problem, rep *progress.Reporter) (*Result, error) {
 	phase("evaluate", t0)
 	report.Seconds["total"] = time.Since(start).Seconds()
 	return &Result{Repaired: repaired, Report: report}, nil
+}
+
+// start is the network training starts from.
+func (p *Problem) start() *nn.Network {
+	if p.Start != nil {
+		return p.Start
+	}
+	return p.Net
 }
 
 // hardSet returns p.Hard as a set of row keys.

@@ -35,8 +35,10 @@ type Result struct {
 	Boxes   int     `json:"boxes"`
 	// Proven is the fraction of the property's input volume that the bounds proved safe (1 when certified).
 	Proven float64 `json:"proven"`
-	// Open holds some of the boxes left undecided when the verdict is unknown (the deepest first): where
-	// the property is closest to failing, or the bounds too loose.
+	// More holds every counterexample found (row-major) when Options.Collect asked for several.
+	More []float64 `json:"-"`
+	// Open holds up to 512 of the boxes left undecided when the verdict is unknown, the newest first:
+	// where the property is closest to failing, or the bounds too loose.
 	Open []property.Box `json:"-"`
 	// Depth is the deepest split reached.
 	Depth          int             `json:"depth"`
@@ -55,6 +57,13 @@ type Options struct {
 	// of every dimension and keeping the split that leaves the least to prove: 2d bounds per split, which
 	// pays on the ACAS Xu properties).
 	SmearOnly bool
+	// BreadthFirst works the open boxes in the order they were made (level by level) instead of depth
+	// first: slower to refute and heavier on memory, but when the budget runs out the open boxes cover
+	// every region that is hard to prove, not one (domain-wise repair samples them).
+	BreadthFirst bool
+	// Collect keeps searching after the first counterexample until this many are found (or the budget
+	// or the boxes run out); Result.More holds them. 0 or 1: stop at the first.
+	Collect int
 	// NoAttack turns the counterexample search off (bounds only), for testing the bounds' soundness.
 	NoAttack bool
 }
@@ -91,6 +100,8 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 		boxes    int
 		proven   float64
 		maxDepth int
+		head     int       // breadth first: the queue's front
+		more     []float64 // every counterexample found (Collect)
 		gaveUp   bool
 		found    []float64
 		stopped  bool
@@ -114,10 +125,10 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 			bd := newBounder(net)
 			for {
 				mu.Lock()
-				for len(stack) == 0 && busy > 0 && !stopped {
+				for len(stack) == head && busy > 0 && !stopped {
 					cond.Wait()
 				}
-				if stopped || len(stack) == 0 {
+				if stopped || len(stack) == head {
 					stopped = true
 					cond.Broadcast()
 					mu.Unlock()
@@ -139,8 +150,19 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 					mu.Unlock()
 					return
 				}
-				j := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
+				var j job
+				if opt.BreadthFirst {
+					j = stack[head]
+					stack[head] = job{}
+					head++
+					if head > 4096 && head > len(stack)/2 { // drop the consumed front now and then
+						stack = append(stack[:0], stack[head:]...)
+						head = 0
+					}
+				} else {
+					j = stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+				}
 				busy++
 				boxes++
 				mu.Unlock()
@@ -169,7 +191,10 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 					if found == nil {
 						found = cx
 					}
-					stopped = true
+					more = append(more, cx...)
+					if len(more)/len(cx) >= max(opt.Collect, 1) {
+						stopped = true
+					}
 				case safe:
 					proven += volumeFraction(j.box, prop.Cases[j.kase].Box) * caseWeight[j.kase]
 				case !safe && dim < 0:
@@ -193,13 +218,18 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 	}
 	wg.Wait()
 	if found != nil {
-		return violated(net, found, start, boxes)
+		r := violated(net, found, start, boxes)
+		if opt.Collect > 1 {
+			r.More = more
+		}
+		return r
 	}
 	if gaveUp {
 		res.Verdict = Unknown
 	}
 	if res.Verdict == Unknown {
-		for i := len(stack) - 1; i >= 0 && len(res.Open) < 256; i-- {
+		// Up to 512 open boxes, the newest first (breadth first: the last level reached).
+		for i := len(stack) - 1; i >= head && len(res.Open) < 512; i-- {
 			res.Open = append(res.Open, stack[i].box)
 		}
 	}
