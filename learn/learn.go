@@ -250,7 +250,7 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 	}
 	scale = math.Sqrt(scale/float64(len(ty))) + 1e-12
 	batch := min(cfg.Batch, nt)
-	dec := decisionConjunctions(set.M)
+	dec := property.OrderConjunctions(set.M)
 	gr, err := rebuild(net, batch, dec, cfg.Margin*scale)
 	if err != nil {
 		return nil, err
@@ -391,23 +391,6 @@ func rebuild(net *nn.Network, batch int, dec []property.Conjunction, margin floa
 		return nil, err
 	}
 	return g, nil
-}
-
-// decisionConjunctions returns, for m outputs, the conjunctions {y_j - y_a <= 0} (j != a) under which
-// decision a (the argmin) is lost, class by class: conjunction a*(m-1) + (j < a ? j : j-1).
-func decisionConjunctions(m int) []property.Conjunction {
-	var out []property.Conjunction
-	for a := 0; a < m; a++ {
-		for j := 0; j < m; j++ {
-			if j == a {
-				continue
-			}
-			c := make([]float64, m)
-			c[j], c[a] = 1, -1
-			out = append(out, property.Conjunction{{Coef: c, Bound: 0}})
-		}
-	}
-	return out
 }
 
 // Save writes the network (ONNX or .nnet by extension), refusing to overwrite unless force.

@@ -241,3 +241,22 @@ func Merge(props ...*Property) (*Property, error) {
 	out.Name = strings.Join(names, "+")
 	return out, nil
 }
+
+// OrderConjunctions returns, for m outputs, the conjunctions {y_j - y_a <= 0} (j != a) under which output
+// a is not strictly below output j, class by class: conjunction a*(m-1) + (j < a ? j : j-1). A violation
+// loss over them, weighted on a's conjunctions, keeps a the argmin (the decision); weighted on every pair
+// ordered by a reference, it keeps the whole order.
+func OrderConjunctions(m int) []Conjunction {
+	var out []Conjunction
+	for a := 0; a < m; a++ {
+		for j := 0; j < m; j++ {
+			if j == a {
+				continue
+			}
+			c := make([]float64, m)
+			c[j], c[a] = 1, -1
+			out = append(out, Conjunction{{Coef: c, Bound: 0}})
+		}
+	}
+	return out
+}

@@ -62,23 +62,6 @@ type rowSet struct {
 	keepClass []int
 }
 
-// decisionConjunctions returns, for m outputs, the conjunctions {y_j - y_a <= 0} (j != a) under which
-// decision a is lost, class by class: conjunction a*(m-1) + (j < a ? j : j-1).
-func decisionConjunctions(m int) []property.Conjunction {
-	var out []property.Conjunction
-	for a := 0; a < m; a++ {
-		for j := 0; j < m; j++ {
-			if j == a {
-				continue
-			}
-			c := make([]float64, m)
-			c[j], c[a] = 1, -1
-			out = append(out, property.Conjunction{{Coef: c, Bound: 0}})
-		}
-	}
-	return out
-}
-
 // fit trains net (all weights, or only the masked neurons) on the loss
 //
 //	alpha * imitation(negatives) + beta * MSE(positives, original)
@@ -225,7 +208,7 @@ func newTrainer(net *nn.Network, rows *rowSet, conjs []property.Conjunction, bat
 		t.bh = make([]float64, batch*len(conjs))
 	}
 	if spec.Keep > 0 {
-		dec := decisionConjunctions(rows.m)
+		dec := property.OrderConjunctions(rows.m)
 		t.kn = gr.NewInput("keep_w", batch, len(dec))
 		keep, err := gr.ViolationLoss(gr.Out, dec, t.kn, 0)
 		if err != nil {
