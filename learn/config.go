@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
+
+	"github.com/birdnn/birdnn/activation"
 	"github.com/spf13/viper"
 )
 
@@ -117,6 +119,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CSV != "" && (c.Inputs < 1 || c.Outputs < 1) {
 		bad("csv: give inputs and outputs (>= 1)")
+	}
+	if _, err := activation.Parse(c.Activation); err != nil {
+		bad("activation: %v", err)
 	}
 	if len(c.Hidden) == 0 {
 		bad("hidden: give at least one hidden layer")

@@ -131,3 +131,23 @@ func TestConvert(t *testing.T) {
 		t.Error("converted a sigmoid network to sigmoid")
 	}
 }
+
+// TestConfigErrors: bad configs are refused before any work, with the key named.
+func TestConfigErrors(t *testing.T) {
+	for _, y := range []string{
+		"hidden: [4]\n",                       // neither teacher nor csv
+		"teacher: t.onnx\ncsv: d.csv\n",       // both
+		"teacher: t.onnx\nactivation: nope\n", // unknown activation
+		"teacher: t.onnx\nhidden: []\n",       // no hidden layer
+		"teacher: t.onnx\nregion: property\n", // region property without a property
+		"teacher: t.onnx\nepochs: 0\n",        // no epochs
+		"teacher: t.onnx\nunknown_key: 1\n",   // unknown key
+	} {
+		if _, err := LoadConfig("", []byte(y), nil); err == nil {
+			t.Errorf("accepted %q", y)
+		}
+	}
+	if _, err := LoadConfig("", []byte("teacher: t.onnx\n"), nil); err != nil {
+		t.Errorf("a minimal config refused: %v", err)
+	}
+}
