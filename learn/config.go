@@ -55,6 +55,10 @@ type Config struct {
 	// so decisions and every property that compares outputs keep their meaning, which stops a few large
 	// outputs from dominating the squared error. Properties with absolute thresholds change meaning.
 	Squash float64 `mapstructure:"squash"`
+	// Standardize trains on each row's outputs minus their mean, divided by their spread (plus a small
+	// floor): an increasing affine map per row, so every comparison between outputs keeps its meaning,
+	// while the common level and scale, which carry most of the variance, are taken out.
+	Standardize bool `mapstructure:"standardize"`
 	// InitFromTeacher starts from the ReLU teacher rewritten for the activation (elu or softplus; see
 	// FromReLU) with this Sharpness, instead of random weights; Hidden is then the teacher's.
 	InitFromTeacher bool    `mapstructure:"init_from_teacher"`

@@ -79,6 +79,10 @@ func Distil(teacher *nn.Network, prop *property.Property, cfg *Config, rep *prog
 			}
 		}
 	}
+	if cfg.Standardize {
+		standardize(y, m)
+		standardize(hy, m)
+	}
 	return &Set{X: x, Y: y, HX: hx, HY: hy, Teacher: teacher, D: d, M: m, Box: box, Normalize: teacher.Norm}, nil
 }
 
@@ -505,4 +509,32 @@ func hull(prop *property.Property) property.Box {
 		}
 	}
 	return b
+}
+
+// standardize replaces each row of m values by (v - mean) / (spread + floor), the spread being the
+// row's root mean square deviation and the floor a thousandth of the whole set's.
+func standardize(y []float64, m int) {
+	n := len(y) / m
+	total := 0.0
+	spreads := make([]float64, n)
+	for r := 0; r < n; r++ {
+		row := y[r*m : (r+1)*m]
+		mean := 0.0
+		for _, v := range row {
+			mean += v / float64(m)
+		}
+		ss := 0.0
+		for i := range row {
+			row[i] -= mean
+			ss += row[i] * row[i]
+		}
+		spreads[r] = math.Sqrt(ss / float64(m))
+		total += spreads[r]
+	}
+	floor := 1e-3*total/float64(max(n, 1)) + 1e-300
+	for r := 0; r < n; r++ {
+		for i := r * m; i < (r+1)*m; i++ {
+			y[i] /= spreads[r] + floor
+		}
+	}
 }

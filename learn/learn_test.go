@@ -151,3 +151,20 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("a minimal config refused: %v", err)
 	}
 }
+
+// TestStandardize: each row becomes zero-mean with its spread (nearly) one, computed by hand here, and
+// the order of the outputs within a row is kept.
+func TestStandardize(t *testing.T) {
+	y := []float64{1, 2, 3, 10, 10, 13}
+	standardize(y, 3)
+	// Row 1: mean 2, deviations -1, 0, 1, spread sqrt(2/3); row 2: mean 11, deviations -1, -1, 2,
+	// spread sqrt(2). The floor is a thousandth of their mean spread.
+	floor := 1e-3 * (math.Sqrt(2.0/3) + math.Sqrt(2)) / 2
+	want := []float64{-1, 0, 1, -1, -1, 2}
+	spread := []float64{math.Sqrt(2.0 / 3), math.Sqrt(2)}
+	for i, w := range want {
+		if got := y[i]; math.Abs(got-w/(spread[i/3]+floor)) > 1e-12 {
+			t.Fatalf("y[%d] = %v, want %v", i, got, w/(spread[i/3]+floor))
+		}
+	}
+}
