@@ -16,7 +16,6 @@ import (
 	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/nn"
-	"github.com/birdnn/birdnn/nn/netio"
 	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/train"
 )
@@ -46,7 +45,7 @@ func Distil(teacher *nn.Network, prop *property.Property, cfg *Config, rep *prog
 	box, ok := DomainBox(teacher)
 	if cfg.Region == "property" && prop != nil {
 		// A local student: the hull of the property's boxes is its domain.
-		box, ok = hull(prop), true
+		box, ok = prop.Hull(), true
 	}
 	if !ok {
 		if prop == nil {
@@ -133,21 +132,18 @@ func boundarySamples(teacher *nn.Network, box property.Box, rng *rand.Rand, n in
 }
 
 // DomainBox returns the network's whole input domain in its own (normalized) units, from the
-// normalization bounds, and whether they are finite.
+// normalization bounds, and whether they are known and every dimension has a positive width.
 func DomainBox(net *nn.Network) (property.Box, bool) {
-	m := net.Norm
-	if m == nil {
+	lo, hi, ok := net.InputDomain()
+	if !ok {
 		return property.Box{}, false
 	}
-	b := property.Box{Lo: make([]float64, net.Inputs()), Hi: make([]float64, net.Inputs())}
-	for i := range b.Lo {
-		b.Lo[i] = (m.InMin[i] - m.InMean[i]) / m.InRange[i]
-		b.Hi[i] = (m.InMax[i] - m.InMean[i]) / m.InRange[i]
-		if math.IsInf(b.Lo[i], 0) || math.IsInf(b.Hi[i], 0) || math.Abs(b.Lo[i]) > 1e6 || math.Abs(b.Hi[i]) > 1e6 || !(b.Hi[i] > b.Lo[i]) {
+	for i := range lo {
+		if !(hi[i] > lo[i]) {
 			return property.Box{}, false
 		}
 	}
-	return b, true
+	return property.Box{Lo: lo, Hi: hi}, true
 }
 
 // ReadCSV reads a dataset: each row has inputs inputs, then either outputs target values or (labels)
@@ -397,11 +393,6 @@ func rebuild(net *nn.Network, batch int, dec []property.Conjunction, margin floa
 	return g, nil
 }
 
-// Save writes the network (ONNX or .nnet by extension), refusing to overwrite unless force.
-func Save(path string, net *nn.Network) error {
-	return netio.Save(path, net, netio.Options{})
-}
-
 // FromReLU returns a network with activation act that computes nearly what the ReLU network teacher
 // computes: every hidden neuron relu(z) becomes act(k*z)/k, which differs from relu(z) by at most
 // 1/k for elu (alpha 1) and log(2)/k for softplus. The scale k is folded into the weights: a layer's
@@ -497,18 +488,6 @@ func Convert(net *nn.Network, to activation.Activation) (*nn.Network, error) {
 		}
 	}
 	return out, nil
-}
-
-// hull returns the smallest box holding every case of the property.
-func hull(prop *property.Property) property.Box {
-	b := property.Box{Lo: append([]float64(nil), prop.Cases[0].Box.Lo...), Hi: append([]float64(nil), prop.Cases[0].Box.Hi...)}
-	for _, c := range prop.Cases[1:] {
-		for i := range b.Lo {
-			b.Lo[i] = math.Min(b.Lo[i], c.Box.Lo[i])
-			b.Hi[i] = math.Max(b.Hi[i], c.Box.Hi[i])
-		}
-	}
-	return b
 }
 
 // standardize replaces each row of m values by (v - mean) / (spread + floor), the spread being the

@@ -189,3 +189,22 @@ func (m *Normalization) DenormalizeOutput(y []float64) {
 		y[i] = y[i]*m.OutRange + m.OutMean
 	}
 }
+
+// InputDomain returns the network's whole input domain in its own (normalized) units, from the
+// normalization's input bounds, and whether it is known: there is a normalization and every bound is
+// finite and within 1e6.
+func (n *Network) InputDomain() (lo, hi []float64, ok bool) {
+	m := n.Norm
+	if m == nil {
+		return nil, nil, false
+	}
+	lo, hi = make([]float64, n.Inputs()), make([]float64, n.Inputs())
+	for i := range lo {
+		lo[i] = (m.InMin[i] - m.InMean[i]) / m.InRange[i]
+		hi[i] = (m.InMax[i] - m.InMean[i]) / m.InRange[i]
+		if math.IsInf(lo[i], 0) || math.IsInf(hi[i], 0) || math.Abs(lo[i]) > 1e6 || math.Abs(hi[i]) > 1e6 {
+			return nil, nil, false
+		}
+	}
+	return lo, hi, true
+}

@@ -260,3 +260,15 @@ func OrderConjunctions(m int) []Conjunction {
 	}
 	return out
 }
+
+// Hull returns the smallest box holding every case's box.
+func (p *Property) Hull() Box {
+	b := Box{Lo: append([]float64(nil), p.Cases[0].Box.Lo...), Hi: append([]float64(nil), p.Cases[0].Box.Hi...)}
+	for _, c := range p.Cases[1:] {
+		for i := range b.Lo {
+			b.Lo[i] = math.Min(b.Lo[i], c.Box.Lo[i])
+			b.Hi[i] = math.Max(b.Hi[i], c.Box.Hi[i])
+		}
+	}
+	return b
+}

@@ -326,28 +326,10 @@ func agreement(ya, yb []float64, m int) Figure {
 // domainBox returns the network's whole input domain in its own units (from the normalization bounds) or,
 // without finite bounds, the smallest box holding every case of the property.
 func domainBox(net *nn.Network, prop *property.Property) (property.Box, string) {
-	if m := net.Norm; m != nil {
-		b := property.Box{Lo: make([]float64, net.Inputs()), Hi: make([]float64, net.Inputs())}
-		ok := true
-		for i := range b.Lo {
-			b.Lo[i] = (m.InMin[i] - m.InMean[i]) / m.InRange[i]
-			b.Hi[i] = (m.InMax[i] - m.InMean[i]) / m.InRange[i]
-			if math.IsInf(b.Lo[i], 0) || math.IsInf(b.Hi[i], 0) || math.Abs(b.Lo[i]) > 1e6 || math.Abs(b.Hi[i]) > 1e6 {
-				ok = false
-			}
-		}
-		if ok {
-			return b, "network input domain (normalization bounds)"
-		}
+	if lo, hi, ok := net.InputDomain(); ok {
+		return property.Box{Lo: lo, Hi: hi}, "network input domain (normalization bounds)"
 	}
-	b := property.Box{Lo: append([]float64(nil), prop.Cases[0].Box.Lo...), Hi: append([]float64(nil), prop.Cases[0].Box.Hi...)}
-	for _, c := range prop.Cases[1:] {
-		for i := range b.Lo {
-			b.Lo[i] = math.Min(b.Lo[i], c.Box.Lo[i])
-			b.Hi[i] = math.Max(b.Hi[i], c.Box.Hi[i])
-		}
-	}
-	return b, "hull of the property's input boxes"
+	return prop.Hull(), "hull of the property's input boxes"
 }
 
 // changed counts the neurons whose incoming weights or bias differ, and the parameters that differ.

@@ -271,9 +271,6 @@ func violated(net *nn.Network, x []float64, start time.Time, boxes int) Result {
 		Counterexample: &Counterexample{Input: x, Output: net.Forward(x)}}
 }
 
-// decide bounds the case's unsafe region on box. It returns safe when every conjunction has a constraint
-// whose lower bound over the box is positive; otherwise the dimension to split (largest smear) and, if the
-// box's centre or a short descent from it is a counterexample, that input.
 // job is an open box of a case.
 type job struct {
 	box    property.Box
@@ -294,25 +291,23 @@ type outcome struct {
 	score float64
 }
 
+// decide bounds the case's unsafe region on box (reusing parent's bounds where they settle a neuron). The
+// box is safe when every conjunction has a mix of its constraints whose lower bound is positive;
+// otherwise the outcome names the dimension to split (largest smear, or the relatively widest), the
+// shortfall, and a counterexample when the box's centre or its worst corner is one.
 func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval, attack bool) outcome {
-	safe, dim, cx, bounds, score := decide1(bd, c, box, parent, attack)
-	return outcome{safe, dim, cx, bounds, score}
-}
-
-func decide1(bd *bounder, c property.Case, box property.Box, parent [][]Interval, attack bool) (safe bool, dim int, cx []float64, bounds [][]Interval, score float64) {
-	dim = -1
-	score = math.Inf(1)
+	dim := -1
+	score := math.Inf(1)
 	net := bd.net
 	rx := bd.crown(box, parent)
-	bounds = rx.bounds
+	bounds := rx.bounds
 	top := len(net.Layers) - 1
 	bestSmear := -1.0
 	allExcluded := true
 	var worstOpen []float64
 	for _, conj := range c.Unsafe {
 		// The conjunction {c_j·y <= b_j for all j} is empty on the box if some combination
-		// sum_j lambda_j (c_j·y - b_j), lambda >= 0, is positive everywhere on it. Try each constraint alone,
-		// then their even mix and every pair (the dominating output can change across a box).
+		// sum_j lambda_j (c_j·y - b_j), lambda >= 0, is positive everywhere on it.
 		// Bound each constraint's slack c_j·y - b_j from below by a linear function of the input, then look
 		// for weights on the simplex whose mix is positive on the whole box (by the minimax theorem, such
 		// weights exist exactly when the pointwise maximum of the functions is positive on the box).
@@ -362,7 +357,7 @@ func decide1(bd *bounder, c property.Case, box property.Box, parent [][]Interval
 		}
 	}
 	if allExcluded {
-		return true, 0, nil, nil, score
+		return outcome{safe: true, score: score}
 	}
 	// The smear (coefficient times width) sees how the bound's linear part varies, not the looseness of
 	// the relaxations, which lives in its constant and shrinks with every wide dimension. So when some
@@ -379,7 +374,7 @@ func decide1(bd *bounder, c property.Case, box property.Box, parent [][]Interval
 		dim = wdim
 	}
 	if !attack {
-		return false, dim, nil, bounds, score
+		return outcome{dim: dim, bounds: bounds, score: score}
 	}
 	// Cheap attack: the box's centre, and the corner that minimizes the linear lower bound of the worst
 	// open constraint.
@@ -388,7 +383,7 @@ func decide1(bd *bounder, c property.Case, box property.Box, parent [][]Interval
 		centre[i] = (box.Lo[i] + box.Hi[i]) / 2
 	}
 	if c.Unsafe.Unsafe(net.Forward(centre)) {
-		return false, dim, centre, nil, score
+		return outcome{dim: dim, cx: centre, score: score}
 	}
 	if worstOpen != nil {
 		corner := make([]float64, box.Dim())
@@ -399,10 +394,10 @@ func decide1(bd *bounder, c property.Case, box property.Box, parent [][]Interval
 			}
 		}
 		if c.Unsafe.Unsafe(net.Forward(corner)) {
-			return false, dim, corner, nil, score
+			return outcome{dim: dim, cx: corner, score: score}
 		}
 	}
-	return false, dim, nil, bounds, score
+	return outcome{dim: dim, bounds: bounds, score: score}
 }
 
 // inputLinear is an affine function of the input: coef·x + c.
