@@ -127,6 +127,9 @@ type bounder struct {
 	zc        []float64
 	bufs      [2][]float64 // coefficient buffers, used in turn
 	stablePWL []bool       // per layer: the activation is piecewise linear with one kink at 0 (relu, leaky_relu)
+	// alpha optimizes the objective's relu slopes in decide, alphaSteps gradient steps (0: off).
+	alpha      *alphaOpt
+	alphaSteps int
 }
 
 func newBounder(net *nn.Network) *bounder {
@@ -138,6 +141,7 @@ func newBounder(net *nn.Network) *bounder {
 	}
 	b.zc = make([]float64, w)
 	b.bufs = [2][]float64{make([]float64, w), make([]float64, w)}
+	b.alpha = newAlphaOpt(net)
 	return b
 }
 

@@ -64,6 +64,8 @@ type Options struct {
 	// Collect keeps searching after the first counterexample until this many are found (or the budget
 	// or the boxes run out); Result.More holds them. 0 or 1: stop at the first.
 	Collect int
+	// NoAlpha keeps CROWN's fixed relu slopes instead of optimizing them for each objective.
+	NoAlpha bool
 	// NoAttack turns the counterexample search off (bounds only), for testing the bounds' soundness.
 	NoAttack bool
 }
@@ -123,6 +125,9 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 		go func() {
 			defer wg.Done()
 			bd := newBounder(net)
+			if !opt.NoAlpha {
+				bd.alphaSteps = alphaSteps
+			}
 			for {
 				mu.Lock()
 				for len(stack) == head && busy > 0 && !stopped {
@@ -170,7 +175,7 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 				c := prop.Cases[j.kase]
 				o := j.known
 				if o == nil {
-					oo := decide(bd, c, j.box, j.parent, !opt.NoAttack)
+					oo := decide(bd, c, j.box, j.parent, !opt.NoAttack, true, nil)
 					o = &oo
 				}
 				var kids []job
@@ -286,6 +291,7 @@ type outcome struct {
 	dim    int // the dimension to split; -1 when none can be split
 	cx     []float64
 	bounds [][]Interval
+	rx     *relaxed // the relaxations behind bounds, while branch needs them
 	// score is the worst, over the conjunctions not yet excluded, of the best lower bound found on the
 	// slack (negative when not safe): how far the box is from a proof.
 	score float64
@@ -295,11 +301,13 @@ type outcome struct {
 // box is safe when every conjunction has a mix of its constraints whose lower bound is positive;
 // otherwise the outcome names the dimension to split (largest smear, or the relatively widest), the
 // shortfall, and a counterexample when the box's centre or its worst corner is one.
-func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval, attack bool) outcome {
+func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval, attack, alpha bool, rx *relaxed) outcome {
 	dim := -1
 	score := math.Inf(1)
 	net := bd.net
-	rx := bd.crown(box, parent)
+	if rx == nil {
+		rx = bd.crown(box, parent)
+	}
 	bounds := rx.bounds
 	top := len(net.Layers) - 1
 	bestSmear := -1.0
@@ -344,6 +352,13 @@ func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval,
 				lb, worstCoef = lb2, coef
 			}
 		}
+		if alpha && bd.alphaSteps > 0 {
+			if lb2, coef := bd.alpha.optimize(rx, box, conj, lambda, bd.alphaSteps); lb2 > 0 {
+				continue
+			} else if lb2 > lb {
+				lb, worstCoef = lb2, coef
+			}
+		}
 		score = math.Min(score, lb)
 		allExcluded = false
 		worstOpen = worstCoef
@@ -374,7 +389,7 @@ func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval,
 		dim = wdim
 	}
 	if !attack {
-		return outcome{dim: dim, bounds: bounds, score: score}
+		return outcome{dim: dim, bounds: bounds, rx: rx, score: score}
 	}
 	// Cheap attack: the box's centre, and the corner that minimizes the linear lower bound of the worst
 	// open constraint.
@@ -397,7 +412,7 @@ func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval,
 			return outcome{dim: dim, cx: corner, score: score}
 		}
 	}
-	return outcome{dim: dim, bounds: bounds, score: score}
+	return outcome{dim: dim, bounds: bounds, rx: rx, score: score}
 }
 
 // inputLinear is an affine function of the input: coef·x + c.
@@ -526,11 +541,12 @@ func branch(bd *bounder, c property.Case, j job, o *outcome, opt Options) []job 
 			continue
 		}
 		a, b := split(j.box, d)
-		oa := decide(bd, c, a, o.bounds, attack)
-		ob := decide(bd, c, b, o.bounds, attack)
+		// Candidates are scored with CROWN's slopes; only the chosen halves get optimized ones (below).
+		oa := decide(bd, c, a, o.bounds, attack, false, nil)
+		ob := decide(bd, c, b, o.bounds, attack, false, nil)
 		kids := []job{{a, j.kase, o.bounds, j.depth + 1, &oa}, {b, j.kase, o.bounds, j.depth + 1, &ob}}
 		if oa.cx != nil || ob.cx != nil {
-			return kids
+			return dropRelaxed(kids)
 		}
 		sa, sb := oa.score, ob.score
 		if oa.safe {
@@ -550,7 +566,25 @@ func branch(bd *bounder, c property.Case, j job, o *outcome, opt Options) []job 
 		a, b := split(j.box, o.dim)
 		return []job{{a, j.kase, o.bounds, j.depth + 1, nil}, {b, j.kase, o.bounds, j.depth + 1, nil}}
 	}
-	return best
+	if bd.alphaSteps > 0 {
+		for i := range best {
+			if k := best[i].known; !k.safe && k.cx == nil {
+				o2 := decide(bd, c, best[i].box, o.bounds, attack, true, k.rx)
+				best[i].known = &o2
+			}
+		}
+	}
+	return dropRelaxed(best)
+}
+
+// dropRelaxed releases the relaxations the kids' outcomes hold (only their bounds travel on).
+func dropRelaxed(kids []job) []job {
+	for _, k := range kids {
+		if k.known != nil {
+			k.known.rx = nil
+		}
+	}
+	return kids
 }
 
 // splittable reports whether box can usefully be halved along dimension i: it is still wider than a

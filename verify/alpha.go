@@ -1,0 +1,207 @@
+package verify
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/floats"
+
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
+)
+
+// Optimized relu slopes (alpha-CROWN, Xu et al. 2021), for the objective only.
+//
+// An unstable relu (l < 0 < u) may be bounded from below by any line a*z with a in [0, 1]; CROWN fixes a
+// to 0 or 1. The lower bound of the objective is then a function L(a, lambda) of those slopes and of the
+// weights lambda that mix a conjunction's constraints, and every choice gives a sound bound. With the
+// lines fixed, the relaxed network is affine and L is its value at the box corner x* that minimizes it,
+// so the gradient is exact and cheap: one forward pass of the relaxed network at x* gives every
+// pre-activation value v_kj, and dL/da_kj = A_kj * v_kj, where A_kj is the objective's coefficient on
+// h_kj from the backward pass; dL/dlambda_j is constraint j's slack at the relaxed output. alphaOpt runs
+// projected gradient ascent on both (Adam on the slopes, the slack-scaled step of bestMix on lambda) and
+// keeps the best bound seen. The intermediate bounds stay as CROWN computed them.
+
+// alphaSteps is the number of gradient steps per objective.
+const alphaSteps = 12
+
+// alphaOpt holds the buffers of the optimization for one network.
+type alphaOpt struct {
+	net    *nn.Network
+	relu   []bool      // per layer: the activation is relu
+	alpha  [][]float64 // per layer: the lower slope of each neuron (used where unstable)
+	m, v   [][]float64 // Adam moments of the slopes
+	coefs  [][]float64 // per layer: the objective's coefficients on the layer's outputs (backward pass)
+	pre    [][]float64 // per layer: pre-activation values of the relaxed network at x*
+	post   [][]float64 // per layer: its outputs
+	corner []float64
+	prev   []float64
+}
+
+func newAlphaOpt(net *nn.Network) *alphaOpt {
+	o := &alphaOpt{net: net}
+	for k := range net.Layers {
+		l := &net.Layers[k]
+		o.relu = append(o.relu, l.Act.Name == "relu")
+		for _, s := range []*[][]float64{&o.alpha, &o.m, &o.v, &o.coefs, &o.pre, &o.post} {
+			*s = append(*s, make([]float64, l.Out))
+		}
+		o.prev = make([]float64, max(len(o.prev), l.In, l.Out))
+	}
+	o.corner = make([]float64, net.Inputs())
+	return o
+}
+
+// unstable reports whether neuron j of layer k is an unstable relu (its lower slope is free).
+func (o *alphaOpt) unstable(rx *relaxed, k, j int) bool {
+	b := rx.bounds[k][j]
+	return o.relu[k] && b.Lo < 0 && b.Hi > 0
+}
+
+// bound returns a sound lower bound, over the box, of the mix sum_j lambda_j (c_j·y - b_j) of the
+// conjunction's constraints on the network's output y, and its coefficients on the input, with the
+// current slopes; it records the backward pass's coefficients in o.coefs.
+func (o *alphaOpt) bound(rx *relaxed, box property.Box, conj property.Conjunction, lambda []float64) (float64, []float64) {
+	net := o.net
+	top := len(net.Layers) - 1
+	coef := o.coefs[top]
+	clear(coef)
+	c := 0.0
+	for j, con := range conj {
+		floats.AddScaled(coef, lambda[j], con.Coef)
+		c -= lambda[j] * con.Bound
+	}
+	mag := math.Abs(c)
+	var in []float64
+	for k := top; k >= 0; k-- {
+		l := &net.Layers[k]
+		a := o.coefs[k]
+		var next []float64
+		if k > 0 {
+			next = o.coefs[k-1]
+		} else {
+			next = o.prev[:l.In]
+		}
+		clear(next)
+		relax := rx.relax[k]
+		for j, aj := range a {
+			if aj == 0 {
+				continue
+			}
+			r := relax[j]
+			s, b := r.UpperSlope, r.UpperIntercept
+			if aj > 0 {
+				s, b = r.LowerSlope, r.LowerIntercept
+				if o.unstable(rx, k, j) {
+					s, b = o.alpha[k][j], 0
+				}
+			}
+			z := aj * s
+			if b != 0 {
+				c += aj * b
+				mag += math.Abs(aj * b)
+			}
+			if z != 0 {
+				c += z * l.B[j]
+				mag += math.Abs(z * l.B[j])
+				floats.AddScaled(next, z, l.W[j*l.In:(j+1)*l.In])
+			}
+		}
+		in = next
+	}
+	v := c
+	for i, a := range in {
+		x := box.Hi[i]
+		if a > 0 {
+			x = box.Lo[i]
+		}
+		o.corner[i] = x
+		v += a * x
+		mag += math.Abs(a) * math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
+	}
+	return widen(v, mag*float64(top+2), true), in
+}
+
+// forward runs the relaxed network (the lines bound chose) at the corner bound recorded, filling o.pre
+// and o.post, and returns the output.
+func (o *alphaOpt) forward(rx *relaxed) []float64 {
+	in := o.corner
+	for k := range o.net.Layers {
+		l := &o.net.Layers[k]
+		z, h := o.pre[k], o.post[k]
+		for j := range z {
+			z[j] = l.B[j] + floats.Dot(l.W[j*l.In:(j+1)*l.In], in)
+			r := rx.relax[k][j]
+			s, b := r.UpperSlope, r.UpperIntercept
+			if o.coefs[k][j] > 0 {
+				s, b = r.LowerSlope, r.LowerIntercept
+				if o.unstable(rx, k, j) {
+					s, b = o.alpha[k][j], 0
+				}
+			}
+			h[j] = s*z[j] + b
+		}
+		in = h
+	}
+	return in
+}
+
+// optimize maximizes the mixed lower bound of the conjunction over the slopes and the mix, starting from
+// CROWN's slopes and the given mix, and returns the best bound found (sound whatever the steps did) and
+// its coefficients on the input (a copy).
+func (o *alphaOpt) optimize(rx *relaxed, box property.Box, conj property.Conjunction, lambda0 []float64, steps int) (float64, []float64) {
+	for k := range o.alpha {
+		for j := range o.alpha[k] {
+			o.alpha[k][j] = rx.relax[k][j].LowerSlope
+		}
+		clear(o.m[k])
+		clear(o.v[k])
+	}
+	lambda := append([]float64(nil), lambda0...)
+	best := math.Inf(-1)
+	var bestCoef []float64
+	const lr, b1, b2 = 0.2, 0.9, 0.999
+	for it := 0; it <= steps; it++ {
+		v, coef := o.bound(rx, box, conj, lambda)
+		if v > best {
+			best, bestCoef = v, append(bestCoef[:0], coef...)
+			if v > 0 {
+				break
+			}
+		}
+		if it == steps {
+			break
+		}
+		y := o.forward(rx)
+		// Slopes: Adam ascent, projected on [0, 1].
+		t := float64(it + 1)
+		for k := range o.alpha {
+			for j, a := range o.coefs[k] {
+				if a <= 0 || !o.unstable(rx, k, j) {
+					continue
+				}
+				g := a * o.pre[k][j]
+				o.m[k][j] = b1*o.m[k][j] + (1-b1)*g
+				o.v[k][j] = b2*o.v[k][j] + (1-b2)*g*g
+				mh, vh := o.m[k][j]/(1-math.Pow(b1, t)), o.v[k][j]/(1-math.Pow(b2, t))
+				o.alpha[k][j] = math.Min(1, math.Max(0, o.alpha[k][j]+lr*mh/(math.Sqrt(vh)+1e-12)))
+			}
+		}
+		// Mix: the constraints' slacks at the relaxed output are the gradient.
+		if len(conj) > 1 {
+			scale := 0.0
+			g := make([]float64, len(conj))
+			for j, con := range conj {
+				g[j] = floats.Dot(con.Coef, y) - con.Bound
+				scale = math.Max(scale, math.Abs(g[j]))
+			}
+			if scale > 0 {
+				step := 0.5 / t / scale
+				for j := range lambda {
+					lambda[j] += step * g[j]
+				}
+				projectSimplex(lambda)
+			}
+		}
+	}
+	return best, bestCoef
+}

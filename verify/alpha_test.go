@@ -1,0 +1,129 @@
+package verify
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
+)
+
+// randomConj returns a conjunction of m random constraints on the outputs.
+func randomConj(rng *rand.Rand, outs, m int) property.Conjunction {
+	conj := make(property.Conjunction, m)
+	for j := range conj {
+		c := make([]float64, outs)
+		for i := range c {
+			c[i] = rng.NormFloat64()
+		}
+		conj[j] = property.Constraint{Coef: c, Bound: rng.NormFloat64()}
+	}
+	return conj
+}
+
+// TestAlphaGradientMatchesFiniteDifferences checks the slopes' gradient (A_kj * v_kj from one forward
+// pass of the relaxed network) against central differences of the bound itself.
+func TestAlphaGradientMatchesFiniteDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	checked := 0
+	for trial := 0; trial < 20; trial++ {
+		net := nn.Random(rng, []int{3, 10, 10, 4}, activation.ReLU, activation.Identity)
+		box := randomBox(rng, 3, 0.8)
+		rx := crown(net, box)
+		o := newAlphaOpt(net)
+		conj := randomConj(rng, 4, 2)
+		lambda := []float64{0.3, 0.7}
+		for k := range o.alpha {
+			for j := range o.alpha[k] {
+				o.alpha[k][j] = 0.2 + 0.6*rng.Float64() // away from the clip at 0 and 1
+			}
+		}
+		o.bound(rx, box, conj, lambda)
+		o.forward(rx)
+		for k := range o.alpha {
+			for j := range o.alpha[k] {
+				if !o.unstable(rx, k, j) || o.coefs[k][j] <= 0 {
+					continue
+				}
+				g := o.coefs[k][j] * o.pre[k][j]
+				const h = 1e-6
+				a := o.alpha[k][j]
+				o.alpha[k][j] = a + h
+				up, _ := o.bound(rx, box, conj, lambda)
+				o.alpha[k][j] = a - h
+				down, _ := o.bound(rx, box, conj, lambda)
+				o.alpha[k][j] = a
+				o.bound(rx, box, conj, lambda) // restore the recorded pass
+				o.forward(rx)
+				fd := (up - down) / (2 * h)
+				// The bound is piecewise linear in a slope (the minimizing corner can switch); skip kinks.
+				if math.Abs(fd-g) > 1e-5*(1+math.Abs(g)) {
+					if math.Abs(up+down-2*mustBound(o, rx, box, conj, lambda)) > 1e-9 {
+						continue
+					}
+					t.Fatalf("trial %d layer %d neuron %d: gradient %g, finite difference %g", trial, k, j, g, fd)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d gradients checked", checked)
+	}
+}
+
+func mustBound(o *alphaOpt, rx *relaxed, box property.Box, conj property.Conjunction, lambda []float64) float64 {
+	v, _ := o.bound(rx, box, conj, lambda)
+	return v
+}
+
+// TestAlphaBoundIsSoundAndNoLooser: the optimized bound is never below CROWN's own bound of the same mix,
+// and never above the mix's smallest value on 4000 samples of the box.
+func TestAlphaBoundIsSoundAndNoLooser(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 1))
+	improved := 0
+	for trial := 0; trial < 40; trial++ {
+		net := nn.Random(rng, []int{3, 12, 12, 3}, activation.ReLU, activation.Identity)
+		box := randomBox(rng, 3, []float64{0.1, 0.5, 1.5}[trial%3])
+		rx := crown(net, box)
+		conj := randomConj(rng, 3, 1+trial%3)
+		lambda := make([]float64, len(conj))
+		for j := range lambda {
+			lambda[j] = 1 / float64(len(conj))
+		}
+		f := linear{coef: make([]float64, 3)}
+		for j, con := range conj {
+			for i, a := range con.Coef {
+				f.coef[i] += lambda[j] * a
+			}
+			f.c -= lambda[j] * con.Bound
+		}
+		base, _ := rx.backSubstitute(net, box, len(net.Layers)-1, f, true)
+		opt, _ := newAlphaOpt(net).optimize(rx, box, conj, lambda, 30)
+		if opt < base-1e-9*(1+math.Abs(base)) {
+			t.Fatalf("trial %d: optimized %g below CROWN %g", trial, opt, base)
+		}
+		if opt > base+1e-6 {
+			improved++
+		}
+		// The mix is a lower bound of the conjunction's best weighting, not of this lambda's value: check
+		// the pointwise maximum over the weights, max_j (c_j·y - b_j), which every mix bounds from below.
+		x := box.Sample(rng, 4000)
+		y := net.Forward(x)
+		for r := 0; r < 4000; r++ {
+			best := math.Inf(-1)
+			for _, con := range conj {
+				best = math.Max(best, con.Value(y[3*r:3*r+3]))
+			}
+			if opt > best {
+				t.Fatalf("trial %d: bound %g above the sampled value %g", trial, opt, best)
+			}
+		}
+	}
+	if improved == 0 {
+		t.Fatalf("the slopes never improved on CROWN")
+	}
+	t.Logf("improved on %d of 40", improved)
+}
