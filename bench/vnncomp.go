@@ -38,8 +38,9 @@ type VerifyRow struct {
 	Err      string
 }
 
-// RunVerify verifies each instance with the given budget and calls progress after each.
-func RunVerify(ctx context.Context, instances []Instance, timeout time.Duration, progress func(VerifyRow)) []VerifyRow {
+// RunVerify verifies each instance with the given options (opt.Timeout is the budget of each) and calls
+// progress after each.
+func RunVerify(ctx context.Context, instances []Instance, opt verify.Options, progress func(VerifyRow)) []VerifyRow {
 	var rows []VerifyRow
 	for _, in := range instances {
 		row := VerifyRow{Instance: in}
@@ -47,7 +48,7 @@ func RunVerify(ctx context.Context, instances []Instance, timeout time.Duration,
 		if err != nil {
 			row.Err = err.Error()
 		} else {
-			row.Result = verify.Verify(ctx, net, prop, verify.Options{Timeout: timeout})
+			row.Result = verify.Verify(ctx, net, prop, opt)
 		}
 		rows = append(rows, row)
 		if progress != nil {

@@ -63,6 +63,11 @@ type Config struct {
 	// FromReLU) with this Sharpness, instead of random weights; Hidden is then the teacher's.
 	InitFromTeacher bool    `mapstructure:"init_from_teacher"`
 	Sharpness       float64 `mapstructure:"sharpness"`
+	// Mine, with a teacher, adds up to Mine inputs (each with three close neighbours) every MineEvery
+	// epochs where the student's decision still differs from the teacher's, found among 20*Mine uniform
+	// samples of the domain: the training set grows where the student is wrong (0: off).
+	Mine      int `mapstructure:"mine"`
+	MineEvery int `mapstructure:"mine_every"`
 	// Out is the ONNX file written.
 	Out string `mapstructure:"out"`
 }
@@ -140,6 +145,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Epochs < 1 || c.Batch < 1 || !(c.LearnRate > 0) || c.Patience < 1 {
 		bad("epochs, batch, patience >= 1 and learn_rate > 0")
+	}
+	if c.Mine < 0 || c.MineEvery < 0 {
+		bad("mine and mine_every must be >= 0")
 	}
 	if c.Region != "domain" && c.Region != "property" {
 		bad("region %q: want domain or property", c.Region)

@@ -70,19 +70,49 @@ func Distil(teacher *nn.Network, prop *property.Property, cfg *Config, rep *prog
 	ph.Finish(fmt.Sprintf("%d rows", len(x)/d))
 	// The score: agreement on uniform samples of the domain, drawn apart from the training rows.
 	hx := box.Sample(rand.New(rand.NewPCG(cfg.Seed, 13)), cfg.Holdout)
-	y, hy := teacher.Forward(x), teacher.Forward(hx)
+	y, hy := targets(teacher, x, cfg), targets(teacher, hx, cfg)
+	return &Set{X: x, Y: y, HX: hx, HY: hy, Teacher: teacher, D: d, M: m, Box: box, Normalize: teacher.Norm}, nil
+}
+
+// targets returns the teacher's outputs on x, transformed as cfg says (Squash, Standardize).
+func targets(teacher *nn.Network, x []float64, cfg *Config) []float64 {
+	y := teacher.Forward(x)
 	if s := cfg.Squash; s > 0 {
-		for _, v := range [][]float64{y, hy} {
-			for i := range v {
-				v[i] = s * math.Asinh(v[i]/s)
-			}
+		for i := range y {
+			y[i] = s * math.Asinh(y[i]/s)
 		}
 	}
 	if cfg.Standardize {
-		standardize(y, m)
-		standardize(hy, m)
+		standardize(y, teacher.Outputs())
 	}
-	return &Set{X: x, Y: y, HX: hx, HY: hy, Teacher: teacher, D: d, M: m, Box: box, Normalize: teacher.Norm}, nil
+	return y
+}
+
+// mine returns up to n inputs where the student's decision differs from the teacher's, found among 20n
+// uniform samples of the box, each with three neighbours within half a percent of the box, and their
+// targets.
+func mine(student, teacher *nn.Network, box property.Box, n int, rng *rand.Rand, cfg *Config) ([]float64, []float64) {
+	d, m := teacher.Inputs(), teacher.Outputs()
+	x := box.Sample(rng, 20*n)
+	ys, yt := student.Forward(x), teacher.Forward(x)
+	var out []float64
+	for r := 0; r < 20*n && len(out) < 4*n*d; r++ {
+		if nn.Argmin(ys[r*m:(r+1)*m]) == nn.Argmin(yt[r*m:(r+1)*m]) {
+			continue
+		}
+		xr := x[r*d : (r+1)*d]
+		out = append(out, xr...)
+		for k := 0; k < 3; k++ {
+			for i, v := range xr {
+				w := 0.005 * (box.Hi[i] - box.Lo[i])
+				out = append(out, math.Min(math.Max(v+(2*rng.Float64()-1)*w, box.Lo[i]), box.Hi[i]))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, targets(teacher, out, cfg)
 }
 
 // boundarySamples returns about n inputs near the teacher's decision boundary: pairs of nearby uniform
@@ -335,6 +365,16 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 		}
 		cur := gr.Network()
 		agr, rmse := score(cur)
+		if set.Teacher != nil && cfg.Mine > 0 && cfg.MineEvery > 0 && (epoch+1)%cfg.MineEvery == 0 {
+			// Hard examples: where this student still decides differently from the teacher.
+			if mx, my := mine(cur, set.Teacher, set.Box, cfg.Mine, rng, cfg); mx != nil {
+				tx, ty = append(tx, mx...), append(ty, my...)
+				for r := nt; r < len(tx)/set.D; r++ {
+					order = append(order, r)
+				}
+				nt = len(tx) / set.D
+			}
+		}
 		ph.Add(1, fmt.Sprintf("held-out agreement %.2f%%, rmse %.3g, lr %.2g", agr, rmse, lr))
 		if agr > best.Agreement || (agr == best.Agreement && rmse < best.RMSE) {
 			best.Net, best.Agreement, best.RMSE, calm = cur, agr, rmse, 0

@@ -20,6 +20,11 @@ import (
 // h_kj from the backward pass; dL/dlambda_j is constraint j's slack at the relaxed output. alphaOpt runs
 // projected gradient ascent on both (Adam on the slopes, the slack-scaled step of bestMix on lambda) and
 // keeps the best bound seen. The intermediate bounds stay as CROWN computed them.
+//
+// Relu splits (beta-CROWN, Wang et al. 2021): on a job restricted to z_kj >= 0 (or <= 0), the objective
+// f may be replaced by f - beta*z_kj (f + beta*z_kj) for any beta >= 0, which is no larger on the
+// restricted set, so its lower bound over the whole box bounds f there. dL/dbeta_kj = -z_kj (+z_kj) at
+// the relaxed network's x*, and the betas are optimized with the slopes.
 
 // alphaSteps is the number of gradient steps per objective.
 const alphaSteps = 12
@@ -30,6 +35,9 @@ type alphaOpt struct {
 	relu   []bool      // per layer: the activation is relu
 	alpha  [][]float64 // per layer: the lower slope of each neuron (used where unstable)
 	m, v   [][]float64 // Adam moments of the slopes
+	beta   [][]float64 // per layer: the multiplier of each split relu's sign constraint
+	sign   [][]float64 // per layer: +1 for a relu split active, -1 inactive, 0 not split
+	bm, bv [][]float64 // Adam moments of the betas
 	coefs  [][]float64 // per layer: the objective's coefficients on the layer's outputs (backward pass)
 	pre    [][]float64 // per layer: pre-activation values of the relaxed network at x*
 	post   [][]float64 // per layer: its outputs
@@ -42,7 +50,7 @@ func newAlphaOpt(net *nn.Network) *alphaOpt {
 	for k := range net.Layers {
 		l := &net.Layers[k]
 		o.relu = append(o.relu, l.Act.Name == "relu")
-		for _, s := range []*[][]float64{&o.alpha, &o.m, &o.v, &o.coefs, &o.pre, &o.post} {
+		for _, s := range []*[][]float64{&o.alpha, &o.m, &o.v, &o.coefs, &o.pre, &o.post, &o.beta, &o.sign, &o.bm, &o.bv} {
 			*s = append(*s, make([]float64, l.Out))
 		}
 		o.prev = make([]float64, max(len(o.prev), l.In, l.Out))
@@ -84,7 +92,7 @@ func (o *alphaOpt) bound(rx *relaxed, box property.Box, conj property.Conjunctio
 		clear(next)
 		relax := rx.relax[k]
 		for j, aj := range a {
-			if aj == 0 {
+			if aj == 0 && o.sign[k][j] == 0 {
 				continue
 			}
 			r := relax[j]
@@ -99,6 +107,9 @@ func (o *alphaOpt) bound(rx *relaxed, box property.Box, conj property.Conjunctio
 			if b != 0 {
 				c += aj * b
 				mag += math.Abs(aj * b)
+			}
+			if sg := o.sign[k][j]; sg != 0 {
+				z -= sg * o.beta[k][j]
 			}
 			if z != 0 {
 				c += z * l.B[j]
@@ -119,6 +130,66 @@ func (o *alphaOpt) bound(rx *relaxed, box property.Box, conj property.Conjunctio
 		mag += math.Abs(a) * math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
 	}
 	return widen(v, mag*float64(top+2), true), in
+}
+
+// betaRate is the Adam step of the betas.
+const betaRate = 0.05
+
+// reset starts from CROWN's slopes, zero betas, and the given splits' signs.
+func (o *alphaOpt) reset(rx *relaxed, splits []neuronSplit) {
+	for k := range o.alpha {
+		for j := range o.alpha[k] {
+			o.alpha[k][j] = rx.relax[k][j].LowerSlope
+		}
+		for _, s := range [][]float64{o.m[k], o.v[k], o.beta[k], o.sign[k], o.bm[k], o.bv[k]} {
+			clear(s)
+		}
+	}
+	for _, s := range splits {
+		o.sign[s.k][s.j] = -1
+		if s.active {
+			o.sign[s.k][s.j] = 1
+		}
+	}
+}
+
+// candidates returns up to n unstable relus whose relaxation costs the conjunction's mixed bound the
+// most: |A_kj| * (-l u / (u - l)), the objective's coefficient on the neuron times its relaxation's
+// widest gap (the BaBSR score, Bunel et al. 2020), best first.
+func (o *alphaOpt) candidates(rx *relaxed, box property.Box, conj property.Conjunction, lambda []float64, n int) []neuronRef {
+	if conj == nil {
+		return nil
+	}
+	o.reset(rx, nil)
+	o.bound(rx, box, conj, lambda)
+	type scored struct {
+		ref   neuronRef
+		score float64
+	}
+	var top []scored
+	for k := range o.coefs {
+		for j, a := range o.coefs[k] {
+			if a == 0 || !o.unstable(rx, k, j) {
+				continue
+			}
+			b := rx.bounds[k][j]
+			sc := math.Abs(a) * (-b.Lo * b.Hi / (b.Hi - b.Lo))
+			if len(top) < n || sc > top[len(top)-1].score {
+				top = append(top, scored{neuronRef{k, j}, sc})
+				for i := len(top) - 1; i > 0 && top[i].score > top[i-1].score; i-- {
+					top[i], top[i-1] = top[i-1], top[i]
+				}
+				if len(top) > n {
+					top = top[:n]
+				}
+			}
+		}
+	}
+	out := make([]neuronRef, len(top))
+	for i, t := range top {
+		out[i] = t.ref
+	}
+	return out
 }
 
 // forward runs the relaxed network (the lines bound chose) at the corner bound recorded, filling o.pre
@@ -148,14 +219,9 @@ func (o *alphaOpt) forward(rx *relaxed) []float64 {
 // optimize maximizes the mixed lower bound of the conjunction over the slopes and the mix, starting from
 // CROWN's slopes and the given mix, and returns the best bound found (sound whatever the steps did) and
 // its coefficients on the input (a copy).
-func (o *alphaOpt) optimize(rx *relaxed, box property.Box, conj property.Conjunction, lambda0 []float64, steps int) (float64, []float64) {
-	for k := range o.alpha {
-		for j := range o.alpha[k] {
-			o.alpha[k][j] = rx.relax[k][j].LowerSlope
-		}
-		clear(o.m[k])
-		clear(o.v[k])
-	}
+func (o *alphaOpt) optimize(rx *relaxed, box property.Box, conj property.Conjunction, lambda0 []float64, steps int, splits []neuronSplit) (float64, []float64) {
+	o.reset(rx, splits)
+	defer o.reset(rx, nil)
 	lambda := append([]float64(nil), lambda0...)
 	best := math.Inf(-1)
 	var bestCoef []float64
@@ -185,6 +251,15 @@ func (o *alphaOpt) optimize(rx *relaxed, box property.Box, conj property.Conjunc
 				mh, vh := o.m[k][j]/(1-math.Pow(b1, t)), o.v[k][j]/(1-math.Pow(b2, t))
 				o.alpha[k][j] = math.Min(1, math.Max(0, o.alpha[k][j]+lr*mh/(math.Sqrt(vh)+1e-12)))
 			}
+		}
+		// Betas: Adam ascent, projected on beta >= 0.
+		for _, sp := range splits {
+			k, j := sp.k, sp.j
+			g := -o.sign[k][j] * o.pre[k][j]
+			o.bm[k][j] = b1*o.bm[k][j] + (1-b1)*g
+			o.bv[k][j] = b2*o.bv[k][j] + (1-b2)*g*g
+			mh, vh := o.bm[k][j]/(1-math.Pow(b1, t)), o.bv[k][j]/(1-math.Pow(b2, t))
+			o.beta[k][j] = math.Max(0, o.beta[k][j]+betaRate*mh/(math.Sqrt(vh)+1e-12))
 		}
 		// Mix: the constraints' slacks at the relaxed output are the gradient.
 		if len(conj) > 1 {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
@@ -101,7 +103,7 @@ func TestAlphaBoundIsSoundAndNoLooser(t *testing.T) {
 			f.c -= lambda[j] * con.Bound
 		}
 		base, _ := rx.backSubstitute(net, box, len(net.Layers)-1, f, true)
-		opt, _ := newAlphaOpt(net).optimize(rx, box, conj, lambda, 30)
+		opt, _ := newAlphaOpt(net).optimize(rx, box, conj, lambda, 30, nil)
 		if opt < base-1e-9*(1+math.Abs(base)) {
 			t.Fatalf("trial %d: optimized %g below CROWN %g", trial, opt, base)
 		}
@@ -126,4 +128,89 @@ func TestAlphaBoundIsSoundAndNoLooser(t *testing.T) {
 		t.Fatalf("the slopes never improved on CROWN")
 	}
 	t.Logf("improved on %d of 40", improved)
+}
+
+// TestReluSplitBoundsHoldOnTheRestrictedInputs: with one relu's sign fixed, the bound (CROWN with the
+// neuron clipped, then optimized slopes and beta) holds on every sample of the box where the relu has
+// that sign, the beta gradient matches finite differences, and beta tightens the bound somewhere.
+func TestReluSplitBoundsHoldOnTheRestrictedInputs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 2))
+	tighter, checkedGrad := 0, 0
+	for trial := 0; trial < 60; trial++ {
+		net := nn.Random(rng, []int{3, 10, 10, 3}, activation.ReLU, activation.Identity)
+		box := randomBox(rng, 3, 0.7)
+		whole := crown(net, box)
+		// An unstable neuron of the first or second layer.
+		var cands []neuronSplit
+		for k := 0; k < 2; k++ {
+			for j, b := range whole.bounds[k] {
+				if b.Lo < 0 && b.Hi > 0 {
+					cands = append(cands, neuronSplit{k, j, rng.IntN(2) == 0})
+				}
+			}
+		}
+		if len(cands) == 0 {
+			continue
+		}
+		sp := []neuronSplit{cands[rng.IntN(len(cands))]}
+		bd := newBounder(net)
+		rx := bd.crown(box, whole.bounds, sp)
+		if rx.empty {
+			continue
+		}
+		conj := randomConj(rng, 3, 2)
+		lambda := []float64{0.5, 0.5}
+		o := newAlphaOpt(net)
+		noBeta, _ := o.optimize(rx, box, conj, lambda, 0, sp)
+		v, _ := o.optimize(rx, box, conj, lambda, 40, sp)
+		if v > noBeta+1e-6 {
+			tighter++
+		}
+		// Finite differences of beta.
+		o.reset(rx, sp)
+		o.beta[sp[0].k][sp[0].j] = 0.3
+		o.bound(rx, box, conj, lambda)
+		o.forward(rx)
+		g := -o.sign[sp[0].k][sp[0].j] * o.pre[sp[0].k][sp[0].j]
+		const h = 1e-6
+		o.beta[sp[0].k][sp[0].j] = 0.3 + h
+		up := mustBound(o, rx, box, conj, lambda)
+		o.beta[sp[0].k][sp[0].j] = 0.3 - h
+		down := mustBound(o, rx, box, conj, lambda)
+		o.beta[sp[0].k][sp[0].j] = 0.3
+		mid := mustBound(o, rx, box, conj, lambda)
+		if math.Abs(up+down-2*mid) < 1e-9 { // not at a kink
+			if fd := (up - down) / (2 * h); math.Abs(fd-g) > 1e-5*(1+math.Abs(g)) {
+				t.Fatalf("trial %d: beta gradient %g, finite difference %g", trial, g, fd)
+			}
+			checkedGrad++
+		}
+		// Soundness on the restricted inputs.
+		x := box.Sample(rng, 4000)
+		tr := net.Trace(x)
+		y := tr[len(tr)-1]
+		l := &net.Layers[sp[0].k]
+		for r := 0; r < 4000; r++ {
+			// The split neuron's pre-activation, recomputed from the layer below.
+			in := x[3*r : 3*r+3]
+			if sp[0].k > 0 {
+				in = tr[sp[0].k-1][r*l.In : (r+1)*l.In]
+			}
+			z := l.B[sp[0].j] + floats.Dot(l.W[sp[0].j*l.In:(sp[0].j+1)*l.In], in)
+			if (z >= 0) != sp[0].active && z != 0 {
+				continue
+			}
+			best := math.Inf(-1)
+			for _, con := range conj {
+				best = math.Max(best, con.Value(y[3*r:3*r+3]))
+			}
+			if v > best {
+				t.Fatalf("trial %d: bound %g above the sampled value %g on the restricted inputs", trial, v, best)
+			}
+		}
+	}
+	if tighter == 0 || checkedGrad < 10 {
+		t.Fatalf("beta tightened %d bounds, %d gradients checked", tighter, checkedGrad)
+	}
+	t.Logf("beta tightened %d bounds; %d gradients checked", tighter, checkedGrad)
 }

@@ -107,6 +107,9 @@ func Crown(net *nn.Network, box property.Box) [][]Interval {
 type relaxed struct {
 	bounds [][]Interval
 	relax  [][]activation.Relaxation
+	// empty is set when relu splits contradict the bounds (some split neuron cannot take its sign on the
+	// box): the restricted input set is empty.
+	empty bool
 }
 
 func relaxLayer(l *nn.Layer, b []Interval) []activation.Relaxation {
@@ -118,7 +121,7 @@ func relaxLayer(l *nn.Layer, b []Interval) []activation.Relaxation {
 }
 
 func crown(net *nn.Network, box property.Box) *relaxed {
-	return newBounder(net).crown(box, nil)
+	return newBounder(net).crown(box, nil, nil)
 }
 
 // bounder holds the buffers of back-substitution, so that bounding a box allocates only its result.
@@ -130,6 +133,8 @@ type bounder struct {
 	// alpha optimizes the objective's relu slopes in decide, alphaSteps gradient steps (0: off).
 	alpha      *alphaOpt
 	alphaSteps int
+	// neuronCandidates is how many unstable relus decide proposes for splitting (0: input splits only).
+	neuronCandidates int
 }
 
 func newBounder(net *nn.Network) *bounder {
@@ -150,7 +155,11 @@ func newBounder(net *nn.Network) *bounder {
 // whatever its bounds: it keeps the parent's (sound, since they hold on the larger box) and skips its
 // back-substitution. After a few splits most neurons are stable, so a child box costs a fraction of its
 // parent.
-func (bd *bounder) crown(box property.Box, parent [][]Interval) *relaxed {
+//
+// splits restrict the inputs to those where some relus have a given sign: their pre-activation bounds
+// are clipped at 0 (sound on the restricted set, which is all the caller asks about), so they are stable,
+// their relaxation exact, and the layers above are bounded with that.
+func (bd *bounder) crown(box property.Box, parent [][]Interval, splits []neuronSplit) *relaxed {
 	net := bd.net
 	var bounds [][]Interval
 	if parent == nil {
@@ -165,10 +174,28 @@ func (bd *bounder) crown(box property.Box, parent [][]Interval) *relaxed {
 		bounds[0] = ibpLayer(&net.Layers[0], box.Lo, box.Hi, nil, nil)
 	}
 	rx := &relaxed{bounds: bounds, relax: make([][]activation.Relaxation, len(net.Layers))}
+	clip := func(k int) {
+		for _, s := range splits {
+			if s.k != k {
+				continue
+			}
+			b := &bounds[k][s.j]
+			if s.active {
+				b.Lo = math.Max(b.Lo, 0)
+			} else {
+				b.Hi = math.Min(b.Hi, 0)
+			}
+			if b.Lo > b.Hi {
+				rx.empty = true
+			}
+		}
+	}
+	clip(0)
 	rx.relax[0] = relaxLayer(&net.Layers[0], rx.bounds[0])
 	for k := 1; k < len(net.Layers); k++ {
 		l := &net.Layers[k]
 		b := rx.bounds[k]
+		clip(k)
 		for j := 0; j < l.Out; j++ {
 			if parent != nil && bd.stablePWL[k] && (b[j].Lo >= 0 || b[j].Hi <= 0) {
 				continue
@@ -177,6 +204,9 @@ func (bd *bounder) crown(box property.Box, parent [][]Interval) *relaxed {
 			lo, _ := rx.backSubstituteBuf(net, box, k-1, row, true, bd)
 			hi, _ := rx.backSubstituteBuf(net, box, k-1, row, false, bd)
 			b[j].Lo, b[j].Hi = math.Max(b[j].Lo, lo), math.Min(b[j].Hi, hi)
+			if b[j].Lo > b[j].Hi {
+				rx.empty = true
+			}
 		}
 		rx.relax[k] = relaxLayer(l, b)
 	}

@@ -64,11 +64,17 @@ type Options struct {
 	// Collect keeps searching after the first counterexample until this many are found (or the budget
 	// or the boxes run out); Result.More holds them. 0 or 1: stop at the first.
 	Collect int
+	// ReluSplits is how many unstable relus strong branching tries splitting (fixing the relu's sign
+	// either way) beside the input dimensions: 0 means defaultReluSplits, a negative number none.
+	ReluSplits int
 	// NoAlpha keeps CROWN's fixed relu slopes instead of optimizing them for each objective.
 	NoAlpha bool
 	// NoAttack turns the counterexample search off (bounds only), for testing the bounds' soundness.
 	NoAttack bool
 }
+
+// defaultReluSplits is Options.ReluSplits' default.
+const defaultReluSplits = 2
 
 // Verify decides whether the network satisfies the property on every case's box: branch and bound over
 // input splits, CROWN bounds to prune, and a counterexample search on the boxes left open. A Certified
@@ -111,7 +117,7 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 	caseWeight := make([]float64, len(prop.Cases))
 	total := 0.0
 	for k, c := range prop.Cases {
-		stack = append(stack, job{box: c.Box, kase: k})
+		stack = append(stack, job{box: c.Box, kase: k, share: 1})
 		caseWeight[k] = volumeFraction(c.Box, property.Box{})
 		total += caseWeight[k]
 	}
@@ -127,6 +133,12 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 			bd := newBounder(net)
 			if !opt.NoAlpha {
 				bd.alphaSteps = alphaSteps
+			}
+			bd.neuronCandidates = opt.ReluSplits
+			if opt.ReluSplits == 0 {
+				bd.neuronCandidates = defaultReluSplits
+			} else if opt.ReluSplits < 0 || opt.SmearOnly {
+				bd.neuronCandidates = 0
 			}
 			for {
 				mu.Lock()
@@ -175,7 +187,7 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 				c := prop.Cases[j.kase]
 				o := j.known
 				if o == nil {
-					oo := decide(bd, c, j.box, j.parent, !opt.NoAttack, true, nil)
+					oo := decide(bd, c, j, !opt.NoAttack, true, nil)
 					o = &oo
 				}
 				var kids []job
@@ -201,7 +213,7 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 						stopped = true
 					}
 				case safe:
-					proven += volumeFraction(j.box, prop.Cases[j.kase].Box) * caseWeight[j.kase]
+					proven += j.share * caseWeight[j.kase]
 				case !safe && dim < 0:
 					// Too small to split and still not proved: give up on it, so the verdict can only be
 					// unknown (or violated, if a counterexample turns up elsewhere).
@@ -209,7 +221,7 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 				case !safe:
 					for _, k := range kids {
 						if k.known != nil && k.known.safe {
-							proven += volumeFraction(k.box, c.Box) * caseWeight[j.kase]
+							proven += k.share * caseWeight[j.kase]
 							continue
 						}
 						stack = append(stack, k)
@@ -276,13 +288,36 @@ func violated(net *nn.Network, x []float64, start time.Time, boxes int) Result {
 		Counterexample: &Counterexample{Input: x, Output: net.Forward(x)}}
 }
 
-// job is an open box of a case.
+// job is an open box of a case, restricted to the inputs where some relus have a given sign.
 type job struct {
 	box    property.Box
 	kase   int
 	parent [][]Interval // bounds over the box this one was split from
 	depth  int
 	known  *outcome // the box's outcome, when strong branching has already computed it
+	splits []neuronSplit
+	// share is the job's part of its case's volume (a relu split gives each half half the share: the
+	// progress measure Result.Proven counts it so).
+	share float64
+}
+
+// neuronSplit restricts a job to the inputs where relu j of layer k is active (pre-activation >= 0) or
+// inactive (<= 0).
+type neuronSplit struct {
+	k, j   int
+	active bool
+}
+
+// neuronRef names an unstable relu that branching may split.
+type neuronRef struct{ k, j int }
+
+// child returns a job for box within j, with j's splits and one more when add is not nil.
+func (j job) child(box property.Box, share float64, o *outcome, known *outcome, add *neuronSplit) job {
+	splits := j.splits
+	if add != nil {
+		splits = append(append([]neuronSplit(nil), j.splits...), *add)
+	}
+	return job{box: box, kase: j.kase, parent: o.bounds, depth: j.depth + 1, known: known, splits: splits, share: share}
 }
 
 // outcome is what decide learned about a box.
@@ -292,6 +327,8 @@ type outcome struct {
 	cx     []float64
 	bounds [][]Interval
 	rx     *relaxed // the relaxations behind bounds, while branch needs them
+	// neurons are unstable relus worth splitting, the most promising first.
+	neurons []neuronRef
 	// score is the worst, over the conjunctions not yet excluded, of the best lower bound found on the
 	// slack (negative when not safe): how far the box is from a proof.
 	score float64
@@ -301,18 +338,25 @@ type outcome struct {
 // box is safe when every conjunction has a mix of its constraints whose lower bound is positive;
 // otherwise the outcome names the dimension to split (largest smear, or the relatively widest), the
 // shortfall, and a counterexample when the box's centre or its worst corner is one.
-func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval, attack, alpha bool, rx *relaxed) outcome {
+func decide(bd *bounder, c property.Case, j job, attack, alpha bool, rx *relaxed) outcome {
+	box := j.box
 	dim := -1
 	score := math.Inf(1)
 	net := bd.net
 	if rx == nil {
-		rx = bd.crown(box, parent)
+		rx = bd.crown(box, j.parent, j.splits)
+	}
+	if rx.empty {
+		// The relu splits contradict each other on this box: no input is left to check.
+		return outcome{safe: true, score: 0}
 	}
 	bounds := rx.bounds
 	top := len(net.Layers) - 1
 	bestSmear := -1.0
 	allExcluded := true
 	var worstOpen []float64
+	var worstConj property.Conjunction
+	var worstLambda []float64
 	for _, conj := range c.Unsafe {
 		// The conjunction {c_j·y <= b_j for all j} is empty on the box if some combination
 		// sum_j lambda_j (c_j·y - b_j), lambda >= 0, is positive everywhere on it.
@@ -353,11 +397,14 @@ func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval,
 			}
 		}
 		if alpha && bd.alphaSteps > 0 {
-			if lb2, coef := bd.alpha.optimize(rx, box, conj, lambda, bd.alphaSteps); lb2 > 0 {
+			if lb2, coef := bd.alpha.optimize(rx, box, conj, lambda, bd.alphaSteps, j.splits); lb2 > 0 {
 				continue
 			} else if lb2 > lb {
 				lb, worstCoef = lb2, coef
 			}
+		}
+		if lb < score {
+			worstConj, worstLambda = conj, lambda
 		}
 		score = math.Min(score, lb)
 		allExcluded = false
@@ -388,8 +435,12 @@ func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval,
 	if bestSmear <= 0 || dim < 0 || widest > 16*rel(dim) {
 		dim = wdim
 	}
+	var neurons []neuronRef
+	if bd.neuronCandidates > 0 {
+		neurons = bd.alpha.candidates(rx, box, worstConj, worstLambda, bd.neuronCandidates)
+	}
 	if !attack {
-		return outcome{dim: dim, bounds: bounds, rx: rx, score: score}
+		return outcome{dim: dim, bounds: bounds, rx: rx, score: score, neurons: neurons}
 	}
 	// Cheap attack: the box's centre, and the corner that minimizes the linear lower bound of the worst
 	// open constraint.
@@ -412,7 +463,7 @@ func decide(bd *bounder, c property.Case, box property.Box, parent [][]Interval,
 			return outcome{dim: dim, cx: corner, score: score}
 		}
 	}
-	return outcome{dim: dim, bounds: bounds, rx: rx, score: score}
+	return outcome{dim: dim, bounds: bounds, rx: rx, score: score, neurons: neurons}
 }
 
 // inputLinear is an affine function of the input: coef·x + c.
@@ -521,14 +572,42 @@ func projectSimplex(v []float64) {
 // travel with them, so nothing is bounded twice); otherwise it halves o.dim.
 func branch(bd *bounder, c property.Case, j job, o *outcome, opt Options) []job {
 	attack := !opt.NoAttack
+	halves := func(d int, oa, ob *outcome) []job {
+		a, b := split(j.box, d)
+		return []job{j.child(a, j.share/2, o, oa, nil), j.child(b, j.share/2, o, ob, nil)}
+	}
 	if opt.SmearOnly {
-		a, b := split(j.box, o.dim)
-		return []job{{a, j.kase, o.bounds, j.depth + 1, nil}, {b, j.kase, o.bounds, j.depth + 1, nil}}
+		return halves(o.dim, nil, nil)
 	}
 	var best []job
 	bestScore := math.Inf(-1)
+	// consider scores a candidate pair of kids; it reports true when a kid holds a counterexample.
+	consider := func(kids []job) bool {
+		for i := range kids {
+			oo := decide(bd, c, kids[i], attack, false, nil)
+			kids[i].known = &oo
+			if oo.cx != nil {
+				best = kids
+				return true
+			}
+		}
+		sa, sb := kids[0].known.score, kids[1].known.score
+		if kids[0].known.safe {
+			sa = 0
+		}
+		if kids[1].known.safe {
+			sb = 0
+		}
+		// The split that leaves the least to prove: the sum of the halves' shortfalls (a proved half
+		// counts zero).
+		if score := sa + sb; score > bestScore || best == nil {
+			bestScore, best = score, kids
+		}
+		return false
+	}
 	// Only dimensions within a factor 64 of the relatively widest are candidates: the bounds' looseness
-	// shrinks with every wide dimension, which the halves' scores do not always show.
+	// shrinks with every wide dimension, which the halves' scores do not always show. Candidates are
+	// scored with CROWN's slopes; only the chosen halves get optimized ones (below).
 	rel := func(i int) float64 { return (j.box.Hi[i] - j.box.Lo[i]) / (c.Box.Hi[i] - c.Box.Lo[i]) }
 	widest := 0.0
 	for d := range j.box.Lo {
@@ -540,36 +619,24 @@ func branch(bd *bounder, c property.Case, j job, o *outcome, opt Options) []job 
 		if !splittable(j.box, c.Box, d) || rel(d) < widest/64 {
 			continue
 		}
-		a, b := split(j.box, d)
-		// Candidates are scored with CROWN's slopes; only the chosen halves get optimized ones (below).
-		oa := decide(bd, c, a, o.bounds, attack, false, nil)
-		ob := decide(bd, c, b, o.bounds, attack, false, nil)
-		kids := []job{{a, j.kase, o.bounds, j.depth + 1, &oa}, {b, j.kase, o.bounds, j.depth + 1, &ob}}
-		if oa.cx != nil || ob.cx != nil {
-			return dropRelaxed(kids)
-		}
-		sa, sb := oa.score, ob.score
-		if oa.safe {
-			sa = 0
-		}
-		if ob.safe {
-			sb = 0
-		}
-		// The split that leaves the least to prove: the sum of the halves' shortfalls (a proved half
-		// counts zero).
-		score := sa + sb
-		if score > bestScore || best == nil {
-			bestScore, best = score, kids
+		if consider(halves(d, nil, nil)) {
+			return dropRelaxed(best)
 		}
 	}
-	if best == nil { // no dimension qualified (cannot happen while o.dim >= 0); halve o.dim
-		a, b := split(j.box, o.dim)
-		return []job{{a, j.kase, o.bounds, j.depth + 1, nil}, {b, j.kase, o.bounds, j.depth + 1, nil}}
+	// Relu splits: the same box, with one unstable relu's sign fixed either way.
+	for _, n := range o.neurons {
+		on, off := neuronSplit{n.k, n.j, true}, neuronSplit{n.k, n.j, false}
+		if consider([]job{j.child(j.box, j.share/2, o, nil, &on), j.child(j.box, j.share/2, o, nil, &off)}) {
+			return dropRelaxed(best)
+		}
+	}
+	if best == nil { // no candidate qualified (cannot happen while o.dim >= 0); halve o.dim
+		return halves(o.dim, nil, nil)
 	}
 	if bd.alphaSteps > 0 {
 		for i := range best {
 			if k := best[i].known; !k.safe && k.cx == nil {
-				o2 := decide(bd, c, best[i].box, o.bounds, attack, true, k.rx)
+				o2 := decide(bd, c, best[i], attack, true, k.rx)
 				best[i].known = &o2
 			}
 		}

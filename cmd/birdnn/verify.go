@@ -22,6 +22,7 @@ func newVerify() *cobra.Command {
 	var netPath, propPath string
 	var timeout time.Duration
 	var noAlpha bool
+	var reluSplits int
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "verify --net FILE --prop FILE [--timeout DURATION] [--json]",
@@ -45,7 +46,7 @@ Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 			if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
 				return fmt.Errorf("%s and %s: %w", propPath, netPath, err)
 			}
-			res := verify.Verify(context.Background(), net, prop, verify.Options{Timeout: timeout, NoAlpha: noAlpha})
+			res := verify.Verify(context.Background(), net, prop, verify.Options{Timeout: timeout, NoAlpha: noAlpha, ReluSplits: reluSplits})
 			if asJSON {
 				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
 					return err
@@ -69,6 +70,7 @@ Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 	fl.StringVar(&netPath, "net", "", "network file (.nnet or .onnx)")
 	fl.StringVar(&propPath, "prop", "", "VNN-LIB property")
 	fl.DurationVar(&timeout, "timeout", time.Minute, "give up with unknown after this long")
+	fl.IntVar(&reluSplits, "relu-splits", 0, "unstable relus tried for splitting at each branch beside the input dimensions (0: default; negative: none)")
 	fl.BoolVar(&noAlpha, "no-alpha", false, "keep CROWN's fixed relu slopes (do not optimize them per objective)")
 	fl.BoolVar(&asJSON, "json", false, "print JSON: verdict, seconds, boxes, counterexample")
 	cmd.MarkFlagRequired("net")
