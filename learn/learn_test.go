@@ -11,6 +11,7 @@ import (
 	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
 )
 
 // TestFromReLU checks the rewritten network against the teacher: each hidden neuron is off by at most
@@ -165,6 +166,34 @@ func TestStandardize(t *testing.T) {
 	for i, w := range want {
 		if got := y[i]; math.Abs(got-w/(spread[i/3]+floor)) > 1e-12 {
 			t.Fatalf("y[%d] = %v, want %v", i, got, w/(spread[i/3]+floor))
+		}
+	}
+}
+
+// TestMineFindsDisagreements: every mined input (each fourth row; the others are its neighbours) is one
+// where the two networks decide differently, and the targets are the teacher's.
+func TestMineFindsDisagreements(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	teacher := nn.Random(rng, []int{2, 8, 3}, activation.ReLU, activation.Identity)
+	student := nn.Random(rng, []int{2, 8, 3}, activation.Tanh, activation.Identity)
+	box := property.Box{Lo: []float64{-1, -1}, Hi: []float64{1, 1}}
+	cfg := Defaults()
+	x, y := mine(student, teacher, box, 50, rng, &cfg)
+	if len(x) == 0 || len(x)%(4*2) != 0 || len(y) != len(x)/2*3 {
+		t.Fatalf("mined %d inputs, %d targets", len(x), len(y))
+	}
+	want := teacher.Forward(x)
+	for r := 0; r < len(x)/2; r++ {
+		if r%4 == 0 && nn.Argmin(student.Forward(x[2*r:2*r+2])) == nn.Argmin(want[3*r:3*r+3]) {
+			t.Fatalf("row %d: the networks agree", r)
+		}
+		for i := 0; i < 3; i++ {
+			if y[3*r+i] != want[3*r+i] {
+				t.Fatalf("row %d: target %g, teacher %g", r, y[3*r+i], want[3*r+i])
+			}
+		}
+		if !box.Contains(x[2*r : 2*r+2]) {
+			t.Fatalf("row %d outside the box", r)
 		}
 	}
 }
