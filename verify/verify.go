@@ -65,16 +65,14 @@ type Options struct {
 	// or the boxes run out); Result.More holds them. 0 or 1: stop at the first.
 	Collect int
 	// ReluSplits is how many unstable relus strong branching tries splitting (fixing the relu's sign
-	// either way) beside the input dimensions: 0 means defaultReluSplits, a negative number none.
+	// either way) beside the input dimensions; 0: none. On the ACAS Xu benchmark input splits alone are
+	// faster (2 candidates: 1.7x the time for the same instances solved).
 	ReluSplits int
 	// NoAlpha keeps CROWN's fixed relu slopes instead of optimizing them for each objective.
 	NoAlpha bool
 	// NoAttack turns the counterexample search off (bounds only), for testing the bounds' soundness.
 	NoAttack bool
 }
-
-// defaultReluSplits is Options.ReluSplits' default.
-const defaultReluSplits = 2
 
 // Verify decides whether the network satisfies the property on every case's box: branch and bound over
 // input splits, CROWN bounds to prune, and a counterexample search on the boxes left open. A Certified
@@ -134,11 +132,8 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 			if !opt.NoAlpha {
 				bd.alphaSteps = alphaSteps
 			}
-			bd.neuronCandidates = opt.ReluSplits
-			if opt.ReluSplits == 0 {
-				bd.neuronCandidates = defaultReluSplits
-			} else if opt.ReluSplits < 0 || opt.SmearOnly {
-				bd.neuronCandidates = 0
+			if !opt.SmearOnly {
+				bd.neuronCandidates = max(opt.ReluSplits, 0)
 			}
 			for {
 				mu.Lock()

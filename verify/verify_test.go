@@ -11,8 +11,16 @@ import (
 )
 
 // TestVerdictsAgreeWithDenseSampling compares verdicts on small random networks with a dense grid of the
-// box: a certified network has no unsafe grid point, a violated one has a confirmed counterexample.
+// box: a certified network has no unsafe grid point, a violated one has a confirmed counterexample. It
+// runs with the default options, with relu splits (also with bounds alone), and with CROWN's slopes.
 func TestVerdictsAgreeWithDenseSampling(t *testing.T) {
+	for _, opt := range []Options{{}, {ReluSplits: 3}, {ReluSplits: 3, NoAttack: true}, {NoAlpha: true}} {
+		opt.MaxBoxes = 20000
+		verdictsAgree(t, opt)
+	}
+}
+
+func verdictsAgree(t *testing.T, opt Options) {
 	rng := rand.New(rand.NewPCG(3, 9))
 	counts := map[Verdict]int{}
 	for _, act := range allActs() {
@@ -23,7 +31,7 @@ func TestVerdictsAgreeWithDenseSampling(t *testing.T) {
 			th := []float64{-0.5, 0, 0.3, 1, 3, 10}[trial]
 			prop := &property.Property{Inputs: 2, Outputs: 2, Cases: []property.Case{{Box: box,
 				Unsafe: property.Region{{{Coef: []float64{1, -1}, Bound: -th}}}}}}
-			res := Verify(context.Background(), net, prop, Options{MaxBoxes: 20000})
+			res := Verify(context.Background(), net, prop, opt)
 			counts[res.Verdict]++
 			const n = 200
 			gridUnsafe := 0
@@ -42,7 +50,7 @@ func TestVerdictsAgreeWithDenseSampling(t *testing.T) {
 			switch res.Verdict {
 			case Certified:
 				if gridUnsafe > 0 {
-					t.Fatalf("%s trial %d: certified, but %d grid points are unsafe", act, trial, gridUnsafe)
+					t.Fatalf("%+v %s trial %d: certified, but %d grid points are unsafe", opt, act, trial, gridUnsafe)
 				}
 			case Violated:
 				cx := res.Counterexample
@@ -50,14 +58,14 @@ func TestVerdictsAgreeWithDenseSampling(t *testing.T) {
 					t.Fatalf("%s trial %d: counterexample %v is not one", act, trial, cx.Input)
 				}
 			case Unknown:
-				if gridUnsafe > 0 {
+				if gridUnsafe > 0 && !opt.NoAttack {
 					t.Errorf("%s trial %d: unknown, but the grid has %d unsafe points the search missed", act, trial, gridUnsafe)
 				}
 			}
 		}
 	}
-	if counts[Certified] == 0 || counts[Violated] == 0 {
-		t.Errorf("verdicts %v: want both certified and violated cases", counts)
+	if counts[Certified] == 0 || (counts[Violated] == 0 && !opt.NoAttack) {
+		t.Errorf("%+v: verdicts %v: want both certified and violated cases", opt, counts)
 	}
-	t.Logf("verdicts: %v", counts)
+	t.Logf("%+v: verdicts %v", opt, counts)
 }

@@ -83,7 +83,7 @@ func newBenchVNNCOMP() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.DurationVar(&timeout, "timeout", 116*time.Second, "budget per instance (VNN-COMP 2021 gave 116 s)")
-	fl.IntVar(&reluSplits, "relu-splits", 0, "unstable relus tried for splitting at each branch (0: default; negative: none)")
+	fl.IntVar(&reluSplits, "relu-splits", 0, "unstable relus tried for splitting at each branch beside the input dimensions (0: none)")
 	fl.BoolVar(&noAlpha, "no-alpha", false, "keep CROWN's fixed relu slopes")
 	fl.StringVar(&only, "instances", "", "run only these instances, separated by ';' (e.g. \"N2,1 p2\")")
 	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")

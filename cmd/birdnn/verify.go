@@ -70,7 +70,7 @@ Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 	fl.StringVar(&netPath, "net", "", "network file (.nnet or .onnx)")
 	fl.StringVar(&propPath, "prop", "", "VNN-LIB property")
 	fl.DurationVar(&timeout, "timeout", time.Minute, "give up with unknown after this long")
-	fl.IntVar(&reluSplits, "relu-splits", 0, "unstable relus tried for splitting at each branch beside the input dimensions (0: default; negative: none)")
+	fl.IntVar(&reluSplits, "relu-splits", 0, "unstable relus tried for splitting at each branch beside the input dimensions (0: none)")
 	fl.BoolVar(&noAlpha, "no-alpha", false, "keep CROWN's fixed relu slopes (do not optimize them per objective)")
 	fl.BoolVar(&asJSON, "json", false, "print JSON: verdict, seconds, boxes, counterexample")
 	cmd.MarkFlagRequired("net")
