@@ -88,7 +88,10 @@ teacher on 10000 uniform samples, violation, epochs, seconds).`,
 						fmt.Fprintf(w, "%s %-7s agreement %.2f%%, violates property %d: %v, %d epochs, %.1fs\n", f.Teacher, f.Activation, f.Agreement, t.Prop, f.Violates, f.Epochs, f.Seconds)
 						p := filepath.Join(out, f.File)
 						if !f.Violates {
+							// Not kept: a student from an earlier build goes too, file and entry, so the
+							// manifest lists exactly the files that are there.
 							os.Remove(p)
+							students = dropStudent(students, f.File)
 							continue
 						}
 						if err := netio.Save(p, f.Net, netio.Options{}); err != nil {
@@ -127,6 +130,17 @@ func replaceStudent(list []*bench.Student, s *bench.Student) []*bench.Student {
 		}
 	}
 	return append(list, s)
+}
+
+// dropStudent removes the entry for file, if any.
+func dropStudent(list []*bench.Student, file string) []*bench.Student {
+	out := list[:0]
+	for _, o := range list {
+		if o.File != file {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 func newBenchActivations() *cobra.Command {
