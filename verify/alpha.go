@@ -119,17 +119,8 @@ func (o *alphaOpt) bound(rx *relaxed, box property.Box, conj property.Conjunctio
 		}
 		in = next
 	}
-	v := c
-	for i, a := range in {
-		x := box.Hi[i]
-		if a > 0 {
-			x = box.Lo[i]
-		}
-		o.corner[i] = x
-		v += a * x
-		mag += math.Abs(a) * math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
-	}
-	return widen(v, mag*float64(top+2), true), in
+	v, m := extreme(in, box, true, o.corner)
+	return widen(v+c, (mag+m)*float64(top+2), true), in
 }
 
 // betaRate is the Adam step of the betas.

@@ -266,18 +266,30 @@ func (rx *relaxed) backSubstituteBuf(net *nn.Network, box property.Box, top int,
 		coef = prev
 	}
 	// Bound coef·x + c over the box.
-	v := c
+	v, m := extreme(coef, box, lower, nil)
+	v += c
+	mag += m
+	// Back-substitution multiplies and adds many terms: widen by the margin scaled to their size, with a
+	// factor for the depth of the chain of products.
+	return widen(v, mag*float64(top+2), lower), coef
+}
+
+// extreme returns the minimum (lower) or maximum of coef·x over the box, rounded to nearest, and the
+// magnitude of its terms (for the rounding margin); it writes the corner that attains it into corner
+// when that is not nil.
+func extreme(coef []float64, box property.Box, lower bool, corner []float64) (v, mag float64) {
 	for i, a := range coef {
 		x := box.Hi[i]
 		if (a > 0) == lower {
 			x = box.Lo[i]
 		}
+		if corner != nil {
+			corner[i] = x
+		}
 		v += a * x
 		mag += math.Abs(a) * math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
 	}
-	// Back-substitution multiplies and adds many terms: widen by the margin scaled to their size, with a
-	// factor for the depth of the chain of products.
-	return widen(v, mag*float64(top+2), lower), coef
+	return v, mag
 }
 
 // OutputBound returns a sound lower bound (lower=true) or upper bound of coef·y + c over the box, where y

@@ -366,7 +366,8 @@ func decide(bd *bounder, c property.Case, j job, attack, alpha bool, rx *relaxed
 				excluded = true
 				break
 			}
-			fns[j] = inputLinear{coef: coef, c: lb - minOver(coef, box)}
+			low, _ := extreme(coef, box, true, nil)
+			fns[j] = inputLinear{coef: coef, c: lb - low}
 		}
 		if excluded {
 			continue
@@ -465,19 +466,6 @@ func decide(bd *bounder, c property.Case, j job, attack, alpha bool, rx *relaxed
 type inputLinear struct {
 	coef []float64
 	c    float64
-}
-
-// minOver returns the minimum of coef·x over the box (rounded to nearest; callers widen).
-func minOver(coef []float64, box property.Box) float64 {
-	v := 0.0
-	for i, a := range coef {
-		if a > 0 {
-			v += a * box.Lo[i]
-		} else {
-			v += a * box.Hi[i]
-		}
-	}
-	return v
 }
 
 // bestMix searches the simplex for weights lambda that maximize the minimum over the box of
