@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -89,5 +90,24 @@ func TestVeritex35(t *testing.T) {
 	}
 	if n14 != 33 || tasks[33].Name() != "N1,9 p7" || tasks[34].Name() != "N2,9 p1,2,3,4,8" {
 		t.Errorf("got %d tasks on properties 1-4, last two %s and %s", n14, tasks[33].Name(), tasks[34].Name())
+	}
+}
+
+// TestRepairCSVRoundTrip: rows written as CSV (with commas and quotes in task names and errors) read back
+// the same, to the printed precision.
+func TestRepairCSVRoundTrip(t *testing.T) {
+	rows := []RepairRow{
+		{Task: "N2,1 p1,2,3,4", Certified: true, Verdict: "certified", Rounds: 8, DomainFidelity: 97.9212, InBoxFidelity: 96.28, VerifierSeconds: 120.5, Seconds: 217.25},
+		{Task: "N1,9 p7", Verdict: "unknown", Rounds: 12, Err: `load "x": failed, badly`},
+	}
+	back, err := ReadRepairCSV(RepairCSV(rows))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, rows) {
+		t.Fatalf("read back %+v, want %+v", back, rows)
+	}
+	if _, err := ReadRepairCSV([]byte("a,b\n1,2\n")); err == nil {
+		t.Fatal("a CSV with another header was accepted")
 	}
 }

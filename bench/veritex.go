@@ -3,10 +3,12 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/birdnn/birdnn/domain"
@@ -163,4 +165,49 @@ func summary(v []float64, format string, median bool) string {
 		return fmt.Sprintf(format, x)
 	}
 	return f(s[0]) + " / " + f(mid) + " / " + f(s[len(s)-1])
+}
+
+// RepairCSV renders the rows as CSV (header task,verdict,rounds,domain_fidelity,inbox_fidelity,
+// verifier_seconds,seconds,error); ReadRepairCSV reads it back.
+func RepairCSV(rows []RepairRow) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write(repairCSVHeader)
+	for _, r := range rows {
+		w.Write([]string{r.Task, r.Verdict, strconv.Itoa(r.Rounds), fmt.Sprintf("%.4f", r.DomainFidelity),
+			fmt.Sprintf("%.4f", r.InBoxFidelity), fmt.Sprintf("%.2f", r.VerifierSeconds), fmt.Sprintf("%.2f", r.Seconds), r.Err})
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+var repairCSVHeader = []string{"task", "verdict", "rounds", "domain_fidelity", "inbox_fidelity", "verifier_seconds", "seconds", "error"}
+
+// ReadRepairCSV parses what RepairCSV wrote, so that an interrupted benchmark can resume.
+func ReadRepairCSV(data []byte) ([]RepairRow, error) {
+	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 || !slices.Equal(recs[0], repairCSVHeader) {
+		return nil, fmt.Errorf("not a repair benchmark CSV (want the header %s)", strings.Join(repairCSVHeader, ","))
+	}
+	var rows []RepairRow
+	for i, rec := range recs[1:] {
+		r := RepairRow{Task: rec[0], Verdict: rec[1], Err: rec[7]}
+		var errs [5]error
+		r.Rounds, errs[0] = strconv.Atoi(rec[2])
+		r.DomainFidelity, errs[1] = strconv.ParseFloat(rec[3], 64)
+		r.InBoxFidelity, errs[2] = strconv.ParseFloat(rec[4], 64)
+		r.VerifierSeconds, errs[3] = strconv.ParseFloat(rec[5], 64)
+		r.Seconds, errs[4] = strconv.ParseFloat(rec[6], 64)
+		for _, e := range errs {
+			if e != nil {
+				return nil, fmt.Errorf("line %d: %w", i+2, e)
+			}
+		}
+		r.Certified = r.Verdict == "certified"
+		rows = append(rows, r)
+	}
+	return rows, nil
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -161,7 +163,7 @@ and the published averages.`,
 func newBenchVeritex35() *cobra.Command {
 	var paradigm, out, only string
 	var sets []string
-	var force bool
+	var force, resume bool
 	cmd := &cobra.Command{
 		Use:   "veritex-35 [--paradigm retrain|finetune] [--tasks \"N2,1 p1,2,3,4\"] [--set key=value] [--out DIR]",
 		Short: "Domain-wise repair of the 35 unsafe instances of the Veritex repair benchmark",
@@ -180,12 +182,47 @@ DIR/veritex35.csv. --set changes the repair config (e.g. --set domain.verify_sec
 			if err != nil {
 				return err
 			}
-			dir, err := outputDir(out, "veritex35-"+paradigm, force)
+			if resume && out == "" {
+				return fmt.Errorf("--resume needs --out (the folder of the run to continue)")
+			}
+			dir, err := outputDir(out, "veritex35-"+paradigm, force || resume)
 			if err != nil {
 				return err
 			}
+			csvPath := filepath.Join(dir, "veritex35.csv")
+			var rows []bench.RepairRow
+			if resume {
+				// Keep the tasks an earlier run finished; run the rest.
+				if b, err := os.ReadFile(csvPath); err == nil {
+					if rows, err = bench.ReadRepairCSV(b); err != nil {
+						return fmt.Errorf("%s: %w", csvPath, err)
+					}
+				} else if !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
+				done := map[string]bool{}
+				for _, r := range rows {
+					done[r.Task] = true
+				}
+				tasks = slices.DeleteFunc(tasks, func(t bench.RepairTask) bool { return done[t.Name()] })
+				fmt.Fprintf(cmd.ErrOrStderr(), "resuming: %d tasks done, %d to run\n", len(rows), len(tasks))
+			}
+			title := "Veritex repair benchmark (35 unsafe instances): birdnn domain-wise " + paradigm
+			// Both files are rewritten after every task, so an interrupted run loses at most the task
+			// under way (and --resume continues it).
+			save := func() error {
+				if err := atomicfile.WriteBytes(filepath.Join(dir, "veritex35.md"), bench.VeritexMarkdown(title, rows)); err != nil {
+					return err
+				}
+				return atomicfile.WriteBytes(csvPath, bench.RepairCSV(rows))
+			}
 			w := cmd.ErrOrStderr()
-			rows := bench.RunRepair(cmd.Context(), tasks, cfg, func(r bench.RepairRow) {
+			var saveErr error
+			bench.RunRepair(cmd.Context(), tasks, cfg, func(r bench.RepairRow) {
+				rows = append(rows, r)
+				if err := save(); err != nil && saveErr == nil {
+					saveErr = err
+				}
 				if r.Err != "" {
 					fmt.Fprintf(w, "%-18s error: %s\n", r.Task, r.Err)
 					return
@@ -193,16 +230,10 @@ DIR/veritex35.csv. --set changes the repair config (e.g. --set domain.verify_sec
 				fmt.Fprintf(w, "%-18s %-9s rounds %d  fidelity %6.2f%% (domain) %6.2f%% (in-box)  verifier %6.1fs  total %6.1fs\n",
 					r.Task, r.Verdict, r.Rounds, r.DomainFidelity, r.InBoxFidelity, r.VerifierSeconds, r.Seconds)
 			})
-			md := bench.VeritexMarkdown("Veritex repair benchmark (35 unsafe instances): birdnn domain-wise "+paradigm, rows)
-			if err := atomicfile.WriteBytes(filepath.Join(dir, "veritex35.md"), md); err != nil {
-				return err
+			if saveErr != nil {
+				return saveErr
 			}
-			var csv bytes.Buffer
-			csv.WriteString("task,verdict,rounds,domain_fidelity,inbox_fidelity,verifier_seconds,seconds,error\n")
-			for _, r := range rows {
-				fmt.Fprintf(&csv, "%q,%s,%d,%.4f,%.4f,%.2f,%.2f,%q\n", r.Task, r.Verdict, r.Rounds, r.DomainFidelity, r.InBoxFidelity, r.VerifierSeconds, r.Seconds, r.Err)
-			}
-			if err := atomicfile.WriteBytes(filepath.Join(dir, "veritex35.csv"), csv.Bytes()); err != nil {
+			if err := save(); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", dir)
@@ -215,5 +246,6 @@ DIR/veritex35.csv. --set changes the repair config (e.g. --set domain.verify_sec
 	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")
 	fl.StringArrayVar(&sets, "set", nil, "override a repair config key: key=value (repeatable)")
 	fl.BoolVar(&force, "force", false, "write into --out even if it exists")
+	fl.BoolVar(&resume, "resume", false, "continue the run in --out: keep the tasks its veritex35.csv has, run the others")
 	return cmd
 }
