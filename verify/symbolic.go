@@ -59,7 +59,10 @@ func newSymbolic(net *nn.Network) *symbolic {
 
 // bound fills s.rx with sound pre-activation bounds and relaxations for every layer over box: the tighter
 // of interval arithmetic and the symbolic bounds at each neuron. The result is valid until the next call.
-func (s *symbolic) bound(box property.Box) *relaxed {
+//
+// When parent is not nil it holds bounds that are valid on the box (computed over a box that contains
+// it); each neuron keeps the tighter of its own and the parent's, before its relaxation is chosen.
+func (s *symbolic) bound(box property.Box, parent [][]Interval) *relaxed {
 	d := s.d
 	stride := d + 1
 	net := s.net
@@ -124,6 +127,9 @@ func (s *symbolic) bound(box property.Box) *relaxed {
 			if k > 0 {
 				lo = math.Max(lo, widen(ia, mag, true))
 				hi = math.Min(hi, widen(ib, mag, false))
+			}
+			if parent != nil {
+				lo, hi = math.Max(lo, parent[k][j].Lo), math.Min(hi, parent[k][j].Hi)
 			}
 			bounds[j] = Interval{lo, hi}
 		}

@@ -144,7 +144,7 @@ func dropStudent(list []*bench.Student, file string) []*bench.Student {
 }
 
 func newBenchActivations() *cobra.Command {
-	var suite, out, only string
+	var suite, out, only, files string
 	var sets []string
 	var force bool
 	cmd := &cobra.Command{
@@ -168,11 +168,19 @@ and DIR/activations.json. --set changes the repair config (e.g. --set domain.ver
 			if err != nil {
 				return err
 			}
+			want := map[string]bool{}
+			for _, f := range strings.Split(files, ";") {
+				if f = strings.TrimSpace(f); f != "" {
+					want[f] = true
+				}
+			}
 			var nets []bench.SuiteNet
 			for _, t := range teachers {
-				nets = append(nets, bench.SuiteNet{Teacher: t, Activation: "relu (teacher)", Path: fmt.Sprintf("data:acasxu/nnet/ACASXU_run2a_%d_%d_batch_2000.nnet", t.I, t.J)})
+				if len(want) == 0 {
+					nets = append(nets, bench.SuiteNet{Teacher: t, Activation: "relu (teacher)", Path: fmt.Sprintf("data:acasxu/nnet/ACASXU_run2a_%d_%d_batch_2000.nnet", t.I, t.J)})
+				}
 				for _, s := range students {
-					if s.Teacher == t.Name() && s.Violates {
+					if s.Teacher == t.Name() && s.Violates && (len(want) == 0 || want[s.File]) {
 						abs, err := filepath.Abs(filepath.Join(suite, s.File))
 						if err != nil {
 							return err
@@ -215,6 +223,7 @@ and DIR/activations.json. --set changes the repair config (e.g. --set domain.ver
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&suite, "suite", "datasets/suite", "the activation suite's folder")
+	fl.StringVar(&files, "files", "", "only these students (file names separated by ';'), without the teachers")
 	fl.StringVar(&only, "teachers", "", "only these teachers, separated by ';' (e.g. \"N2,1\")")
 	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")
 	fl.StringArrayVar(&sets, "set", nil, "override a repair config key: key=value (repeatable)")

@@ -1,0 +1,63 @@
+package verify
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/nn"
+)
+
+// TestSymbolicBoundsContainSamples: on random networks of every activation, the forward symbolic bounds
+// (alone, and intersected with CROWN bounds of a box containing this one) contain every sampled
+// pre-activation, and the output bound of a random objective built on them holds on the samples.
+func TestSymbolicBoundsContainSamples(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 3))
+	for _, act := range allActs() {
+		for trial := 0; trial < 12; trial++ {
+			net := nn.Random(rng, []int{3, 8, 8, 8, 2}, act, activation.Identity)
+			outer := randomBox(rng, 3, []float64{0.05, 0.4, 1.5}[trial%3])
+			// A box inside outer: the parent's bounds hold on it.
+			box := outer
+			box.Lo, box.Hi = append([]float64(nil), outer.Lo...), append([]float64(nil), outer.Hi...)
+			for i := range box.Lo {
+				a, b := rng.Float64(), rng.Float64()
+				if a > b {
+					a, b = b, a
+				}
+				w := outer.Hi[i] - outer.Lo[i]
+				box.Lo[i], box.Hi[i] = outer.Lo[i]+a*w, outer.Lo[i]+b*w
+			}
+			parent := Crown(net, outer)
+			for _, par := range [][][]Interval{nil, parent} {
+				rx := newSymbolic(net).bound(box, par)
+				f := linear{coef: []float64{rng.NormFloat64(), rng.NormFloat64()}, c: rng.NormFloat64()}
+				lo, _ := rx.backSubstitute(net, box, len(net.Layers)-1, f, true)
+				hi, _ := rx.backSubstitute(net, box, len(net.Layers)-1, f, false)
+				x := box.Sample(rng, 1000)
+				tr := net.Trace(x)
+				for r := 0; r < 1000; r++ {
+					in := x[3*r : 3*r+3]
+					for k := range net.Layers {
+						l := &net.Layers[k]
+						for j := 0; j < l.Out; j++ {
+							z := l.B[j]
+							for i, v := range in {
+								z += l.W[j*l.In+i] * v
+							}
+							if b := rx.bounds[k][j]; z < b.Lo || z > b.Hi {
+								t.Fatalf("%s trial %d (parent %v): layer %d neuron %d: %g outside [%g, %g]", act, trial, par != nil, k, j, z, b.Lo, b.Hi)
+							}
+						}
+						in = tr[k][r*l.Out : (r+1)*l.Out]
+					}
+					y := tr[len(tr)-1][2*r : 2*r+2]
+					v := f.c + f.coef[0]*y[0] + f.coef[1]*y[1]
+					if v < lo || v > hi {
+						t.Fatalf("%s trial %d: objective %g outside [%g, %g]", act, trial, v, lo, hi)
+					}
+				}
+			}
+		}
+	}
+}
