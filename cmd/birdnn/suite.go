@@ -176,14 +176,18 @@ and DIR/activations.json. --set changes the repair config (e.g. --set domain.ver
 			}
 			var nets []bench.SuiteNet
 			for _, t := range teachers {
-				if len(want) == 0 {
-					nets = append(nets, bench.SuiteNet{Teacher: t, Activation: "relu (teacher)", Path: fmt.Sprintf("data:acasxu/nnet/ACASXU_run2a_%d_%d_batch_2000.nnet", t.I, t.J)})
-				}
+				teacher := bench.SuiteNet{Teacher: t, Activation: "relu (teacher)", Path: fmt.Sprintf("data:acasxu/nnet/ACASXU_run2a_%d_%d_batch_2000.nnet", t.I, t.J)}
 				for _, s := range students {
 					if s.Teacher == t.Name() && s.Violates && (len(want) == 0 || want[s.File]) {
 						abs, err := filepath.Abs(filepath.Join(suite, s.File))
 						if err != nil {
 							return err
+						}
+						if len(want) == 0 && teacher.Path != "" {
+							// The teacher's rows come first, and only for teachers with a student in the
+							// suite (N1,9's were dropped).
+							nets = append(nets, teacher)
+							teacher.Path = ""
 						}
 						nets = append(nets, bench.SuiteNet{Teacher: t, Activation: s.Activation, Path: abs})
 					}
