@@ -35,23 +35,16 @@ func TestSymbolicBoundsContainSamples(t *testing.T) {
 				lo, _ := rx.backSubstitute(net, box, len(net.Layers)-1, f, true)
 				hi, _ := rx.backSubstitute(net, box, len(net.Layers)-1, f, false)
 				x := box.Sample(rng, 1000)
-				tr := net.Trace(x)
+				y2 := net.Forward(x)
 				for r := 0; r < 1000; r++ {
-					in := x[3*r : 3*r+3]
-					for k := range net.Layers {
-						l := &net.Layers[k]
-						for j := 0; j < l.Out; j++ {
-							z := l.B[j]
-							for i, v := range in {
-								z += l.W[j*l.In+i] * v
-							}
+					for k, zs := range preActivations(net, x[3*r:3*r+3]) {
+						for j, z := range zs {
 							if b := rx.bounds[k][j]; z < b.Lo || z > b.Hi {
 								t.Fatalf("%s trial %d (parent %v): layer %d neuron %d: %g outside [%g, %g]", act, trial, par != nil, k, j, z, b.Lo, b.Hi)
 							}
 						}
-						in = tr[k][r*l.Out : (r+1)*l.Out]
 					}
-					y := tr[len(tr)-1][2*r : 2*r+2]
+					y := y2[2*r : 2*r+2]
 					v := f.c + f.coef[0]*y[0] + f.coef[1]*y[1]
 					if v < lo || v > hi {
 						t.Fatalf("%s trial %d: objective %g outside [%g, %g]", act, trial, v, lo, hi)
