@@ -101,18 +101,24 @@ func mine(student, teacher *nn.Network, box property.Box, n int, rng *rand.Rand,
 			continue
 		}
 		xr := x[r*d : (r+1)*d]
-		out = append(out, xr...)
-		for k := 0; k < 3; k++ {
-			for i, v := range xr {
-				w := 0.005 * (box.Hi[i] - box.Lo[i])
-				out = append(out, math.Min(math.Max(v+(2*rng.Float64()-1)*w, box.Lo[i]), box.Hi[i]))
-			}
-		}
+		out = appendNear(append(out, xr...), xr, 3, box, rng)
 	}
 	if len(out) == 0 {
 		return nil, nil
 	}
 	return out, targets(teacher, out, cfg)
+}
+
+// appendNear appends n points drawn uniformly within half a percent of the box's width of x on every
+// side, clipped to the box.
+func appendNear(out, x []float64, n int, box property.Box, rng *rand.Rand) []float64 {
+	for k := 0; k < n; k++ {
+		for i, v := range x {
+			w := 0.005 * (box.Hi[i] - box.Lo[i])
+			out = append(out, math.Min(math.Max(v+(2*rng.Float64()-1)*w, box.Lo[i]), box.Hi[i]))
+		}
+	}
+	return out
 }
 
 // boundarySamples returns about n inputs near the teacher's decision boundary: pairs of nearby uniform
@@ -150,12 +156,7 @@ func boundarySamples(teacher *nn.Network, box property.Box, rng *rand.Rand, n in
 					hi = mid
 				}
 			}
-			for k := 0; k < 8; k++ {
-				for i := 0; i < d; i++ {
-					w := 0.005 * (box.Hi[i] - box.Lo[i])
-					out = append(out, math.Min(math.Max(lo[i]+(2*rng.Float64()-1)*w, box.Lo[i]), box.Hi[i]))
-				}
-			}
+			out = appendNear(out, lo, 8, box, rng)
 		}
 	}
 	return out

@@ -65,6 +65,30 @@ func (o *alphaOpt) unstable(rx *relaxed, k, j int) bool {
 	return o.relu[k] && b.Lo < 0 && b.Hi > 0
 }
 
+// line returns the slope and intercept of the line that replaces neuron j of layer k in a lower bound
+// where its coefficient is a: the lower line for a > 0 (the optimized slope through 0 for an unstable
+// relu), the upper line otherwise.
+func (o *alphaOpt) line(rx *relaxed, k, j int, a float64) (float64, float64) {
+	r := rx.relax[k][j]
+	if a <= 0 {
+		return r.UpperSlope, r.UpperIntercept
+	}
+	if o.unstable(rx, k, j) {
+		return o.alpha[k][j], 0
+	}
+	return r.LowerSlope, r.LowerIntercept
+}
+
+// adamStep moves x by one Adam step of rate lr up the gradient g (m and v are its moments, t the step
+// number from 1) and clips it to [lo, hi].
+func adamStep(x, m, v *float64, g, lr, t, lo, hi float64) {
+	const b1, b2 = 0.9, 0.999
+	*m = b1**m + (1-b1)*g
+	*v = b2**v + (1-b2)*g*g
+	mh, vh := *m/(1-math.Pow(b1, t)), *v/(1-math.Pow(b2, t))
+	*x = math.Min(hi, math.Max(lo, *x+lr*mh/(math.Sqrt(vh)+1e-12)))
+}
+
 // bound returns a sound lower bound, over the box, of the mix sum_j lambda_j (c_j·y - b_j) of the
 // conjunction's constraints on the network's output y, and its coefficients on the input, with the
 // current slopes; it records the backward pass's coefficients in o.coefs.
@@ -90,19 +114,11 @@ func (o *alphaOpt) bound(rx *relaxed, box property.Box, conj property.Conjunctio
 			next = o.prev[:l.In]
 		}
 		clear(next)
-		relax := rx.relax[k]
 		for j, aj := range a {
 			if aj == 0 && o.sign[k][j] == 0 {
 				continue
 			}
-			r := relax[j]
-			s, b := r.UpperSlope, r.UpperIntercept
-			if aj > 0 {
-				s, b = r.LowerSlope, r.LowerIntercept
-				if o.unstable(rx, k, j) {
-					s, b = o.alpha[k][j], 0
-				}
-			}
+			s, b := o.line(rx, k, j, aj)
 			z := aj * s
 			if b != 0 {
 				c += aj * b
@@ -123,8 +139,8 @@ func (o *alphaOpt) bound(rx *relaxed, box property.Box, conj property.Conjunctio
 	return widen(v+c, (mag+m)*float64(top+2), true), in
 }
 
-// betaRate is the Adam step of the betas.
-const betaRate = 0.05
+// alphaRate and betaRate are the Adam steps of the slopes and the betas.
+const alphaRate, betaRate = 0.2, 0.05
 
 // reset starts from CROWN's slopes, zero betas, and the given splits' signs.
 func (o *alphaOpt) reset(rx *relaxed, splits []neuronSplit) {
@@ -192,14 +208,7 @@ func (o *alphaOpt) forward(rx *relaxed) []float64 {
 		z, h := o.pre[k], o.post[k]
 		for j := range z {
 			z[j] = l.B[j] + floats.Dot(l.W[j*l.In:(j+1)*l.In], in)
-			r := rx.relax[k][j]
-			s, b := r.UpperSlope, r.UpperIntercept
-			if o.coefs[k][j] > 0 {
-				s, b = r.LowerSlope, r.LowerIntercept
-				if o.unstable(rx, k, j) {
-					s, b = o.alpha[k][j], 0
-				}
-			}
+			s, b := o.line(rx, k, j, o.coefs[k][j])
 			h[j] = s*z[j] + b
 		}
 		in = h
@@ -212,11 +221,10 @@ func (o *alphaOpt) forward(rx *relaxed) []float64 {
 // its coefficients on the input (a copy).
 func (o *alphaOpt) optimize(rx *relaxed, box property.Box, conj property.Conjunction, lambda0 []float64, steps int, splits []neuronSplit) (float64, []float64) {
 	o.reset(rx, splits)
-	defer o.reset(rx, nil)
 	lambda := append([]float64(nil), lambda0...)
+	g := make([]float64, len(conj))
 	best := math.Inf(-1)
 	var bestCoef []float64
-	const lr, b1, b2 = 0.2, 0.9, 0.999
 	for it := 0; it <= steps; it++ {
 		v, coef := o.bound(rx, box, conj, lambda)
 		if v > best {
@@ -236,26 +244,17 @@ func (o *alphaOpt) optimize(rx *relaxed, box property.Box, conj property.Conjunc
 				if a <= 0 || !o.unstable(rx, k, j) {
 					continue
 				}
-				g := a * o.pre[k][j]
-				o.m[k][j] = b1*o.m[k][j] + (1-b1)*g
-				o.v[k][j] = b2*o.v[k][j] + (1-b2)*g*g
-				mh, vh := o.m[k][j]/(1-math.Pow(b1, t)), o.v[k][j]/(1-math.Pow(b2, t))
-				o.alpha[k][j] = math.Min(1, math.Max(0, o.alpha[k][j]+lr*mh/(math.Sqrt(vh)+1e-12)))
+				adamStep(&o.alpha[k][j], &o.m[k][j], &o.v[k][j], a*o.pre[k][j], alphaRate, t, 0, 1)
 			}
 		}
 		// Betas: Adam ascent, projected on beta >= 0.
 		for _, sp := range splits {
 			k, j := sp.k, sp.j
-			g := -o.sign[k][j] * o.pre[k][j]
-			o.bm[k][j] = b1*o.bm[k][j] + (1-b1)*g
-			o.bv[k][j] = b2*o.bv[k][j] + (1-b2)*g*g
-			mh, vh := o.bm[k][j]/(1-math.Pow(b1, t)), o.bv[k][j]/(1-math.Pow(b2, t))
-			o.beta[k][j] = math.Max(0, o.beta[k][j]+betaRate*mh/(math.Sqrt(vh)+1e-12))
+			adamStep(&o.beta[k][j], &o.bm[k][j], &o.bv[k][j], -o.sign[k][j]*o.pre[k][j], betaRate, t, 0, math.Inf(1))
 		}
 		// Mix: the constraints' slacks at the relaxed output are the gradient.
 		if len(conj) > 1 {
 			scale := 0.0
-			g := make([]float64, len(conj))
 			for j, con := range conj {
 				g[j] = floats.Dot(con.Coef, y) - con.Bound
 				scale = math.Max(scale, math.Abs(g[j]))

@@ -313,13 +313,14 @@ type neuronSplit struct {
 // neuronRef names an unstable relu that branching may split.
 type neuronRef struct{ k, j int }
 
-// child returns a job for box within j, with j's splits and one more when add is not nil.
-func (j job) child(box property.Box, share float64, o *outcome, known *outcome, add *neuronSplit) job {
+// child returns a job for box within j (whose outcome is o), with j's splits and one more when add is
+// not nil.
+func (j job) child(box property.Box, share float64, o *outcome, add *neuronSplit) job {
 	splits := j.splits
 	if add != nil {
 		splits = append(append([]neuronSplit(nil), j.splits...), *add)
 	}
-	return job{box: box, kase: j.kase, parent: o.bounds, depth: j.depth + 1, known: known, splits: splits, share: share}
+	return job{box: box, kase: j.kase, parent: o.bounds, depth: j.depth + 1, splits: splits, share: share}
 }
 
 // outcome is what decide learned about a box.
@@ -562,12 +563,12 @@ func projectSimplex(v []float64) {
 // travel with them, so nothing is bounded twice); otherwise it halves o.dim.
 func branch(bd *bounder, c property.Case, j job, o *outcome, opt Options) []job {
 	attack := !opt.NoAttack
-	halves := func(d int, oa, ob *outcome) []job {
+	halves := func(d int) []job {
 		a, b := split(j.box, d)
-		return []job{j.child(a, j.share/2, o, oa, nil), j.child(b, j.share/2, o, ob, nil)}
+		return []job{j.child(a, j.share/2, o, nil), j.child(b, j.share/2, o, nil)}
 	}
 	if opt.SmearOnly {
-		return halves(o.dim, nil, nil)
+		return halves(o.dim)
 	}
 	var best []job
 	bestScore := math.Inf(-1)
@@ -609,19 +610,19 @@ func branch(bd *bounder, c property.Case, j job, o *outcome, opt Options) []job 
 		if !splittable(j.box, c.Box, d) || rel(d) < widest/64 {
 			continue
 		}
-		if consider(halves(d, nil, nil)) {
+		if consider(halves(d)) {
 			return dropRelaxed(best)
 		}
 	}
 	// Relu splits: the same box, with one unstable relu's sign fixed either way.
 	for _, n := range o.neurons {
 		on, off := neuronSplit{n.k, n.j, true}, neuronSplit{n.k, n.j, false}
-		if consider([]job{j.child(j.box, j.share/2, o, nil, &on), j.child(j.box, j.share/2, o, nil, &off)}) {
+		if consider([]job{j.child(j.box, j.share/2, o, &on), j.child(j.box, j.share/2, o, &off)}) {
 			return dropRelaxed(best)
 		}
 	}
 	if best == nil { // no candidate qualified (cannot happen while o.dim >= 0); halve o.dim
-		return halves(o.dim, nil, nil)
+		return halves(o.dim)
 	}
 	if bd.alphaSteps > 0 {
 		for i := range best {

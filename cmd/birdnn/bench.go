@@ -51,8 +51,7 @@ func newBench() *cobra.Command {
 func newBenchVNNCOMP() *cobra.Command {
 	var out, only string
 	var timeout time.Duration
-	var reluSplits int
-	var noAlpha bool
+	var opt verify.Options
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "vnncomp-acasxu [--timeout DURATION] [--instances \"N2,1 p2;N3,3 p2\"] [--out DIR]",
@@ -68,7 +67,8 @@ func newBenchVNNCOMP() *cobra.Command {
 				return err
 			}
 			w := cmd.ErrOrStderr()
-			rows := bench.RunVerify(context.Background(), instances, verify.Options{Timeout: timeout, NoAlpha: noAlpha, ReluSplits: reluSplits}, func(r bench.VerifyRow) {
+			opt.Timeout = timeout
+			rows := bench.RunVerify(context.Background(), instances, opt, func(r bench.VerifyRow) {
 				if r.Err != "" {
 					fmt.Fprintf(w, "%-10s error: %s\n", r.Instance.Name(), r.Err)
 					return
@@ -85,8 +85,7 @@ func newBenchVNNCOMP() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.DurationVar(&timeout, "timeout", 116*time.Second, "budget per instance (VNN-COMP 2021 gave 116 s)")
-	fl.IntVar(&reluSplits, "relu-splits", 0, "unstable relus tried for splitting at each branch beside the input dimensions (0: none)")
-	fl.BoolVar(&noAlpha, "no-alpha", false, "keep CROWN's fixed relu slopes")
+	verifierFlags(cmd, &opt)
 	fl.StringVar(&only, "instances", "", "run only these instances, separated by ';' (e.g. \"N2,1 p2\")")
 	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")
 	fl.BoolVar(&force, "force", false, "write into --out even if it exists")

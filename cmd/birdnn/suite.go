@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -91,7 +92,7 @@ teacher on 10000 uniform samples, violation, epochs, seconds).`,
 							// Not kept: a student from an earlier build goes too, file and entry, so the
 							// manifest lists exactly the files that are there.
 							os.Remove(p)
-							students = dropStudent(students, f.File)
+							students = slices.DeleteFunc(students, func(o *bench.Student) bool { return o.File == f.File })
 							continue
 						}
 						if err := netio.Save(p, f.Net, netio.Options{}); err != nil {
@@ -130,17 +131,6 @@ func replaceStudent(list []*bench.Student, s *bench.Student) []*bench.Student {
 		}
 	}
 	return append(list, s)
-}
-
-// dropStudent removes the entry for file, if any.
-func dropStudent(list []*bench.Student, file string) []*bench.Student {
-	out := list[:0]
-	for _, o := range list {
-		if o.File != file {
-			out = append(out, o)
-		}
-	}
-	return out
 }
 
 func newBenchActivations() *cobra.Command {

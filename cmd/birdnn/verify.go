@@ -21,9 +21,7 @@ const (
 func newVerify() *cobra.Command {
 	var netPath, propPath string
 	var timeout time.Duration
-	var noAlpha bool
-	var reluSplits int
-	var breadth bool
+	var opt verify.Options
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "verify --net FILE --prop FILE [--timeout DURATION] [--json]",
@@ -47,7 +45,8 @@ Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 			if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
 				return fmt.Errorf("%s and %s: %w", propPath, netPath, err)
 			}
-			res := verify.Verify(context.Background(), net, prop, verify.Options{Timeout: timeout, NoAlpha: noAlpha, ReluSplits: reluSplits, BreadthFirst: breadth})
+			opt.Timeout = timeout
+			res := verify.Verify(context.Background(), net, prop, opt)
 			if asJSON {
 				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
 					return err
@@ -71,11 +70,18 @@ Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 	fl.StringVar(&netPath, "net", "", "network file (.nnet or .onnx)")
 	fl.StringVar(&propPath, "prop", "", "VNN-LIB property")
 	fl.DurationVar(&timeout, "timeout", time.Minute, "give up with unknown after this long")
-	fl.IntVar(&reluSplits, "relu-splits", 0, "unstable relus tried for splitting at each branch beside the input dimensions (0: none)")
-	fl.BoolVar(&breadth, "breadth-first", false, "work the boxes level by level (the proven share then measures progress evenly)")
-	fl.BoolVar(&noAlpha, "no-alpha", false, "keep CROWN's fixed relu slopes (do not optimize them per objective)")
+	fl.BoolVar(&opt.BreadthFirst, "breadth-first", false, "work the boxes level by level (the proven share then measures progress evenly)")
+	verifierFlags(cmd, &opt)
 	fl.BoolVar(&asJSON, "json", false, "print JSON: verdict, seconds, boxes, counterexample")
 	cmd.MarkFlagRequired("net")
 	cmd.MarkFlagRequired("prop")
 	return cmd
+}
+
+// verifierFlags registers the flags that tune the verifier's bounds (birdnn verify and bench
+// vnncomp-acasxu share them).
+func verifierFlags(cmd *cobra.Command, o *verify.Options) {
+	fl := cmd.Flags()
+	fl.IntVar(&o.ReluSplits, "relu-splits", 0, "unstable relus tried for splitting at each branch beside the input dimensions (0: none)")
+	fl.BoolVar(&o.NoAlpha, "no-alpha", false, "keep CROWN's fixed relu slopes (do not optimize them per objective)")
 }
