@@ -47,3 +47,18 @@ func TestBoundsNeverCertifyAViolatedNetwork(t *testing.T) {
 		t.Fatalf("certified a network with a counterexample after %d boxes", res.Boxes)
 	}
 }
+
+// TestACASXuN33Property2 certifies N3,3 against property 2: its slack is about 1e-3 along a long ridge,
+// which input splits alone could not finish; the exact decision of small boxes does (about 10 s on 2
+// cores).
+func TestACASXuN33Property2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping in -short mode: about 10 s")
+	}
+	net, prop := acasProblem(t, 3, 3, 2)
+	res := Verify(context.Background(), net, prop, Options{Timeout: 5 * time.Minute})
+	if res.Verdict != Certified {
+		t.Fatalf("N3,3: %s after %.1f s and %d boxes (%.6f proven), want certified", res.Verdict, res.Seconds, res.Boxes, res.Proven)
+	}
+	t.Logf("certified in %.1f s, %d boxes", res.Seconds, res.Boxes)
+}

@@ -71,6 +71,9 @@ type Options struct {
 	ReluSplits int
 	// NoAlpha keeps CROWN's fixed relu slopes instead of optimizing them for each objective.
 	NoAlpha bool
+	// NoExact turns off the exact decision of small boxes of piecewise-linear networks (enumerating the
+	// linear regions that meet a box once few relus are unstable on it; see exact.go).
+	NoExact bool
 	// NoAttack turns the counterexample search off (bounds only), for testing the bounds' soundness.
 	NoAttack bool
 }
@@ -142,6 +145,10 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 			if !opt.SmearOnly {
 				bd.neuronCandidates = max(opt.ReluSplits, 0)
 			}
+			var ex *exact
+			if !opt.NoExact {
+				ex = newExact(net)
+			}
 			for {
 				mu.Lock()
 				for len(stack) == head && busy > 0 && !stopped {
@@ -191,6 +198,15 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 				if o == nil {
 					oo := decide(bd, c, j, !opt.NoAttack, true, nil)
 					o = &oo
+				}
+				if !o.safe && o.cx == nil && ex != nil && o.bounds != nil {
+					r, x := ex.decide(j.box, o.bounds, c, j.splits)
+					switch {
+					case r == exactSafe:
+						o = &outcome{safe: true}
+					case x != nil:
+						o = &outcome{cx: x, dim: -1}
+					}
 				}
 				var kids []job
 				if !o.safe && o.cx == nil && o.dim >= 0 {

@@ -84,4 +84,5 @@ func verifierFlags(cmd *cobra.Command, o *verify.Options) {
 	fl := cmd.Flags()
 	fl.IntVar(&o.ReluSplits, "relu-splits", 0, "unstable relus tried for splitting at each branch beside the input dimensions (0: none)")
 	fl.BoolVar(&o.NoAlpha, "no-alpha", false, "keep CROWN's fixed relu slopes (do not optimize them per objective)")
+	fl.BoolVar(&o.NoExact, "no-exact", false, "never decide small boxes exactly by their linear regions (relu networks)")
 }

@@ -1,0 +1,388 @@
+package verify
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/floats"
+
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
+)
+
+// Exact decision of a small box for piecewise-linear networks (relu, leaky_relu, identity), by
+// enumerating the network's linear regions that meet the box, as the star-set verifiers (NNV, nnenum) do.
+//
+// In a region every neuron's sign is fixed, so each pre-activation is an affine function of the input,
+// computed by composing the layers; a neuron whose sign the box leaves open splits the region in two,
+// adding the constraint z >= 0 or z <= 0. A side is dropped only when a Farkas certificate proves it
+// empty, and a region is safe only when a certificate proves that no input of it reaches the unsafe
+// conjunction. Certificates come from a small linear program (minimax.go), but only their soundly
+// rounded evaluation counts: multipliers mu >= 0 for constraints g_i(x) <= 0 prove the set empty when
+// min over the box of sum_i mu_i g_i(x) > 0, and that minimum is computed here with the rounding margin.
+// Each composed affine function carries a bound on its own rounding error, by which its constraints are
+// loosened. The linear program only has to find good multipliers; when it fails, the region stays open.
+//
+// Once the box is small enough that a few relus are unstable, this replaces the relaxation's looseness by
+// the exact answer: N3,3's property 2 has a long ridge where the slack is about 1e-3, which input splits
+// alone would have to cut into boxes of about 1e-4 on a side.
+
+// exactMaxUnstable is the most unstable relus a box may have for the exact decision to be tried.
+const exactMaxUnstable = 24
+
+// exactMaxRegions and exactMaxPrograms are how many regions and linear programs the exact decision may
+// use for one box before it gives up.
+const (
+	exactMaxRegions  = 1024
+	exactMaxPrograms = 8192
+)
+
+// affineRows holds n affine functions of the d inputs, row-major: row j is a[j*d:(j+1)*d]·x + c[j]; mag[j]
+// bounds the magnitude of the terms that made row j, evaluated anywhere on the box (the sum of the
+// absolute values of every product that went into it), which bounds its rounding error.
+type affineRows struct {
+	a      []float64
+	c, mag []float64
+}
+
+func newAffineRows(n, d int) affineRows {
+	return affineRows{a: make([]float64, n*d), c: make([]float64, n), mag: make([]float64, n)}
+}
+
+// constraint is a·x + c <= 0, already loosened by the rounding error of its terms.
+type constraint struct {
+	a []float64
+	c float64
+}
+
+// exact decides boxes of one piecewise-linear network by region enumeration.
+type exact struct {
+	net *nn.Network
+	// inactive is each layer's slope for negative inputs (0 for relu, the slope for leaky_relu, 1 for
+	// identity); linear marks layers with no kink (identity).
+	inactive []float64
+	linear   []bool
+	d        int
+	xmax     []float64 // per input: the largest magnitude over the box
+	box      property.Box
+	regions  int
+	lpCalls  int
+	lp       minimax
+	w, v     []float64 // the program's rows, in the box's unit coordinates
+	mid, r   []float64 // the box's centre and half-widths
+	scale    []float64
+	cx       []float64    // a counterexample found at a leaf
+	z        []affineRows // per layer: its pre-activations on the current region (the search is depth first,
+	// so each layer's buffer is reused by the next region that reaches it)
+	slope [][]float64 // per layer: each neuron's slope on the current region
+}
+
+// newExact returns an exact decider for net, or nil when some layer is not piecewise linear with one kink
+// at 0.
+func newExact(net *nn.Network) *exact {
+	e := &exact{net: net, d: net.Inputs()}
+	for _, l := range net.Layers {
+		switch l.Act.Name {
+		case "relu":
+			e.inactive = append(e.inactive, 0)
+			e.linear = append(e.linear, false)
+		case "leaky_relu":
+			e.inactive = append(e.inactive, l.Act.Param)
+			e.linear = append(e.linear, false)
+		case "identity":
+			e.inactive = append(e.inactive, 1)
+			e.linear = append(e.linear, true)
+		default:
+			return nil
+		}
+		e.z = append(e.z, newAffineRows(l.Out, e.d))
+		e.slope = append(e.slope, make([]float64, l.Out))
+	}
+	return e
+}
+
+// exactOutcome is what the exact decision learned about a box.
+type exactOutcome int
+
+const (
+	exactSafe    exactOutcome = iota // every region meeting the box is proved safe
+	exactOpen                        // some region could not be proved safe (or the region budget ran out)
+	exactTooHard                     // the box has too many unstable relus to try
+)
+
+// decide tries to prove case c on box (restricted by the relu splits), given sound pre-activation bounds
+// over it. When a region's unsafe set is not empty, the point the program found there is returned if a
+// forward pass confirms it.
+func (e *exact) decide(box property.Box, bounds [][]Interval, c property.Case, splits []neuronSplit) (exactOutcome, []float64) {
+	unstable := 0
+	for k := range bounds[:len(bounds)-1] {
+		for _, iv := range bounds[k] {
+			if iv.Lo < 0 && iv.Hi > 0 && !e.linear[k] {
+				unstable++
+			}
+		}
+	}
+	if unstable > exactMaxUnstable {
+		return exactTooHard, nil
+	}
+	e.box, e.regions, e.lpCalls, e.cx = box, 0, 0, nil
+	e.xmax, e.mid, e.r = resizeF(e.xmax, e.d), resizeF(e.mid, e.d), resizeF(e.r, e.d)
+	for i := range e.xmax {
+		e.xmax[i] = math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
+		e.mid[i] = (box.Lo[i] + box.Hi[i]) / 2
+		e.r[i] = (box.Hi[i] - box.Lo[i]) / 2
+	}
+	// Without splits the box's centre lies in the first region; with them, no point is known yet.
+	var wit []float64
+	if len(splits) == 0 {
+		wit = append([]float64(nil), e.mid...)
+	}
+	if e.layer(0, nil, wit, bounds, c, splits) {
+		return exactSafe, nil
+	}
+	return exactOpen, e.cx
+}
+
+// layer composes layer k onto the previous layer's pre-activations and slopes on the current region (cut
+// out by cons; wit is a point of it when one is known), or onto the input for k = 0, and enumerates the
+// signs its unstable neurons can take. It reports whether every region below was proved safe.
+func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interval, c property.Case, splits []neuronSplit) bool {
+	l := &e.net.Layers[k]
+	d := e.d
+	z := e.z[k]
+	for j := 0; j < l.Out; j++ {
+		za, w := z.a[j*d:(j+1)*d], l.W[j*l.In:(j+1)*l.In]
+		z.c[j], z.mag[j] = l.B[j], math.Abs(l.B[j])
+		if k == 0 {
+			copy(za, w)
+			for t, v := range w {
+				z.mag[j] += math.Abs(v) * e.xmax[t]
+			}
+			continue
+		}
+		clear(za)
+		in, ins := e.z[k-1], e.slope[k-1]
+		for i, wi := range w {
+			s := ins[i]
+			if wi == 0 || s == 0 {
+				continue
+			}
+			ws := wi * s
+			floats.AddScaled(za, ws, in.a[i*d:(i+1)*d])
+			z.c[j] += ws * in.c[i]
+			z.mag[j] += math.Abs(ws) * in.mag[i]
+		}
+	}
+	// Each neuron's sign: fixed by a split, by the bounds, or by the composed function over the box; the
+	// rest are open.
+	slope := e.slope[k]
+	var open []int
+	for j := 0; j < l.Out; j++ {
+		if e.linear[k] {
+			slope[j] = 1
+			continue
+		}
+		sign := 0
+		for _, s := range splits {
+			if s.k == k && s.j == j {
+				sign = -1
+				if s.active {
+					sign = 1
+				}
+			}
+		}
+		if sign == 0 {
+			lo, hi := e.rangeOf(z, j)
+			lo, hi = math.Max(lo, bounds[k][j].Lo), math.Min(hi, bounds[k][j].Hi)
+			switch {
+			case lo >= 0:
+				sign = 1
+			case hi <= 0:
+				sign = -1
+			}
+		}
+		switch sign {
+		case 1:
+			slope[j] = 1
+		case -1:
+			slope[j] = e.inactive[k]
+		default:
+			open = append(open, j)
+		}
+	}
+	// A split restricts the inputs to where its neuron has the split's sign: a constraint of the region.
+	for _, s := range splits {
+		if s.k == k {
+			cons = append(cons[:len(cons):len(cons)], e.signConstraint(z, s.j, s.active))
+			wit = nil
+		}
+	}
+	var rec func(i int, cons []constraint, wit []float64) bool
+	rec = func(i int, cons []constraint, wit []float64) bool {
+		if i == len(open) {
+			if k == len(e.net.Layers)-1 {
+				return e.leaf(z, slope, cons, wit, c)
+			}
+			return e.layer(k+1, cons, wit, bounds, c, splits)
+		}
+		j := open[i]
+		// The side the known point is on needs no program: it is not empty. The other side is dropped
+		// when a certificate proves it empty.
+		first := true
+		if wit != nil {
+			first = floats.Dot(z.a[j*d:(j+1)*d], wit)+z.c[j] >= 0
+		}
+		for _, active := range []bool{first, !first} {
+			g := e.signConstraint(z, j, active)
+			more := append(cons[:len(cons):len(cons)], g)
+			w := wit
+			if wit == nil || active != first {
+				var empty bool
+				if empty, w = e.solve(more); empty {
+					continue
+				}
+			}
+			if e.lpCalls > exactMaxPrograms {
+				return false
+			}
+			slope[j] = e.inactive[k]
+			if active {
+				slope[j] = 1
+			}
+			if !rec(i+1, more, w) {
+				return false
+			}
+		}
+		return true
+	}
+	return rec(0, cons, wit)
+}
+
+// leaf proves one region safe: every conjunction of the case is empty on it.
+// The outputs are slope[j] times row j of z.
+func (e *exact) leaf(z affineRows, slope []float64, cons []constraint, wit []float64, c property.Case) bool {
+	e.regions++
+	if e.regions > exactMaxRegions {
+		return false
+	}
+	d := e.d
+	for _, conj := range c.Unsafe {
+		more := append([]constraint(nil), cons...)
+		for _, con := range conj {
+			// con.Coef·y <= con.Bound, with y's rounding error: Coef·ŷ - Bound - err <= 0.
+			g := constraint{a: make([]float64, d), c: -con.Bound}
+			errs := 0.0
+			for j, w := range con.Coef {
+				if w *= slope[j]; w == 0 {
+					continue
+				}
+				floats.AddScaled(g.a, w, z.a[j*d:(j+1)*d])
+				g.c += w * z.c[j]
+				errs += math.Abs(w) * e.roundingError(z, j)
+			}
+			g.c -= errs
+			more = append(more, g)
+		}
+		if empty, x := e.solve(more); !empty {
+			if x != nil {
+				if out := e.net.Forward(x); c.Unsafe.Unsafe(out) {
+					e.cx = x
+				}
+			}
+			return false
+		}
+	}
+	return true
+}
+
+// roundingError bounds how far row j of f, as computed, can be from the exact composition anywhere on the
+// box: the margin of the terms' magnitudes, scaled for the depth of the chain of products.
+func (e *exact) roundingError(f affineRows, j int) float64 {
+	return relMargin*f.mag[j]*float64(len(e.net.Layers)+2) + absMargin
+}
+
+// rangeOf returns sound bounds of row j of f over the box.
+func (e *exact) rangeOf(f affineRows, j int) (float64, float64) {
+	a := f.a[j*e.d : (j+1)*e.d]
+	lo, m := extreme(a, e.box, true, nil)
+	hi, _ := extreme(a, e.box, false, nil)
+	r := e.roundingError(f, j) + relMargin*m
+	return lo + f.c[j] - r, hi + f.c[j] + r
+}
+
+// signConstraint is z_j >= 0 (active) or z_j <= 0, loosened by z_j's rounding error.
+func (e *exact) signConstraint(z affineRows, j int, active bool) constraint {
+	r := e.roundingError(z, j)
+	a := append([]float64(nil), z.a[j*e.d:(j+1)*e.d]...)
+	if active { // -z <= 0
+		for t := range a {
+			a[t] = -a[t]
+		}
+		return constraint{a: a, c: -z.c[j] - r}
+	}
+	return constraint{a: a, c: z.c[j] - r}
+}
+
+// solve reports whether a certificate proves that no input of the box meets every constraint; when
+// not, it returns a point of the box that (up to the program's rounding) meets them all, or nil.
+func (e *exact) solve(cons []constraint) (bool, []float64) {
+	d, m := e.d, len(cons)
+	// One constraint alone may do.
+	for _, g := range cons {
+		v, mag := extreme(g.a, e.box, true, nil)
+		if widen(v+g.c, 4*(mag+math.Abs(g.c)), true) > 0 {
+			return true, nil
+		}
+	}
+	e.lpCalls++
+	// The program in the box's unit coordinates x = mid + r*u, each constraint scaled to unit size.
+	e.w, e.v, e.scale = resizeF(e.w, m*d), resizeF(e.v, m), resizeF(e.scale, m)
+	for i, g := range cons {
+		v, s := g.c, 0.0
+		for t, a := range g.a {
+			v += a * e.mid[t]
+			e.w[i*d+t] = a * e.r[t]
+			s += math.Abs(e.w[i*d+t])
+		}
+		s += math.Abs(v)
+		if s == 0 {
+			s = 1
+		}
+		e.scale[i] = 1 / s
+		e.v[i] = v / s
+		for t := 0; t < d; t++ {
+			e.w[i*d+t] /= s
+		}
+	}
+	val, mu, u, _ := e.lp.solve(e.w, e.v, d)
+	if val > 0 {
+		for i := range mu {
+			mu[i] *= e.scale[i]
+		}
+		return e.certify(cons, mu) > 0, nil
+	}
+	x := make([]float64, d)
+	for t := range x {
+		x[t] = math.Max(e.box.Lo[t], math.Min(e.box.Hi[t], e.mid[t]+e.r[t]*u[t]))
+	}
+	return false, x
+}
+
+// certify returns a sound lower bound of min over the box of sum_i mu_i g_i(x): positive proves the
+// constraints have no common solution in the box.
+func (e *exact) certify(cons []constraint, mu []float64) float64 {
+	a := make([]float64, e.d)
+	c, mag := 0.0, 0.0
+	for i, g := range cons {
+		if mu[i] <= 0 {
+			continue
+		}
+		for t, v := range g.a {
+			a[t] += mu[i] * v
+			mag += mu[i] * math.Abs(v) * e.xmax[t]
+		}
+		c += mu[i] * g.c
+		mag += mu[i] * math.Abs(g.c)
+	}
+	v, m := extreme(a, e.box, true, nil)
+	return widen(v+c, 4*(mag+m), true)
+}
