@@ -64,14 +64,18 @@ type exact struct {
 	d        int
 	xmax     []float64 // per input: the largest magnitude over the box
 	box      property.Box
-	regions  int
-	lpCalls  int
-	lp       minimax
-	w, v     []float64 // the program's rows, in the box's unit coordinates
-	mid, r   []float64 // the box's centre and half-widths
-	scale    []float64
-	cx       []float64    // a counterexample found at a leaf
-	z        []affineRows // per layer: its pre-activations on the current region (the search is depth first,
+	// The budget: boxes with more unstable relus are not tried; a box that needs more regions or
+	// programs is left open.
+	maxUnstable, maxRegions, maxPrograms int
+	regions                              int
+	unstable                             int // the last box's unstable relus
+	lpCalls                              int
+	lp                                   minimax
+	w, v                                 []float64 // the program's rows, in the box's unit coordinates
+	mid, r                               []float64 // the box's centre and half-widths
+	scale                                []float64
+	cx                                   []float64    // a counterexample found at a leaf
+	z                                    []affineRows // per layer: its pre-activations on the current region (the search is depth first,
 	// so each layer's buffer is reused by the next region that reaches it)
 	slope [][]float64 // per layer: each neuron's slope on the current region
 }
@@ -79,7 +83,7 @@ type exact struct {
 // newExact returns an exact decider for net, or nil when some layer is not piecewise linear with one kink
 // at 0.
 func newExact(net *nn.Network) *exact {
-	e := &exact{net: net, d: net.Inputs()}
+	e := &exact{net: net, d: net.Inputs(), maxUnstable: exactMaxUnstable, maxRegions: exactMaxRegions, maxPrograms: exactMaxPrograms}
 	for _, l := range net.Layers {
 		switch l.Act.Name {
 		case "relu":
@@ -113,15 +117,9 @@ const (
 // over it. When a region's unsafe set is not empty, the point the program found there is returned if a
 // forward pass confirms it.
 func (e *exact) decide(box property.Box, bounds [][]Interval, c property.Case, splits []neuronSplit) (exactOutcome, []float64) {
-	unstable := 0
-	for k := range bounds[:len(bounds)-1] {
-		for _, iv := range bounds[k] {
-			if iv.Lo < 0 && iv.Hi > 0 && !e.linear[k] {
-				unstable++
-			}
-		}
-	}
-	if unstable > exactMaxUnstable {
+	unstable := e.countUnstable(bounds)
+	e.unstable = unstable
+	if unstable > e.maxUnstable {
 		return exactTooHard, nil
 	}
 	e.box, e.regions, e.lpCalls, e.cx = box, 0, 0, nil
@@ -241,7 +239,7 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 					continue
 				}
 			}
-			if e.lpCalls > exactMaxPrograms {
+			if e.lpCalls > e.maxPrograms {
 				return false
 			}
 			slope[j] = e.inactive[k]
@@ -261,7 +259,7 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 // The outputs are slope[j] times row j of z.
 func (e *exact) leaf(z affineRows, slope []float64, cons []constraint, wit []float64, c property.Case) bool {
 	e.regions++
-	if e.regions > exactMaxRegions {
+	if e.regions > e.maxRegions {
 		return false
 	}
 	d := e.d
@@ -385,4 +383,17 @@ func (e *exact) certify(cons []constraint, mu []float64) float64 {
 	}
 	v, m := extreme(a, e.box, true, nil)
 	return widen(v+c, 4*(mag+m), true)
+}
+
+// countUnstable counts the neurons of the network's kinked layers whose bounds straddle 0.
+func (e *exact) countUnstable(bounds [][]Interval) int {
+	n := 0
+	for k := range bounds[:len(bounds)-1] {
+		for _, iv := range bounds[k] {
+			if iv.Lo < 0 && iv.Hi > 0 && !e.linear[k] {
+				n++
+			}
+		}
+	}
+	return n
 }
