@@ -48,6 +48,11 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 	var res *repair.Result
 	verdict := verify.Unknown
 	current := net
+	growMargin := func() {
+		for _, t := range []*repair.TrainSpec{&run.Retrain.Train, &run.Finetune.Train} {
+			t.HardMargin = math.Max(t.HardMargin, t.Margin) * dc.MarginGrowth
+		}
+	}
 	for round := 1; round <= dc.Rounds && ctx.Err() == nil; round++ {
 		log := repair.DomainRound{Round: round}
 		sub := *p
@@ -88,13 +93,19 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 			if v.More != nil {
 				c = v.More
 			}
-			x = append(x, c...)
-			x = append(x, falsify.Around(prop, c, max(dc.Neighbours*d/len(c), 8), dc.Radius, cfg.Seed+uint64(round))...)
 			// Other violations of the repaired network nearby in the boxes.
 			more := falsify.Search(current, prop, falsify.Options{Samples: 20000, Starts: 32, Steps: 30, StepSize: 0.02, Want: 16}, cfg.Seed+uint64(round))
 			more = more[:min(len(more), 16*d)]
-			x = append(x, more...)
-			x = append(x, falsify.Around(prop, more, max(dc.Neighbours/8, 1), dc.Radius, cfg.Seed+uint64(round))...)
+			// The repaired network failed here although earlier rounds may have had rows nearby: these
+			// rows get the growing margin too.
+			for _, s := range [][]float64{
+				c, falsify.Around(prop, c, max(dc.Neighbours*d/len(c), 8), dc.Radius, cfg.Seed+uint64(round)),
+				more, falsify.Around(prop, more, max(dc.Neighbours/8, 1), dc.Radius, cfg.Seed+uint64(round)),
+			} {
+				x = append(x, s...)
+				hard = append(hard, s...)
+			}
+			growMargin()
 		} else {
 			// Undecided: sample the open boxes (where the margin is thinnest or the bounds loosest); these
 			// rows, and those of earlier undecided rounds, get a margin that grows every such round, while
@@ -104,9 +115,7 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 				x = append(x, s...)
 				hard = append(hard, s...)
 			}
-			for _, t := range []*repair.TrainSpec{&run.Retrain.Train, &run.Finetune.Train} {
-				t.HardMargin = math.Max(t.HardMargin, t.Margin) * dc.MarginGrowth
-			}
+			growMargin()
 		}
 		log.Added = (len(x) - before) / d
 		dr.Log = append(dr.Log, log)
