@@ -101,3 +101,21 @@ func TestMinimaxMatchesGonum(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMinimax solves a program of the size the exact decision meets on ACAS Xu: 5 inputs and 20
+// constraints (region sign constraints plus the unsafe conjunction).
+func BenchmarkMinimax(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const m, d = 20, 5
+	w, v := make([]float64, m*d), make([]float64, m)
+	for i := range w {
+		w[i] = r.NormFloat64()
+	}
+	for i := range v {
+		v[i] = r.NormFloat64()
+	}
+	var s minimax
+	for b.Loop() {
+		s.solve(w, v, d)
+	}
+}
