@@ -27,9 +27,10 @@ func newVerify() *cobra.Command {
 		Use:   "verify --net FILE --prop FILE [--timeout DURATION] [--json]",
 		Short: "Prove a property on a network's whole input box, or find a counterexample",
 		Long: `Decide a VNN-LIB property over its whole input box: CROWN bounds with branch and bound over input
-splits prove it (certified), a counterexample confirmed by a forward pass refutes it (violated), or the
-budget runs out (unknown). "certified" is never said of a network with a counterexample: the bounds are
-sound, floating-point rounding included.
+splits, and for relu networks an exact decision of the small boxes by their linear regions, prove it
+(certified), a counterexample confirmed by a forward pass refutes it (violated), or the budget runs out
+(unknown). "certified" is never said of a network with a counterexample: the bounds and the regions'
+certificates are sound, floating-point rounding included.
 
 Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 		Args: cobra.NoArgs,
