@@ -1,6 +1,7 @@
 // Package verify computes sound bounds on a network's outputs over an input box (interval bound
 // propagation, and linear relaxation with back-substitution in the CROWN / DeepPoly style) and decides
-// properties with them.
+// properties with them, by branch and bound, with small boxes of piecewise-linear networks decided
+// exactly by their linear regions (exact.go).
 //
 // Soundness and floating point: every bound is widened by a stated margin, relMargin times the sum of the
 // magnitudes of the terms that made it plus absMargin, which covers the rounding of float64 sums of the
