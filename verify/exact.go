@@ -67,17 +67,21 @@ type exact struct {
 	// The budget: boxes with more unstable relus are not tried; a box that needs more regions or
 	// programs is left open.
 	maxUnstable, maxRegions, maxPrograms int
-	regions                              int
-	unstable                             int // the last box's unstable relus
-	lpCalls                              int
-	lp                                   minimax
-	w, v                                 []float64 // the program's rows, in the box's unit coordinates
-	mid, r                               []float64 // the box's centre and half-widths
-	scale                                []float64
-	cx                                   []float64    // a counterexample found at a leaf
-	z                                    []affineRows // per layer: its pre-activations on the current region (the search is depth first,
-	// so each layer's buffer is reused by the next region that reaches it)
-	slope [][]float64 // per layer: each neuron's slope on the current region
+
+	// The last box's counts: regions and programs so far, unstable relus, and a counterexample found at
+	// a leaf.
+	regions, lpCalls, unstable int
+	cx                         []float64
+
+	// Workspaces: the linear program, its rows in the box's unit coordinates (x = mid + r*u) and their
+	// scales, the combined constraint of a certificate, and per layer the pre-activations and slopes on
+	// the current region (the search is depth first, so each layer's buffers serve the next region that
+	// reaches it).
+	lp           minimax
+	w, v, scale  []float64
+	mid, r, comb []float64
+	z            []affineRows
+	slope        [][]float64
 }
 
 // newExact returns an exact decider for net, or nil when some layer is not piecewise linear with one kink
@@ -115,15 +119,16 @@ const (
 
 // decide tries to prove case c on box (restricted by the relu splits), given sound pre-activation bounds
 // over it. When a region's unsafe set is not empty, the point the program found there is returned if a
-// forward pass confirms it.
-func (e *exact) decide(box property.Box, bounds [][]Interval, c property.Case, splits []neuronSplit) (exactOutcome, []float64) {
+// forward pass confirms it. A box is not tried when it has more unstable relus than the budget allows, or
+// (failedAt > 0) at least as many as a box where the budget ran out before.
+func (e *exact) decide(box property.Box, bounds [][]Interval, c property.Case, splits []neuronSplit, failedAt int) (exactOutcome, []float64) {
 	unstable := e.countUnstable(bounds)
 	e.unstable = unstable
-	if unstable > e.maxUnstable {
+	if unstable > e.maxUnstable || (failedAt > 0 && unstable >= failedAt) {
 		return exactTooHard, nil
 	}
 	e.box, e.regions, e.lpCalls, e.cx = box, 0, 0, nil
-	e.xmax, e.mid, e.r = resizeF(e.xmax, e.d), resizeF(e.mid, e.d), resizeF(e.r, e.d)
+	e.xmax, e.mid, e.r = resize(e.xmax, e.d), resize(e.mid, e.d), resize(e.r, e.d)
 	for i := range e.xmax {
 		e.xmax[i] = math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
 		e.mid[i] = (box.Lo[i] + box.Hi[i]) / 2
@@ -218,7 +223,7 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 	rec = func(i int, cons []constraint, wit []float64) bool {
 		if i == len(open) {
 			if k == len(e.net.Layers)-1 {
-				return e.leaf(z, slope, cons, wit, c)
+				return e.leaf(z, slope, cons, c)
 			}
 			return e.layer(k+1, cons, wit, bounds, c, splits)
 		}
@@ -257,7 +262,7 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 
 // leaf proves one region safe: every conjunction of the case is empty on it.
 // The outputs are slope[j] times row j of z.
-func (e *exact) leaf(z affineRows, slope []float64, cons []constraint, wit []float64, c property.Case) bool {
+func (e *exact) leaf(z affineRows, slope []float64, cons []constraint, c property.Case) bool {
 	e.regions++
 	if e.regions > e.maxRegions {
 		return false
@@ -326,14 +331,13 @@ func (e *exact) solve(cons []constraint) (bool, []float64) {
 	d, m := e.d, len(cons)
 	// One constraint alone may do.
 	for _, g := range cons {
-		v, mag := extreme(g.a, e.box, true, nil)
-		if widen(v+g.c, 4*(mag+math.Abs(g.c)), true) > 0 {
+		if e.lowerBound(g.a, g.c, math.Abs(g.c)) > 0 {
 			return true, nil
 		}
 	}
 	e.lpCalls++
 	// The program in the box's unit coordinates x = mid + r*u, each constraint scaled to unit size.
-	e.w, e.v, e.scale = resizeF(e.w, m*d), resizeF(e.v, m), resizeF(e.scale, m)
+	e.w, e.v, e.scale = resize(e.w, m*d), resize(e.v, m), resize(e.scale, m)
 	for i, g := range cons {
 		v, s := g.c, 0.0
 		for t, a := range g.a {
@@ -368,7 +372,9 @@ func (e *exact) solve(cons []constraint) (bool, []float64) {
 // certify returns a sound lower bound of min over the box of sum_i mu_i g_i(x): positive proves the
 // constraints have no common solution in the box.
 func (e *exact) certify(cons []constraint, mu []float64) float64 {
-	a := make([]float64, e.d)
+	e.comb = resize(e.comb, e.d)
+	a := e.comb
+	clear(a)
 	c, mag := 0.0, 0.0
 	for i, g := range cons {
 		if mu[i] <= 0 {
@@ -381,6 +387,12 @@ func (e *exact) certify(cons []constraint, mu []float64) float64 {
 		c += mu[i] * g.c
 		mag += mu[i] * math.Abs(g.c)
 	}
+	return e.lowerBound(a, c, mag)
+}
+
+// lowerBound returns a sound lower bound of a·x + c over the box, where mag is the magnitude of the terms
+// that made a and c.
+func (e *exact) lowerBound(a []float64, c, mag float64) float64 {
 	v, m := extreme(a, e.box, true, nil)
 	return widen(v+c, 4*(mag+m), true)
 }

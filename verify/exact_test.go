@@ -24,7 +24,7 @@ func TestExactAgreesWithDenseSampling(t *testing.T) {
 			th := []float64{-0.5, 0, 0.3, 1, 3, 10}[trial%6]
 			c := property.Case{Box: box, Unsafe: property.Region{{{Coef: []float64{1, -1}, Bound: -th}}}}
 			ex := newExact(net)
-			got, cx := ex.decide(box, Crown(net, box), c, nil)
+			got, cx := ex.decide(box, Crown(net, box), c, nil, 0)
 			gridUnsafe := 0
 			const n = 300
 			for a := 0; a <= n; a++ {
@@ -71,7 +71,7 @@ func TestExactZeroSlack(t *testing.T) {
 		want  exactOutcome
 	}{{0, exactOpen}, {0.5, exactOpen}, {-1e-6, exactSafe}} {
 		c := property.Case{Box: box, Unsafe: property.Region{{{Coef: []float64{1}, Bound: tc.bound}}}}
-		got, cx := newExact(net).decide(box, Crown(net, box), c, nil)
+		got, cx := newExact(net).decide(box, Crown(net, box), c, nil, 0)
 		if got != tc.want {
 			t.Fatalf("y <= %g: outcome %d, want %d", tc.bound, got, tc.want)
 		}

@@ -47,13 +47,10 @@ func (lp *minimax) solve(w, v []float64, d int) (s float64, mu, u []float64, ok 
 	n := m + 2*d
 	lp.d, lp.m, lp.w, lp.v = d, m, w, v
 	lp.basis = resize(lp.basis, R)
-	lp.binv = resizeF(lp.binv, R*R)
-	lp.col, lp.dcol, lp.y, lp.xb, lp.cb = resizeF(lp.col, R), resizeF(lp.dcol, R), resizeF(lp.y, R), resizeF(lp.xb, R), resizeF(lp.cb, R)
-	lp.mu, lp.u = resizeF(lp.mu, m), resizeF(lp.u, d)
-	if cap(lp.isBas) < n {
-		lp.isBas = make([]bool, n)
-	}
-	lp.isBas = lp.isBas[:n]
+	lp.binv = resize(lp.binv, R*R)
+	lp.col, lp.dcol, lp.y, lp.xb, lp.cb = resize(lp.col, R), resize(lp.dcol, R), resize(lp.y, R), resize(lp.xb, R), resize(lp.cb, R)
+	lp.mu, lp.u = resize(lp.mu, m), resize(lp.u, d)
+	lp.isBas = resize(lp.isBas, n)
 	clear(lp.isBas)
 
 	// Start: the constraint whose own minimum over the cube is largest.
@@ -227,16 +224,11 @@ func (lp *minimax) invert() {
 	}
 }
 
-func resize(s []int, n int) []int {
+// resize returns s with length n, reallocated only when its capacity is short (the contents are not
+// kept).
+func resize[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]int, n)
-	}
-	return s[:n]
-}
-
-func resizeF(s []float64, n int) []float64 {
-	if cap(s) < n {
-		return make([]float64, n)
+		return make([]T, n)
 	}
 	return s[:n]
 }

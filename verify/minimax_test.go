@@ -9,8 +9,8 @@ import (
 	"gonum.org/v1/gonum/optimize/convex/lp"
 )
 
-// gonumMinimax solves the same program with gonum's simplex (a second, independent solver): variables
-// u+ , u- (u = u+ - u-, u+ + u- <= 1 is implied by bounds below), s+ and s-, with slacks.
+// gonumMinimax solves the same program in its primal form with gonum's simplex (a second, independent
+// solver), in standard form with a = u + 1 in [0, 2], s = s+ - s-, and slacks:
 //
 //	minimize s  s.t.  v_i + w_i·u - s <= 0,  -1 <= u_t <= 1.
 func gonumMinimax(t *testing.T, w, v []float64, d int) float64 {

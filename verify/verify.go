@@ -146,8 +146,11 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 				bd.neuronCandidates = max(opt.ReluSplits, 0)
 			}
 			var ex *exact
+			var countUnstable func([][]Interval) int // steers branching toward the exact decision
 			if !opt.NoExact {
-				ex = newExact(net)
+				if ex = newExact(net); ex != nil {
+					countUnstable = ex.countUnstable
+				}
 			}
 			for {
 				mu.Lock()
@@ -199,8 +202,8 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 					oo := decide(bd, c, j, !opt.NoAttack, true, nil)
 					o = &oo
 				}
-				if !o.safe && o.cx == nil && ex != nil && o.bounds != nil && (j.exactFailed == 0 || ex.countUnstable(o.bounds) < j.exactFailed) {
-					r, x := ex.decide(j.box, o.bounds, c, j.splits)
+				if !o.safe && o.cx == nil && ex != nil && o.bounds != nil {
+					r, x := ex.decide(j.box, o.bounds, c, j.splits, j.exactFailed)
 					switch {
 					case r == exactSafe:
 						o = &outcome{safe: true}
@@ -213,11 +216,7 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 				}
 				var kids []job
 				if !o.safe && o.cx == nil && o.dim >= 0 {
-					var count func([][]Interval) int
-					if ex != nil {
-						count = ex.countUnstable
-					}
-					kids = branch(bd, c, j, o, opt, count)
+					kids = branch(bd, c, j, o, opt, countUnstable)
 				}
 				safe, dim, cx := o.safe, o.dim, o.cx
 				for _, k := range kids {
