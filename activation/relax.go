@@ -83,18 +83,74 @@ func (a Activation) Relax(l, u float64) Relaxation {
 		s, b := tangentAt((l + u) / 2)
 		return Relaxation{s, b, chord, fl - chord*l}
 	case shapeSigmoid:
+		var r Relaxation
 		switch {
 		case u <= 0: // convex part
 			s, b := tangentAt((l + u) / 2)
-			return Relaxation{s, b, chord, fl - chord*l}
+			r = Relaxation{s, b, chord, fl - chord*l}
 		case l >= 0: // concave part
 			s, b := tangentAt((l + u) / 2)
-			return Relaxation{chord, fl - chord*l, s, b}
+			r = Relaxation{chord, fl - chord*l, s, b}
+		default: // across the inflection point
+			r.UpperSlope, r.UpperIntercept = sShapedUpper(f, df, l, u)
+			// The lower line of f on [l, u] is the upper line of g(z) = -f(-z), also S-shaped, on [-u, -l],
+			// reflected: g(z) <= s z + b there gives f(z) >= s z - b.
+			g := func(z float64) float64 { return -f(-z) }
+			dg := func(z float64) float64 { return df(-z) }
+			s, b := sShapedUpper(g, dg, -u, -l)
+			r.LowerSlope, r.LowerIntercept = s, -b
 		}
+		// f and its derivative are rounded (a few ulps): move the intercepts out by a margin of their
+		// size, so that the lines hold for the exact function too.
+		r.LowerIntercept -= smoothMargin * (1 + math.Abs(r.LowerIntercept) + math.Abs(r.LowerSlope)*math.Max(-l, u))
+		r.UpperIntercept += smoothMargin * (1 + math.Abs(r.UpperIntercept) + math.Abs(r.UpperSlope)*math.Max(-l, u))
+		return r
 	}
 	// Any increasing f whose derivative on [l, u] is at least m: the line of slope m through (l, f(l))
 	// stays below f, the one through (u, f(u)) above. For sigmoid, tanh and elu (alpha > 1) the derivative
 	// on an interval is smallest at an endpoint.
 	m := math.Min(df(l), df(u))
 	return Relaxation{m, fl - m*l, m, fu - m*u}
+}
+
+// smoothMargin is the relative margin by which the lines of smooth activations are moved out, to cover
+// the rounding of their values, derivatives and tangent points (a few ulps, far below this).
+const smoothMargin = 1e-13
+
+// sShapedUpper returns an upper line of an S-shaped f (increasing, convex below 0, concave above) on
+// [l, u] with l < 0 < u: of the valid lines, the one lowest at the midpoint m, which minimizes the area
+// between line and f (DeepPoly's criterion). Valid upper lines are the chord, when its slope is at most
+// f'(u) (then it is the lowest at m, since every upper line is >= f at l and u); otherwise the tangents
+// at the points t in [d*, u], where the tangent at d* passes through (l, f(l)) (Zhang et al. 2018): the
+// tangent at m when m >= d*, else the one through (l, f(l)).
+//
+// Soundness: phi(t) = f(l) + f'(t)(t - l) - f(t) decreases on t > 0 (phi'(t) = f”(t)(t - l) < 0), is >= 0
+// at 0 (mean value theorem) and vanishes at d*. A tangent at t > 0 is above f on the concave part, and
+// above (l, f(l)) iff phi(t) <= 0, i.e. t >= d*; then above f on the convex part too (f lies below its
+// chord from l to 0 there). A line through (l, f(l)) with slope f'(t), t <= d* (phi(t) >= 0), has slope at
+// least f'(d*), so lies above the tangent through (l, f(l)) on [l, u]. Bisection keeps phi >= 0 at its
+// left end and returns the slope there.
+func sShapedUpper(f, df func(float64) float64, l, u float64) (slope, intercept float64) {
+	fl, fu := f(l), f(u)
+	chord := (fu - fl) / (u - l)
+	if chord <= df(u) {
+		return chord, fl - chord*l
+	}
+	phi := func(t float64) float64 { return fl + df(t)*(t-l) - f(t) }
+	if m := (l + u) / 2; m > 0 && phi(m) < 0 {
+		s := df(m)
+		return s, f(m) - s*m
+	}
+	lo, hi := 0.0, u // phi(lo) >= 0 > phi(hi)
+	for i := 0; i < 24 && hi-lo > 1e-9*(hi+1); i++ {
+		mid := (lo + hi) / 2
+		// A small tolerance keeps the invariant safe from the rounding of phi near its root.
+		if phi(mid) > 1e-12*(1+math.Abs(fl)) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	slope = df(lo)
+	return slope, fl - slope*l
 }

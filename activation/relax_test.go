@@ -54,3 +54,60 @@ func TestReluRelaxationByHand(t *testing.T) {
 		t.Errorf("relu on [-3, 1]: %+v", r)
 	}
 }
+
+// TestSShapedRelaxationsTouch checks that the lines of sigmoid and tanh are tight: each touches the
+// function somewhere on the interval (a line that does not could be moved closer), including across the
+// inflection point, where CROWN's tangent lines through an end point replace the chord.
+func TestSShapedRelaxationsTouch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, a := range []Activation{Sigmoid, Tanh} {
+		for trial := 0; trial < 500; trial++ {
+			scale := []float64{0.1, 1, 5, 20}[trial%4]
+			l, u := -rng.Float64()*scale, rng.Float64()*scale
+			if trial%3 == 0 { // one side of 0 too
+				l, u = math.Abs(l), math.Abs(l)+u
+			}
+			r := a.Relax(l, u)
+			const n = 20000
+			h := (u - l) / n
+			lowGap, upGap := math.Inf(1), math.Inf(1)
+			for i := 0; i <= n; i++ {
+				z := l + h*float64(i)
+				f := a.Value(z)
+				lowGap = math.Min(lowGap, f-(r.LowerSlope*z+r.LowerIntercept))
+				upGap = math.Min(upGap, r.UpperSlope*z+r.UpperIntercept-f)
+			}
+			// Between grid points a touching line may be off by |f''| h^2 / 8 (|f''| <= 1 here), plus the
+			// rounding margins.
+			tol := h*h/8 + 1e-9
+			if lowGap > tol || upGap > tol {
+				t.Fatalf("%s on [%v, %v]: gaps %g (lower), %g (upper) exceed %g", a, l, u, lowGap, upGap, tol)
+			}
+		}
+	}
+}
+
+// TestTanhAcrossZeroByHand checks the tangent line through an end point against a root found by hand:
+// on [-1, 1] the upper line of tanh passes through (-1, tanh(-1)) and touches tanh at d with
+// tanh'(d)(d + 1) = tanh(d) + tanh(1), d = 0.4583... (Newton's method on that equation, by hand).
+func TestTanhAcrossZeroByHand(t *testing.T) {
+	d := 0.5
+	for i := 0; i < 50; i++ { // Newton on g(d) = (1 - tanh²d)(d+1) - tanh d - tanh 1
+		th := math.Tanh(d)
+		g := (1-th*th)*(d+1) - th - math.Tanh(1)
+		dg := -2 * th * (1 - th*th) * (d + 1)
+		d -= g / dg
+	}
+	th := math.Tanh(d)
+	want := 1 - th*th
+	r := Tanh.Relax(-1, 1)
+	if math.Abs(r.UpperSlope-want) > 1e-7 {
+		t.Errorf("upper slope %v, want %v (tangent at %v)", r.UpperSlope, want, d)
+	}
+	if math.Abs(r.LowerSlope-want) > 1e-7 { // tanh is odd: the lower line mirrors the upper one
+		t.Errorf("lower slope %v, want %v", r.LowerSlope, want)
+	}
+	if math.Abs(r.UpperIntercept-(math.Tanh(-1)+want)) > 1e-7 {
+		t.Errorf("upper intercept %v, want %v", r.UpperIntercept, math.Tanh(-1)+want)
+	}
+}

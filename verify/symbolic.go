@@ -96,6 +96,11 @@ func (s *symbolic) bound(box property.Box, parent [][]Interval) *relaxed {
 					mag += math.Abs(wi) * xmax[i]
 				}
 			} else {
+				if stride == 6 {
+					dia, dib, dm := combine6(fl, fu, w, inl, inu, s.lo, s.hi, s.mag)
+					ia, ib, mag = ia+dia, ib+dib, mag+dm
+					w = nil // done
+				}
 				for i, wi := range w {
 					if wi == 0 {
 						continue
@@ -159,6 +164,48 @@ func (s *symbolic) bound(box property.Box, parent [][]Interval) *relaxed {
 		inl, inu = hl, hu
 	}
 	return &s.rx
+}
+
+// combine6 is the inner loop of bound for functions of 5 inputs (rows of 6, ACAS Xu's shape), with the
+// sums in registers (about 1.5x faster than the generic loop): it adds sum_i w_i * (lower or upper function
+// of input i) to fl and fu (the lower function takes input i's lower function where w_i > 0 and its upper
+// one where w_i < 0, and the other way round for fu), and returns the interval-arithmetic bounds of
+// sum_i w_i h_i over [lo, hi] and the magnitude sum_i |w_i| mag_i.
+func combine6(fl, fu, w, inl, inu, lo, hi, mag []float64) (ia, ib, m float64) {
+	l0, l1, l2, l3, l4, l5 := fl[0], fl[1], fl[2], fl[3], fl[4], fl[5]
+	u0, u1, u2, u3, u4, u5 := fu[0], fu[1], fu[2], fu[3], fu[4], fu[5]
+	lo, hi, mag = lo[:len(w)], hi[:len(w)], mag[:len(w)]
+	for i, wi := range w {
+		if wi == 0 {
+			continue
+		}
+		a, b := inl[i*6:i*6+6:i*6+6], inu[i*6:i*6+6:i*6+6]
+		if wi > 0 {
+			ia += wi * lo[i]
+			ib += wi * hi[i]
+			m += wi * mag[i]
+		} else {
+			a, b = b, a
+			ia += wi * hi[i]
+			ib += wi * lo[i]
+			m -= wi * mag[i]
+		}
+		l0 += wi * a[0]
+		l1 += wi * a[1]
+		l2 += wi * a[2]
+		l3 += wi * a[3]
+		l4 += wi * a[4]
+		l5 += wi * a[5]
+		u0 += wi * b[0]
+		u1 += wi * b[1]
+		u2 += wi * b[2]
+		u3 += wi * b[3]
+		u4 += wi * b[4]
+		u5 += wi * b[5]
+	}
+	fl[0], fl[1], fl[2], fl[3], fl[4], fl[5] = l0, l1, l2, l3, l4, l5
+	fu[0], fu[1], fu[2], fu[3], fu[4], fu[5] = u0, u1, u2, u3, u4, u5
+	return ia, ib, m
 }
 
 // applyLine sets g to slope*f + intercept, where f is the function that bounds the pre-activation on the
