@@ -63,6 +63,9 @@ type Config struct {
 	// FromReLU) with this Sharpness, instead of random weights; Hidden is then the teacher's.
 	InitFromTeacher bool    `mapstructure:"init_from_teacher"`
 	Sharpness       float64 `mapstructure:"sharpness"`
+	// Init starts from a saved network (.onnx or .nnet) instead of random weights: training resumed,
+	// e.g. with more epochs or a lower learning rate. Its hidden layers and activation must be these.
+	Init string `mapstructure:"init"`
 	// Mine, with a teacher, adds up to Mine inputs (each with three close neighbours) every MineEvery
 	// epochs where the student's decision still differs from the teacher's, found among 20*Mine uniform
 	// samples of the domain: the training set grows where the student is wrong (0: off).
@@ -160,6 +163,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Keep < 0 || c.Margin < 0 || c.TargetAgreement < 0 || c.TargetAgreement > 100 {
 		bad("keep and margin >= 0, target_agreement in [0, 100]")
+	}
+	if c.Init != "" && c.InitFromTeacher {
+		bad("init and init_from_teacher: give one of them")
 	}
 	if c.Out == "" {
 		bad("out: missing")

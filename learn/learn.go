@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	G "gorgonia.org/gorgonia"
@@ -16,6 +17,7 @@ import (
 	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/nn/netio"
 	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/train"
 )
@@ -273,6 +275,11 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 			return nil, err
 		}
 	}
+	if cfg.Init != "" {
+		if net, err = resume(cfg.Init, sizes, act); err != nil {
+			return nil, err
+		}
+	}
 	net.Norm = set.Normalize
 	// Scale: the targets' RMS, so that the weights of the loss mean the same for any output range.
 	scale := 0.0
@@ -401,6 +408,32 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 	best.Epochs = epochs
 	best.Seconds = time.Since(start).Seconds()
 	return best, nil
+}
+
+// resume loads the network to start from and checks that it has the layer sizes and hidden activation
+// asked for, and a linear output layer.
+func resume(path string, sizes []int, act activation.Activation) (*nn.Network, error) {
+	net, err := netio.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	got := []int{net.Inputs()}
+	for _, l := range net.Layers {
+		got = append(got, l.Out)
+	}
+	if !slices.Equal(got, sizes) {
+		return nil, fmt.Errorf("init %s: layer sizes %v, the config asks for %v", path, got, sizes)
+	}
+	for k, l := range net.Layers {
+		want := act
+		if k == len(net.Layers)-1 {
+			want = activation.Identity
+		}
+		if l.Act != want {
+			return nil, fmt.Errorf("init %s: layer %d is %s, the config asks for %s", path, k+1, l.Act, want)
+		}
+	}
+	return net, nil
 }
 
 // graph is a compiled training graph with its extra inputs.

@@ -11,6 +11,7 @@ import (
 	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/nn/netio"
 	"github.com/birdnn/birdnn/property"
 )
 
@@ -97,6 +98,55 @@ func TestTrainCSV(t *testing.T) {
 	}
 	if _, err := ReadCSV(path, 2, 1, true); err == nil {
 		t.Error("label 1 accepted with one output")
+	}
+}
+
+// TestTrainResume: training started from a saved network (init) with a negligible learning rate returns
+// that network's function; a saved network of other sizes or another activation is refused.
+func TestTrainResume(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(7, 8))
+	saved := nn.Random(rng, []int{2, 16, 2}, activation.Tanh, activation.Identity)
+	path := filepath.Join(dir, "start.onnx")
+	if err := netio.Save(path, saved, netio.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float64, 2*600)
+	for i := range x {
+		x[i] = 2*rng.Float64() - 1
+	}
+	set := &Set{X: x, Y: saved.Forward(x), D: 2, M: 2}
+	for _, tc := range []struct {
+		name   string
+		hidden []int
+		act    string
+		ok     bool
+	}{
+		{"same shape", []int{16}, "tanh", true},
+		{"other sizes", []int{8}, "tanh", false},
+		{"other depth", []int{16, 16}, "tanh", false},
+		{"other activation", []int{16}, "sigmoid", false},
+	} {
+		cfg := Defaults()
+		cfg.Hidden, cfg.Activation, cfg.Epochs, cfg.Holdout, cfg.Batch, cfg.LearnRate = tc.hidden, tc.act, 1, 100, 50, 1e-12
+		cfg.Init = path
+		res, err := Train(set, &cfg, progress.To(nil))
+		if !tc.ok {
+			if err == nil {
+				t.Errorf("%s: accepted", tc.name)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		want, got := saved.Forward(x[:20]), res.Net.Forward(x[:20])
+		for i := range want {
+			// The ONNX file holds float32 weights: the outputs agree to about 1e-6.
+			if math.Abs(want[i]-got[i]) > 1e-5 {
+				t.Fatalf("%s: output %d is %v, the saved network gives %v", tc.name, i, got[i], want[i])
+			}
+		}
 	}
 }
 

@@ -21,9 +21,10 @@ import (
 
 func newBenchMakeSuite() *cobra.Command {
 	var cfgPath, out, only, acts string
-	var force bool
+	var sets []string
+	var force, resume bool
 	cmd := &cobra.Command{
-		Use:   "make-activation-suite [--config datasets/suite/suite.yaml] [--out datasets/suite] [--teachers \"N2,1;N2,9\"]",
+		Use:   "make-activation-suite [--config datasets/suite/suite.yaml] [--out datasets/suite] [--teachers \"N2,1;N2,9\"] [--resume] [--set key=value]",
 		Short: "Distil the sigmoid, tanh and elu students of ACAS Xu N2,1, N2,9, N3,5 and N1,9",
 		Long: `Builds the activation suite: for each teacher (N2,1, N2,9, N3,5 against property 2, N1,9 against
 property 7) a tanh student distilled as the config says (uniform samples, samples where the teacher's
@@ -31,16 +32,22 @@ advisory changes, and samples around its counterexamples), the sigmoid network t
 function (tanh(z) = 2 sigmoid(2z) - 1), and an elu student started from the teacher rewritten with
 elu(k z)/k and distilled further. A student is kept only if a counterexample search finds it violating the
 teacher's failing property. Writes OUT/<activation>_n<ij>.onnx and OUT/suite.json (agreement with the
-teacher on 10000 uniform samples, violation, epochs, seconds).`,
+teacher on 10000 uniform samples, violation, epochs, seconds).
+
+--resume continues training each tanh student from its file in OUT (its epochs and seconds add up in
+suite.json), e.g. with --set epochs=100 --set learn_rate=0.0005.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			base, err := learn.LoadConfig(cfgPath, nil, nil)
+			base, err := learn.LoadConfig(cfgPath, nil, sets)
 			if err != nil {
 				return err
 			}
 			teachers, err := pick(bench.SuiteTeachers, bench.SuiteTeacher.Name, only, "--teachers")
 			if err != nil {
 				return err
+			}
+			if resume && acts != "tanh" {
+				return fmt.Errorf("--resume trains the tanh students further: give --activations tanh")
 			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
@@ -60,10 +67,23 @@ teacher on 10000 uniform samples, violation, epochs, seconds).`,
 						return fmt.Errorf("--activations: %q: want tanh (which brings sigmoid) or elu", act)
 					}
 					path := filepath.Join(out, t.File(act))
-					if _, err := os.Stat(path); err == nil && !force {
-						return fmt.Errorf("%s exists (use --force to rebuild)", path)
+					_, statErr := os.Stat(path)
+					if statErr == nil && !force && !resume {
+						return fmt.Errorf("%s exists (use --force to rebuild, --resume to train it further)", path)
 					}
 					cfg := *base
+					var before *bench.Student // the student resumed
+					if resume && act == "tanh" {
+						if statErr != nil {
+							return fmt.Errorf("--resume: %w", statErr)
+						}
+						cfg.Init = path
+						for _, o := range students {
+							if o.File == t.File(act) {
+								before = o
+							}
+						}
+					}
 					if act == "elu" {
 						cfg.InitFromTeacher, cfg.Sharpness = true, 1e4
 						cfg.Epochs, cfg.LearnRate, cfg.Squash = 3, 1e-5, 0
@@ -71,6 +91,10 @@ teacher on 10000 uniform samples, violation, epochs, seconds).`,
 					s, err := bench.MakeStudent(t, act, cfg, rep)
 					if err != nil {
 						return fmt.Errorf("%s %s: %w", t.Name(), act, err)
+					}
+					if before != nil {
+						s.Epochs += before.Epochs
+						s.Seconds += before.Seconds
 					}
 					found := []*bench.Student{s}
 					if act == "tanh" {
@@ -118,6 +142,8 @@ teacher on 10000 uniform samples, violation, epochs, seconds).`,
 	fl.StringVar(&out, "out", "datasets/suite", "output folder")
 	fl.StringVar(&only, "teachers", "", "only these teachers, separated by ';' (e.g. \"N2,1\")")
 	fl.BoolVar(&force, "force", false, "rebuild students whose files exist")
+	fl.BoolVar(&resume, "resume", false, "train the tanh students further, from their files in --out")
+	fl.StringArrayVar(&sets, "set", nil, "override a training config key: key=value (repeatable)")
 	fl.StringVar(&acts, "activations", "tanh,elu", "students to make: tanh (and its exact sigmoid rewrite), elu")
 	return cmd
 }
