@@ -48,6 +48,9 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 	var res *repair.Result
 	verdict := verify.Unknown
 	current := net
+	// After the first counterexample, the verifier looks for more (they all join the repair set) for a
+	// tenth of its budget, not all of it.
+	collectFor := time.Duration(dc.VerifySeconds * float64(time.Second) / 10)
 	growMargin := func() {
 		for _, t := range []*repair.TrainSpec{&run.Retrain.Train, &run.Finetune.Train} {
 			t.HardMargin = math.Max(t.HardMargin, t.Margin) * dc.MarginGrowth
@@ -73,7 +76,8 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 		}
 		// Verify the current network (the original while nothing was found to repair).
 		vph := rep.Start(fmt.Sprintf("verify (round %d)", round), 1)
-		v := verify.Verify(ctx, current, prop, verify.Options{Timeout: time.Duration(dc.VerifySeconds * float64(time.Second)), BreadthFirst: true, Collect: 32})
+		v := verify.Verify(ctx, current, prop, verify.Options{Timeout: time.Duration(dc.VerifySeconds * float64(time.Second)),
+			BreadthFirst: true, Collect: 32, CollectFor: collectFor})
 		vph.Add(1, "")
 		vph.Finish(fmt.Sprintf("%s, %d boxes, %.1f%% proven", v.Verdict, v.Boxes, 100*v.Proven))
 		verdict = v.Verdict

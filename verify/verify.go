@@ -65,6 +65,9 @@ type Options struct {
 	// Collect keeps searching after the first counterexample until this many are found (or the budget
 	// or the boxes run out); Result.More holds them. 0 or 1: stop at the first.
 	Collect int
+	// CollectFor limits the search for more counterexamples to this long after the first (0: no limit
+	// but the budget).
+	CollectFor time.Duration
 	// ReluSplits is how many unstable relus strong branching tries splitting (fixing the relu's sign
 	// either way) beside the input dimensions; 0: none. On the ACAS Xu benchmark input splits alone are
 	// faster (2 candidates: 1.7x the time for the same instances solved).
@@ -77,6 +80,9 @@ type Options struct {
 	// NoAttack turns the counterexample search off (bounds only), for testing the bounds' soundness.
 	NoAttack bool
 }
+
+// attackSteps is the number of gradient steps of the attack on each box.
+const attackSteps = 6
 
 // breadthFirstBoxes is how many boxes every search works level by level before it goes depth first: the
 // first levels try the centres and corners of boxes all over the property's box, where a dive would
@@ -120,6 +126,7 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 		more     []float64 // every counterexample found (Collect)
 		gaveUp   bool
 		found    []float64
+		foundAt  time.Time
 		stopped  bool
 	)
 	caseWeight := make([]float64, len(prop.Cases))
@@ -171,6 +178,12 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 					mu.Unlock()
 					return
 				default:
+				}
+				if found != nil && opt.CollectFor > 0 && time.Since(foundAt) > opt.CollectFor {
+					stopped = true
+					cond.Broadcast()
+					mu.Unlock()
+					return
 				}
 				if opt.MaxBoxes > 0 && boxes >= opt.MaxBoxes {
 					stopped = true
@@ -230,7 +243,7 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 				switch {
 				case cx != nil:
 					if found == nil {
-						found = cx
+						found, foundAt = cx, time.Now()
 					}
 					more = append(more, cx...)
 					if len(more)/len(cx) >= max(opt.Collect, 1) {
@@ -490,6 +503,14 @@ func decide(bd *bounder, c property.Case, j job, attack, alpha bool, rx *relaxed
 		}
 		if c.Unsafe.Unsafe(net.Forward(corner)) {
 			return outcome{dim: dim, cx: corner, score: score}
+		}
+	}
+	if alpha {
+		// Once per box (not for strong branching's candidates): a few steps of signed-gradient descent
+		// from the centre, within the box. The corner above follows the relaxed network, which a smooth
+		// network's curvature can lead astray.
+		if x := falsify.Descend(net, property.Case{Box: box, Unsafe: c.Unsafe}, centre, attackSteps, 0.5); x != nil {
+			return outcome{dim: dim, cx: x, score: score}
 		}
 	}
 	return outcome{dim: dim, bounds: bounds, rx: rx, score: score, neurons: neurons}

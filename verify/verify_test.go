@@ -3,7 +3,9 @@ package verify
 import (
 	"context"
 	"math/rand/v2"
+	"sort"
 	"testing"
+	"time"
 
 	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/nn"
@@ -68,4 +70,65 @@ func verdictsAgree(t *testing.T, opt Options) {
 		t.Errorf("%+v: verdicts %v: want both certified and violated cases", opt, counts)
 	}
 	t.Logf("%+v: verdicts %v", opt, counts)
+}
+
+// checkVerdict compares a verdict on a 2-input property with a 200 x 200 grid of its box.
+func checkVerdict(t *testing.T, net *nn.Network, prop *property.Property, res Result, name string) {
+	t.Helper()
+	box := prop.Cases[0].Box
+	const n = 200
+	x := make([]float64, 0, 2*(n+1)*(n+1))
+	for a := 0; a <= n; a++ {
+		for b := 0; b <= n; b++ {
+			x = append(x, box.Lo[0]+(box.Hi[0]-box.Lo[0])*float64(a)/n, box.Lo[1]+(box.Hi[1]-box.Lo[1])*float64(b)/n)
+		}
+	}
+	y := net.Forward(x)
+	unsafe := 0
+	for r := 0; r < len(x)/2; r++ {
+		if prop.Unsafe(x[2*r:2*r+2], y[2*r:2*r+2]) {
+			unsafe++
+		}
+	}
+	switch res.Verdict {
+	case Certified:
+		if unsafe > 0 {
+			t.Fatalf("%s: certified, but %d grid points are unsafe", name, unsafe)
+		}
+	case Violated:
+		if cx := res.Counterexample; !prop.Unsafe(cx.Input, net.Forward(cx.Input)) {
+			t.Fatalf("%s: counterexample %v is not one", name, cx.Input)
+		}
+	}
+}
+
+// TestCollectedCounterexamples: a search that collects counterexamples (with CollectFor limiting it
+// after the first) returns only real ones.
+func TestCollectedCounterexamples(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 1))
+	net := nn.Random(rng, []int{2, 60, 60, 60, 2}, activation.ReLU, activation.Identity)
+	box := randomBox(rng, 2, 1)
+	y := net.Forward(box.Sample(rng, 2000))
+	// Unsafe where y1 - y0 >= th, th the median of y1 - y0 over samples: about half the box.
+	var diffs []float64
+	for r := 0; r < len(y)/2; r++ {
+		diffs = append(diffs, y[2*r+1]-y[2*r])
+	}
+	sort.Float64s(diffs)
+	th := diffs[len(diffs)/2]
+	prop := &property.Property{Inputs: 2, Outputs: 2, Cases: []property.Case{{Box: box,
+		Unsafe: property.Region{{{Coef: []float64{1, -1}, Bound: -th}}}}}}
+	// Without the attacks, the counterexamples come from the exact decision of small boxes, one box at a
+	// time (the up-front search would return its first at once).
+	res := Verify(context.Background(), net, prop, Options{Collect: 1 << 30, CollectFor: 200 * time.Millisecond, Timeout: time.Minute, NoAttack: true})
+	checkVerdict(t, net, prop, res, "relu")
+	if res.Verdict != Violated || len(res.More) < 2*2 {
+		t.Fatalf("verdict %s with %d counterexamples", res.Verdict, len(res.More)/2)
+	}
+	for r := 0; r < len(res.More)/2; r++ {
+		x := res.More[2*r : 2*r+2]
+		if !prop.Unsafe(x, net.Forward(x)) {
+			t.Fatalf("%v is not a counterexample", x)
+		}
+	}
 }

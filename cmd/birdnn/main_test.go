@@ -6,10 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/birdnn/birdnn/datasets"
+	"github.com/birdnn/birdnn/nn/netio"
 )
 
 // run executes birdnn with args in-process and returns its standard output.
@@ -190,6 +192,18 @@ func TestRepairCommand(t *testing.T) {
 	for _, f := range []string{"repaired.onnx", "repaired.nnet", "report.json", "report.md"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
+		}
+	}
+	// Both files hold the same network to the last bit (the .nnet text round-trips float64 exactly, the
+	// ONNX file holds doubles): what was verified is what was written.
+	a, errA := netio.Load(filepath.Join(dir, "repaired.onnx"))
+	b, errB := netio.Load(filepath.Join(dir, "repaired.nnet"))
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	for k := range a.Layers {
+		if !slices.Equal(a.Layers[k].W, b.Layers[k].W) || !slices.Equal(a.Layers[k].B, b.Layers[k].B) {
+			t.Fatalf("layer %d: the ONNX and .nnet files differ", k)
 		}
 	}
 	var rep map[string]any

@@ -144,7 +144,9 @@ func outputDir(out, name string, force bool) (string, error) {
 }
 
 func writeResult(dir string, res *repair.Result) error {
-	if err := netio.Save(filepath.Join(dir, "repaired.onnx"), res.Repaired, netio.Options{}); err != nil {
+	// Doubles: the file holds exactly the network that was measured and verified (float32 weights would
+	// be another network, which a certificate need not cover).
+	if err := netio.Save(filepath.Join(dir, "repaired.onnx"), res.Repaired, netio.Options{Float64: true}); err != nil {
 		return err
 	}
 	if res.Repaired.AllReLU() {
