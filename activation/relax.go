@@ -113,6 +113,28 @@ func (a Activation) Relax(l, u float64) Relaxation {
 	return Relaxation{m, fl - m*l, m, fu - m*u}
 }
 
+// RelaxParallel is Relax, except on intervals of sigmoid or tanh across the inflection point (l < 0 < u),
+// where it returns the two parallel lines of the smallest slope on [l, u], min(f'(l), f'(u)), through
+// (l, f(l)) below and (u, f(u)) above. They enclose more area than Relax's lines, but give the neuron one
+// slope both ways, so a bound does not switch between two linear parts as coefficients change sign; on
+// some networks they prove boxes that Relax's lines do not, and the verifier tries both.
+func (a Activation) RelaxParallel(l, u float64) Relaxation {
+	if shapeOf(a.Name, a.Param) != shapeSigmoid || !(l < 0 && 0 < u) {
+		return a.Relax(l, u)
+	}
+	k := a.mustKind()
+	fl, fu := k.Value(l, a.Param), k.Value(u, a.Param)
+	m := math.Min(k.Deriv(l, a.Param), k.Deriv(u, a.Param))
+	r := Relaxation{m, fl - m*l, m, fu - m*u}
+	w := m * math.Max(-l, u)
+	r.LowerIntercept -= smoothMargin * (1 + math.Abs(r.LowerIntercept) + w)
+	r.UpperIntercept += smoothMargin * (1 + math.Abs(r.UpperIntercept) + w)
+	return r
+}
+
+// SShaped reports whether Relax and RelaxParallel can differ: the activation is sigmoid or tanh.
+func (a Activation) SShaped() bool { return shapeOf(a.Name, a.Param) == shapeSigmoid }
+
 // smoothMargin is the relative margin by which the lines of smooth activations are moved out, to cover
 // the rounding of their values, derivatives and tangent points (a few ulps, far below this).
 const smoothMargin = 1e-13
@@ -142,7 +164,7 @@ func sShapedUpper(f, df func(float64) float64, l, u float64) (slope, intercept f
 		return s, f(m) - s*m
 	}
 	lo, hi := 0.0, u // phi(lo) >= 0 > phi(hi)
-	for i := 0; i < 24 && hi-lo > 1e-9*(hi+1); i++ {
+	for i := 0; i < 14 && hi-lo > 1e-9*(hi+1); i++ {
 		mid := (lo + hi) / 2
 		// A small tolerance keeps the invariant safe from the rounding of phi near its root.
 		if phi(mid) > 1e-12*(1+math.Abs(fl)) {

@@ -111,6 +111,9 @@ type relaxed struct {
 	// empty is set when relu splits contradict the bounds (some split neuron cannot take its sign on the
 	// box): the restricted input set is empty.
 	empty bool
+	// alt, for networks with sigmoid or tanh layers, has the same bounds with the other relaxation of
+	// those layers (activation.RelaxParallel); nil otherwise.
+	alt *relaxed
 }
 
 func relaxLayer(l *nn.Layer, b []Interval) []activation.Relaxation {
@@ -141,6 +144,13 @@ type bounder struct {
 	// bounds, intersected with the parent's) instead of a back-substitution per neuron.
 	smooth bool
 	sym    *symbolic
+	// par, for networks with sigmoid or tanh layers, is a second forward pass with the parallel lines
+	// (activation.RelaxParallel) across the inflection point: it tightens the bounds of the first and
+	// gives the objective a second relaxation to try (relaxed.alt). Neither relaxation dominates: on a
+	// repaired 6 x 64 tanh student the least-area lines prove 98.7% of property 2's box in 120 s where
+	// the parallel ones prove 0.7%, and on a 3 x 64 one the parallel lines certify in 0.6 s what the
+	// least-area ones leave unknown after 60 s.
+	par *symbolic
 }
 
 func newBounder(net *nn.Network) *bounder {
@@ -160,8 +170,38 @@ func newBounder(net *nn.Network) *bounder {
 	}
 	if b.smooth {
 		b.sym = newSymbolic(net)
+		for k := 0; k+1 < len(net.Layers); k++ {
+			if net.Layers[k].Act.SShaped() {
+				b.par = newSymbolic(net)
+				b.par.parallel = true
+				break
+			}
+		}
 	}
 	return b
+}
+
+// addParallel tightens rx's bounds by the forward pass with parallel lines and sets rx.alt: the bounds of
+// both passes hold, so does their intersection, and each relaxation is chosen on it. decide calls it
+// only for boxes that the first relaxation does not prove.
+func (bd *bounder) addParallel(box property.Box, rx *relaxed) {
+	if bd.par == nil || rx.empty || rx.alt != nil {
+		return
+	}
+	r := bd.par.bound(box, rx.bounds) // intersected with rx's bounds
+	alt := &relaxed{bounds: make([][]Interval, len(r.bounds)), relax: make([][]activation.Relaxation, len(r.relax))}
+	for k := range r.bounds {
+		alt.bounds[k] = append([]Interval(nil), r.bounds[k]...)
+		alt.relax[k] = append([]activation.Relaxation(nil), r.relax[k]...)
+		act := bd.net.Layers[k].Act
+		for j, b := range alt.bounds[k] {
+			if b != rx.bounds[k][j] { // tightened: relax again (most neurons keep their bounds)
+				rx.relax[k][j] = act.Relax(b.Lo, b.Hi)
+			}
+		}
+		rx.bounds[k] = alt.bounds[k]
+	}
+	rx.alt = alt
 }
 
 // crown bounds every layer over box. When parent holds bounds computed over a box that contains this

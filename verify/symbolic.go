@@ -26,10 +26,13 @@ type symbolic struct {
 	// Magnitudes of the post-activation functions over the box, for the rounding margin.
 	mag []float64
 	rx  relaxed
-	lo  []float64 // IBP scratch: lower and upper bounds of the previous layer's outputs
-	hi  []float64
-	nlo []float64
-	nhi []float64
+	// parallel relaxes sigmoid and tanh across the inflection point with parallel lines
+	// (activation.RelaxParallel) instead of Relax's.
+	parallel bool
+	lo       []float64 // IBP scratch: lower and upper bounds of the previous layer's outputs
+	hi       []float64
+	nlo      []float64
+	nhi      []float64
 }
 
 func newSymbolic(net *nn.Network) *symbolic {
@@ -143,7 +146,12 @@ func (s *symbolic) bound(box property.Box, parent [][]Interval) *relaxed {
 		relax := s.rx.relax[k]
 		for j := 0; j < l.Out; j++ {
 			b := bounds[j]
-			r := relaxOne(l.Act, b.Lo, b.Hi)
+			var r activation.Relaxation
+			if s.parallel {
+				r = l.Act.RelaxParallel(b.Lo, b.Hi)
+			} else {
+				r = relaxOne(l.Act, b.Lo, b.Hi)
+			}
 			relax[j] = r
 			s.nlo[j], s.nhi[j] = postBounds(l, b)
 			fl, fu := zl[j*stride:(j+1)*stride], zu[j*stride:(j+1)*stride]

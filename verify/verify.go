@@ -392,58 +392,30 @@ func decide(bd *bounder, c property.Case, j job, attack, alpha bool, rx *relaxed
 		return outcome{safe: true, score: 0}
 	}
 	bounds := rx.bounds
-	top := len(net.Layers) - 1
 	bestSmear := -1.0
 	allExcluded := true
 	var worstOpen []float64
 	var worstConj property.Conjunction
 	var worstLambda []float64
 	for _, conj := range c.Unsafe {
-		// The conjunction {c_j·y <= b_j for all j} is empty on the box if some combination
-		// sum_j lambda_j (c_j·y - b_j), lambda >= 0, is positive everywhere on it.
-		// Bound each constraint's slack c_j·y - b_j from below by a linear function of the input, then look
-		// for weights on the simplex whose mix is positive on the whole box (by the minimax theorem, such
-		// weights exist exactly when the pointwise maximum of the functions is positive on the box).
-		fns := make([]inputLinear, len(conj))
-		excluded := false
-		for j, con := range conj {
-			lb, coef := rx.backSubstitute(net, box, top, linear{coef: con.Coef, c: -con.Bound}, true)
-			if lb > 0 {
+		excluded, lb, worstCoef, lambda := boundConjunction(bd, rx, box, conj, alpha, j.splits)
+		if !excluded && len(j.splits) == 0 {
+			bd.addParallel(box, rx) // sigmoid and tanh layers: the second relaxation (else a no-op)
+		}
+		if !excluded && rx.alt != nil {
+			// The other relaxation of S-shaped activations: either bound proves the conjunction empty.
+			// The score that steers branching is the mean of the two bounds: the larger alone often
+			// stays put over the first splits (the parallel lines of wide intervals are flat), which
+			// leaves strong branching nothing to choose by.
+			ex2, lb2, _, _ := boundConjunction(bd, rx.alt, box, conj, false, j.splits)
+			if ex2 {
 				excluded = true
-				break
+			} else {
+				lb = (lb + lb2) / 2
 			}
-			low, _ := extreme(coef, box, true, nil)
-			fns[j] = inputLinear{coef: coef, c: lb - low}
 		}
 		if excluded {
 			continue
-		}
-		lb, worstCoef, lambda := bestMix(fns, box)
-		if lb > 0 {
-			continue
-		}
-		if len(conj) > 1 {
-			// One back-substitution of the mix itself: its relaxations are chosen for the mix's own
-			// coefficients, which is tighter than mixing the separate bounds.
-			f := linear{coef: make([]float64, net.Outputs())}
-			for j, con := range conj {
-				for i, a := range con.Coef {
-					f.coef[i] += lambda[j] * a
-				}
-				f.c -= lambda[j] * con.Bound
-			}
-			if lb2, coef := rx.backSubstitute(net, box, top, f, true); lb2 > 0 {
-				continue
-			} else if lb2 > lb {
-				lb, worstCoef = lb2, coef
-			}
-		}
-		if alpha && bd.alphaSteps > 0 {
-			if lb2, coef := bd.alpha.optimize(rx, box, conj, lambda, bd.alphaSteps, j.splits); lb2 > 0 {
-				continue
-			} else if lb2 > lb {
-				lb, worstCoef = lb2, coef
-			}
 		}
 		if lb < score {
 			worstConj, worstLambda = conj, lambda
@@ -586,6 +558,57 @@ func bestMix(fns []inputLinear, box property.Box) (float64, []float64, []float64
 		projectSimplex(lambda)
 	}
 	return best, bestCoef, bestLambda
+}
+
+// boundConjunction bounds from below, over the box and with rx's relaxations, how far the conjunction
+// conj of output constraints is from holding: excluded when the bound proves it empty on the box;
+// otherwise the best lower bound found (negative), its coefficients on the input, and the mix of the
+// constraints behind it.
+func boundConjunction(bd *bounder, rx *relaxed, box property.Box, conj property.Conjunction, alpha bool, splits []neuronSplit) (bool, float64, []float64, []float64) {
+	net := bd.net
+	top := len(net.Layers) - 1
+	// The conjunction {c_j·y <= b_j for all j} is empty on the box if some combination
+	// sum_j lambda_j (c_j·y - b_j), lambda >= 0, is positive everywhere on it.
+	// Bound each constraint's slack c_j·y - b_j from below by a linear function of the input, then look
+	// for weights on the simplex whose mix is positive on the whole box (by the minimax theorem, such
+	// weights exist exactly when the pointwise maximum of the functions is positive on the box).
+	fns := make([]inputLinear, len(conj))
+	for j, con := range conj {
+		lb, coef := rx.backSubstitute(net, box, top, linear{coef: con.Coef, c: -con.Bound}, true)
+		if lb > 0 {
+			return true, lb, nil, nil
+		}
+		low, _ := extreme(coef, box, true, nil)
+		fns[j] = inputLinear{coef: coef, c: lb - low}
+	}
+	lb, worstCoef, lambda := bestMix(fns, box)
+	if lb > 0 {
+		return true, lb, nil, nil
+	}
+	if len(conj) > 1 {
+		// One back-substitution of the mix itself: its relaxations are chosen for the mix's own
+		// coefficients, which is tighter than mixing the separate bounds.
+		f := linear{coef: make([]float64, net.Outputs())}
+		for j, con := range conj {
+			for i, a := range con.Coef {
+				f.coef[i] += lambda[j] * a
+			}
+			f.c -= lambda[j] * con.Bound
+		}
+		if lb2, coef := rx.backSubstitute(net, box, top, f, true); lb2 > 0 {
+			return true, lb2, nil, nil
+		} else if lb2 > lb {
+			lb, worstCoef = lb2, coef
+		}
+	}
+	if alpha && bd.alphaSteps > 0 {
+		if lb2, coef := bd.alpha.optimize(rx, box, conj, lambda, bd.alphaSteps, splits); lb2 > 0 {
+			return true, lb2, nil, nil
+		} else if lb2 > lb {
+			lb, worstCoef = lb2, coef
+		}
+	}
+	return false, lb, worstCoef, lambda
 }
 
 // projectSimplex replaces v by its Euclidean projection on the probability simplex.
