@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sort"
 	"testing"
@@ -35,34 +36,9 @@ func verdictsAgree(t *testing.T, opt Options) {
 				Unsafe: property.Region{{{Coef: []float64{1, -1}, Bound: -th}}}}}}
 			res := Verify(context.Background(), net, prop, opt)
 			counts[res.Verdict]++
-			const n = 200
-			gridUnsafe := 0
-			x := make([]float64, 0, 2*(n+1)*(n+1))
-			for a := 0; a <= n; a++ {
-				for b := 0; b <= n; b++ {
-					x = append(x, box.Lo[0]+(box.Hi[0]-box.Lo[0])*float64(a)/n, box.Lo[1]+(box.Hi[1]-box.Lo[1])*float64(b)/n)
-				}
-			}
-			y := net.Forward(x)
-			for r := 0; r < len(x)/2; r++ {
-				if prop.Unsafe(x[2*r:2*r+2], y[2*r:2*r+2]) {
-					gridUnsafe++
-				}
-			}
-			switch res.Verdict {
-			case Certified:
-				if gridUnsafe > 0 {
-					t.Fatalf("%+v %s trial %d: certified, but %d grid points are unsafe", opt, act, trial, gridUnsafe)
-				}
-			case Violated:
-				cx := res.Counterexample
-				if !prop.Unsafe(cx.Input, net.Forward(cx.Input)) {
-					t.Fatalf("%s trial %d: counterexample %v is not one", act, trial, cx.Input)
-				}
-			case Unknown:
-				if gridUnsafe > 0 && !opt.NoAttack {
-					t.Errorf("%s trial %d: unknown, but the grid has %d unsafe points the search missed", act, trial, gridUnsafe)
-				}
+			gridUnsafe := checkVerdict(t, net, prop, res, fmt.Sprintf("%+v %s trial %d", opt, act, trial))
+			if res.Verdict == Unknown && gridUnsafe > 0 && !opt.NoAttack {
+				t.Errorf("%s trial %d: unknown, but the grid has %d unsafe points the search missed", act, trial, gridUnsafe)
 			}
 		}
 	}
@@ -72,8 +48,9 @@ func verdictsAgree(t *testing.T, opt Options) {
 	t.Logf("%+v: verdicts %v", opt, counts)
 }
 
-// checkVerdict compares a verdict on a 2-input property with a 200 x 200 grid of its box.
-func checkVerdict(t *testing.T, net *nn.Network, prop *property.Property, res Result, name string) {
+// checkVerdict compares a verdict on a 2-input property with a 200 x 200 grid of its box, and returns the
+// number of unsafe grid points.
+func checkVerdict(t *testing.T, net *nn.Network, prop *property.Property, res Result, name string) int {
 	t.Helper()
 	box := prop.Cases[0].Box
 	const n = 200
@@ -100,6 +77,7 @@ func checkVerdict(t *testing.T, net *nn.Network, prop *property.Property, res Re
 			t.Fatalf("%s: counterexample %v is not one", name, cx.Input)
 		}
 	}
+	return unsafe
 }
 
 // TestCollectedCounterexamples: a search that collects counterexamples (with CollectFor limiting it
