@@ -100,17 +100,25 @@ func (a Activation) Relax(l, u float64) Relaxation {
 			s, b := sShapedUpper(g, dg, -u, -l)
 			r.LowerSlope, r.LowerIntercept = s, -b
 		}
-		// f and its derivative are rounded (a few ulps): move the intercepts out by a margin of their
-		// size, so that the lines hold for the exact function too.
-		r.LowerIntercept -= smoothMargin * (1 + math.Abs(r.LowerIntercept) + math.Abs(r.LowerSlope)*math.Max(-l, u))
-		r.UpperIntercept += smoothMargin * (1 + math.Abs(r.UpperIntercept) + math.Abs(r.UpperSlope)*math.Max(-l, u))
-		return r
+		return withSmoothMargin(r, l, u)
 	}
-	// Any increasing f whose derivative on [l, u] is at least m: the line of slope m through (l, f(l))
-	// stays below f, the one through (u, f(u)) above. For sigmoid, tanh and elu (alpha > 1) the derivative
-	// on an interval is smallest at an endpoint.
-	m := math.Min(df(l), df(u))
+	return minSlopeLines(fl, fu, math.Min(df(l), df(u)), l, u)
+}
+
+// minSlopeLines returns the lines of slope m through (l, fl) below and (u, fu) above: they bound any
+// increasing f whose derivative on [l, u] is at least m. For sigmoid, tanh and elu (alpha > 1) the
+// derivative on an interval is smallest at an end point, so m = min(f'(l), f'(u)).
+func minSlopeLines(fl, fu, m, l, u float64) Relaxation {
 	return Relaxation{m, fl - m*l, m, fu - m*u}
+}
+
+// withSmoothMargin moves r's intercepts out by a margin of their size: f and its derivative are rounded
+// (a few ulps), and the lines must hold for the exact function too.
+func withSmoothMargin(r Relaxation, l, u float64) Relaxation {
+	w := math.Max(-l, u)
+	r.LowerIntercept -= smoothMargin * (1 + math.Abs(r.LowerIntercept) + math.Abs(r.LowerSlope)*w)
+	r.UpperIntercept += smoothMargin * (1 + math.Abs(r.UpperIntercept) + math.Abs(r.UpperSlope)*w)
+	return r
 }
 
 // RelaxParallel is Relax, except on intervals of sigmoid or tanh across the inflection point (l < 0 < u),
@@ -123,13 +131,8 @@ func (a Activation) RelaxParallel(l, u float64) Relaxation {
 		return a.Relax(l, u)
 	}
 	k := a.mustKind()
-	fl, fu := k.Value(l, a.Param), k.Value(u, a.Param)
 	m := math.Min(k.Deriv(l, a.Param), k.Deriv(u, a.Param))
-	r := Relaxation{m, fl - m*l, m, fu - m*u}
-	w := m * math.Max(-l, u)
-	r.LowerIntercept -= smoothMargin * (1 + math.Abs(r.LowerIntercept) + w)
-	r.UpperIntercept += smoothMargin * (1 + math.Abs(r.UpperIntercept) + w)
-	return r
+	return withSmoothMargin(minSlopeLines(k.Value(l, a.Param), k.Value(u, a.Param), m, l, u), l, u)
 }
 
 // SShaped reports whether Relax and RelaxParallel can differ: the activation is sigmoid or tanh.

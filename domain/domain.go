@@ -50,7 +50,7 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 	current := net
 	// After the first counterexample, the verifier looks for more (they all join the repair set) for a
 	// tenth of its budget, not all of it.
-	collectFor := time.Duration(dc.VerifySeconds * float64(time.Second) / 10)
+	budget := time.Duration(dc.VerifySeconds * float64(time.Second))
 	growMargin := func() {
 		for _, t := range []*repair.TrainSpec{&run.Retrain.Train, &run.Finetune.Train} {
 			t.HardMargin = math.Max(t.HardMargin, t.Margin) * dc.MarginGrowth
@@ -76,8 +76,7 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 		}
 		// Verify the current network (the original while nothing was found to repair).
 		vph := rep.Start(fmt.Sprintf("verify (round %d)", round), 1)
-		v := verify.Verify(ctx, current, prop, verify.Options{Timeout: time.Duration(dc.VerifySeconds * float64(time.Second)),
-			BreadthFirst: true, Collect: 32, CollectFor: collectFor})
+		v := verify.Verify(ctx, current, prop, verify.Options{Timeout: budget, BreadthFirst: true, Collect: 32, CollectFor: budget / 10})
 		vph.Add(1, "")
 		vph.Finish(fmt.Sprintf("%s, %d boxes, %.1f%% proven", v.Verdict, v.Boxes, 100*v.Proven))
 		verdict = v.Verdict

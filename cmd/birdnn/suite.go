@@ -78,10 +78,8 @@ suite.json), e.g. with --set epochs=100 --set learn_rate=0.0005.`,
 							return fmt.Errorf("--resume: %w", statErr)
 						}
 						cfg.Init = path
-						for _, o := range students {
-							if o.File == t.File(act) {
-								before = o
-							}
+						if i := slices.IndexFunc(students, func(o *bench.Student) bool { return o.File == t.File(act) }); i >= 0 {
+							before = students[i]
 						}
 					}
 					if act == "elu" {
