@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/falsify"
@@ -14,6 +15,7 @@ import (
 	"github.com/birdnn/birdnn/nn/nnet"
 	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/repair"
+	"github.com/birdnn/birdnn/verify"
 )
 
 // SuiteTeacher is an ACAS Xu network of the activation suite and the property it fails.
@@ -60,7 +62,8 @@ type Student struct {
 	Teacher, Activation, File string
 	// Agreement is the argmin agreement with the teacher on 10000 uniform samples of the input domain.
 	Agreement float64
-	// Violates says whether a counterexample search found the teacher's failing property violated.
+	// Violates says whether a counterexample search (sampling, then the verifier) found the teacher's
+	// failing property violated.
 	Violates bool
 	Epochs   int
 	Seconds  float64
@@ -86,9 +89,17 @@ func MakeStudent(t SuiteTeacher, act string, base learn.Config, rep *progress.Re
 	}
 	s := &Student{Teacher: t.Name(), Activation: act, File: t.File(act), Epochs: res.Epochs, Seconds: res.Seconds, Net: res.Net}
 	s.Agreement = Agreement(teacher, res.Net, 10000, cfg.Seed+99)
-	cx := falsify.Search(res.Net, prop, falsify.Options{Samples: 50000, Starts: 64, Steps: 40, StepSize: 0.02, Want: 1}, cfg.Seed)
-	s.Violates = len(cx) > 0
+	s.Violates = Violates(res.Net, prop, cfg.Seed)
 	return s, nil
+}
+
+// Violates reports whether net has a counterexample of prop: found by sampling, or else by the verifier
+// within a minute (violations on the box's faces escape sampling). Unknown counts as no.
+func Violates(net *nn.Network, prop *property.Property, seed uint64) bool {
+	if cx := falsify.Search(net, prop, falsify.Options{Samples: 50000, Starts: 64, Steps: 40, StepSize: 0.02, Want: 1}, seed); len(cx) > 0 {
+		return true
+	}
+	return verify.Verify(context.Background(), net, prop, verify.Options{Timeout: time.Minute}).Verdict == verify.Violated
 }
 
 // Agreement is the percentage of n uniform samples of a's input domain on which a and b take the same

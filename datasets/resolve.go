@@ -1,7 +1,10 @@
 package datasets
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -37,30 +40,67 @@ func Resolve(p string) (string, error) {
 		if _, err := fs.Stat(builtin, rel); err != nil {
 			return "", fmt.Errorf("%s: no such built-in file", p)
 		}
-		extractOnce.Do(func() {
-			extractDir, extractErr = os.MkdirTemp("", "birdnn-builtin-")
-			if extractErr != nil {
-				return
-			}
-			extractErr = fs.WalkDir(builtin, ".", func(path string, d fs.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				dst := filepath.Join(extractDir, path)
-				if d.IsDir() {
-					return os.MkdirAll(dst, 0o755)
-				}
-				b, err := fs.ReadFile(builtin, path)
-				if err != nil {
-					return err
-				}
-				return os.WriteFile(dst, b, 0o644)
-			})
-		})
+		extractOnce.Do(func() { extractDir, extractErr = extract(builtin) })
 		if extractErr != nil {
 			return "", fmt.Errorf("extract built-in files: %w", extractErr)
 		}
 		return filepath.Join(extractDir, rel), nil
 	}
 	return p, nil
+}
+
+// extract writes the files of fsys to a folder of the system's temporary directory named after a hash
+// of their contents, and returns it. A run finds the folder an earlier run made with the same files and
+// reuses it, so runs leave one folder per version of the built-in files, not one each. The folder is
+// filled under another name and renamed into place, so a reader never sees it half written.
+func extract(fsys fs.FS) (string, error) {
+	h := sha256.New()
+	var files []string
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", path, len(b))
+		h.Write(b)
+		files = append(files, path)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(os.TempDir(), "birdnn-builtin-"+hex.EncodeToString(h.Sum(nil))[:16])
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		return dir, nil
+	}
+	tmp, err := os.MkdirTemp(os.TempDir(), "birdnn-builtin-tmp-")
+	if err != nil {
+		return "", err
+	}
+	for _, path := range files {
+		dst := filepath.Join(tmp, path)
+		b, err := fs.ReadFile(fsys, path)
+		if err == nil {
+			err = os.MkdirAll(filepath.Dir(dst), 0o755)
+		}
+		if err == nil {
+			err = os.WriteFile(dst, b, 0o644)
+		}
+		if err != nil {
+			os.RemoveAll(tmp)
+			return "", err
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		// Another run may have put the same files in place first.
+		if st, serr := os.Stat(dir); serr == nil && st.IsDir() {
+			return dir, nil
+		}
+		return "", errors.Join(fmt.Errorf("extract to %s", dir), err)
+	}
+	return dir, nil
 }

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
 	"sync"
@@ -106,10 +107,15 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 		workers = 2
 	}
 	res := Result{Verdict: Certified}
+	collecting := opt.Collect > 1
 	// Cheap first: a seeded search of every box for a counterexample.
+	var early []float64
 	if !opt.NoAttack {
-		if cx := falsify.Search(net, prop, falsify.Options{Samples: 2000, Starts: 16, Steps: 30, StepSize: 0.02, Want: 1}, 1); len(cx) > 0 {
-			return violated(net, cx[:net.Inputs()], start, 0)
+		if cx := falsify.Search(net, prop, falsify.Options{Samples: 2000, Starts: 16, Steps: 30, StepSize: 0.02, Want: max(opt.Collect, 1)}, 1); len(cx) > 0 {
+			if !collecting {
+				return violated(net, cx[:net.Inputs()], start, 0)
+			}
+			early = cx
 		}
 	}
 	// A shared stack of open boxes (depth first keeps it short), worked by a pool; each worker owns its
@@ -128,7 +134,26 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 		found    []float64
 		foundAt  time.Time
 		stopped  bool
+		seen     = map[string]bool{} // the counterexamples in more, as keys
 	)
+	// keep adds the counterexamples in cx (row-major) that are not in more yet.
+	keep := func(cx []float64) {
+		d := net.Inputs()
+		for r := 0; r+d <= len(cx); r += d {
+			x := cx[r : r+d]
+			key := fmt.Sprint(x)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			if found == nil {
+				found, foundAt = x, time.Now()
+			}
+			more = append(more, x...)
+		}
+	}
+	keep(early)
+	stopped = collecting && len(more)/net.Inputs() >= opt.Collect
 	caseWeight := make([]float64, len(prop.Cases))
 	total := 0.0
 	for k, c := range prop.Cases {
@@ -242,12 +267,17 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 				busy--
 				switch {
 				case cx != nil:
-					if found == nil {
-						found, foundAt = cx, time.Now()
-					}
-					more = append(more, cx...)
+					keep(cx)
 					if len(more)/len(cx) >= max(opt.Collect, 1) {
 						stopped = true
+					} else if collecting {
+						// More may lie elsewhere in this box: its halves are searched too.
+						if len(kids) == 0 {
+							kids = halveWidest(j, c.Box)
+						}
+						for _, k := range kids {
+							stack = append(stack, k)
+						}
 					}
 				case safe:
 					proven += j.share * caseWeight[j.kase]
@@ -727,6 +757,22 @@ func dropRelaxed(kids []job) []job {
 		}
 	}
 	return kids
+}
+
+// halveWidest returns j's box halved along its relatively widest splittable dimension, as two jobs
+// without parent bounds; none when no dimension can be split.
+func halveWidest(j job, whole property.Box) []job {
+	widest, dim := 0.0, -1
+	for i := range j.box.Lo {
+		if r := (j.box.Hi[i] - j.box.Lo[i]) / (whole.Hi[i] - whole.Lo[i]); splittable(j.box, whole, i) && r > widest {
+			widest, dim = r, i
+		}
+	}
+	if dim < 0 {
+		return nil
+	}
+	a, b := split(j.box, dim)
+	return []job{j.child(a, j.share/2, &outcome{}, nil), j.child(b, j.share/2, &outcome{}, nil)}
 }
 
 // splittable reports whether box can usefully be halved along dimension i: it is still wider than a

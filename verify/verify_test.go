@@ -98,15 +98,32 @@ func TestCollectedCounterexamples(t *testing.T) {
 		Unsafe: property.Region{{{Coef: []float64{1, -1}, Bound: -th}}}}}}
 	// Without the attacks, the counterexamples come from the exact decision of small boxes, one box at a
 	// time (the up-front search would return its first at once).
-	res := Verify(context.Background(), net, prop, Options{Collect: 1 << 30, CollectFor: 200 * time.Millisecond, Timeout: time.Minute, NoAttack: true})
-	checkVerdict(t, net, prop, res, "relu")
-	if res.Verdict != Violated || len(res.More) < 2*2 {
-		t.Fatalf("verdict %s with %d counterexamples", res.Verdict, len(res.More)/2)
-	}
-	for r := 0; r < len(res.More)/2; r++ {
-		x := res.More[2*r : 2*r+2]
-		if !prop.Unsafe(x, net.Forward(x)) {
-			t.Fatalf("%v is not a counterexample", x)
+	for _, tc := range []struct {
+		name string
+		opt  Options
+		want int // at least this many distinct counterexamples
+	}{
+		{"exact decisions", Options{Collect: 1 << 30, CollectFor: 200 * time.Millisecond, NoAttack: true}, 2},
+		// With the attacks the up-front search finds some at once; the boxes that hold one are split
+		// further, so the collection goes on until it has as many as asked.
+		{"attacks", Options{Collect: 50}, 50},
+	} {
+		tc.opt.Timeout = time.Minute
+		res := Verify(context.Background(), net, prop, tc.opt)
+		checkVerdict(t, net, prop, res, "relu")
+		if res.Verdict != Violated || len(res.More) < tc.want*2 {
+			t.Fatalf("%s: verdict %s with %d counterexamples, want %d", tc.name, res.Verdict, len(res.More)/2, tc.want)
+		}
+		seen := map[[2]float64]bool{}
+		for r := 0; r < len(res.More)/2; r++ {
+			x := res.More[2*r : 2*r+2]
+			if !prop.Unsafe(x, net.Forward(x)) {
+				t.Fatalf("%s: %v is not a counterexample", tc.name, x)
+			}
+			if seen[[2]float64(x)] {
+				t.Fatalf("%s: %v collected twice", tc.name, x)
+			}
+			seen[[2]float64(x)] = true
 		}
 	}
 }
