@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/birdnn/birdnn/datasets"
-	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/learn"
 	"github.com/birdnn/birdnn/nn"
@@ -96,10 +95,7 @@ func MakeStudent(t SuiteTeacher, act string, base learn.Config, rep *progress.Re
 // Violates reports whether net has a counterexample of prop: found by sampling, or else by the verifier
 // within a minute (violations on the box's faces escape sampling). Unknown counts as no.
 func Violates(net *nn.Network, prop *property.Property, seed uint64) bool {
-	if cx := falsify.Search(net, prop, falsify.Options{Samples: 50000, Starts: 64, Steps: 40, StepSize: 0.02, Want: 1}, seed); len(cx) > 0 {
-		return true
-	}
-	return verify.Verify(context.Background(), net, prop, verify.Options{Timeout: time.Minute}).Verdict == verify.Violated
+	return verify.Counterexamples(context.Background(), net, prop, 1, time.Minute, seed) != nil
 }
 
 // Agreement is the percentage of n uniform samples of a's input domain on which a and b take the same

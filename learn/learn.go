@@ -65,7 +65,8 @@ func Distil(teacher *nn.Network, prop *property.Property, cfg *Config, rep *prog
 	ph.Add(1, "decision boundary")
 	if prop != nil && cfg.FocusSamples > 0 {
 		x = append(x, prop.Sample(rng, cfg.FocusSamples/2)...)
-		cx := counterexamples(teacher, prop, 200, cfg.Seed)
+		// Violations on the box's faces escape sampling: the verifier's counterexamples serve then.
+		cx := verify.Counterexamples(context.Background(), teacher, prop, 200, 30*time.Second, cfg.Seed)
 		if n := len(cx) / d; n > 0 {
 			x = append(x, falsify.Around(prop, cx, max(cfg.FocusSamples/2/n, 1), 0.02, cfg.Seed)...)
 		}
@@ -76,21 +77,6 @@ func Distil(teacher *nn.Network, prop *property.Property, cfg *Config, rep *prog
 	hx := box.Sample(rand.New(rand.NewPCG(cfg.Seed, 13)), cfg.Holdout)
 	y, hy := targets(teacher, x, cfg), targets(teacher, hx, cfg)
 	return &Set{X: x, Y: y, HX: hx, HY: hy, Teacher: teacher, D: d, M: m, Box: box, Normalize: teacher.Norm}, nil
-}
-
-// counterexamples returns up to want counterexamples of prop in net (row-major): a sampling search's,
-// or, when it finds none, the verifier's, collected for a few seconds. Some violations (ACAS Xu N1,9
-// against property 7) lie on the box's faces, where uniform samples do not go.
-func counterexamples(net *nn.Network, prop *property.Property, want int, seed uint64) []float64 {
-	cx := falsify.Search(net, prop, falsify.Options{Samples: 20000, Starts: 64, Steps: 40, StepSize: 0.02, Want: want}, seed)
-	if len(cx) > 0 {
-		return cx
-	}
-	r := verify.Verify(context.Background(), net, prop, verify.Options{Timeout: 30 * time.Second, Collect: want, CollectFor: 5 * time.Second})
-	if r.Verdict != verify.Violated {
-		return nil
-	}
-	return r.More
 }
 
 // targets returns the teacher's outputs on x, transformed as cfg says (Squash, Standardize).

@@ -65,9 +65,12 @@ type DatasetConfig struct {
 	TestNegatives string `mapstructure:"test_negatives"`
 	TestPositives string `mapstructure:"test_positives"`
 	// Samples and TestSamples are how many inputs to draw from the property's box for repair and for test
-	// when the CSVs are not given.
-	Samples     int `mapstructure:"samples"`
-	TestSamples int `mapstructure:"test_samples"`
+	// when the CSVs are not given. When the repair samples hold no negative (the violations are rare, or
+	// on a face of the box), half of each set is drawn instead around counterexamples that a search and
+	// then the verifier find (up to FocusSeconds; 0: 60).
+	Samples      int     `mapstructure:"samples"`
+	TestSamples  int     `mapstructure:"test_samples"`
+	FocusSeconds float64 `mapstructure:"focus_seconds"`
 	// Anchors is how many uniform samples of the network's whole input domain hold their original outputs
 	// during repair (0: none).
 	Anchors int `mapstructure:"anchors"`

@@ -5,6 +5,7 @@
 package repair
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -12,12 +13,14 @@ import (
 	"time"
 
 	"github.com/birdnn/birdnn/datasets"
+	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/imitate"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/localize"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/nn/netio"
 	"github.com/birdnn/birdnn/property"
+	"github.com/birdnn/birdnn/verify"
 )
 
 // Problem is what a repair works on: the network, its property, and the repair and test inputs, split by
@@ -34,6 +37,9 @@ type Problem struct {
 	// Hard lists inputs (row-major; each also among Neg or Pos) that get the larger margin
 	// TrainSpec.HardMargin: domain-wise repair puts there the samples of the boxes its verifier left open.
 	Hard []float64
+	// Focus is how many counterexamples the samples were drawn around, when uniform samples held no
+	// negative (0: none needed).
+	Focus int
 	// NetworkPath and PropertyPath name the files, for the report.
 	NetworkPath, PropertyPath string
 }
@@ -117,10 +123,40 @@ func Load(cfg *Config) (*Problem, error) {
 	}
 	p.Neg, p.Pos = imitate.Split(net, prop, repairX)
 	p.TestNeg, p.TestPos = imitate.Split(net, prop, testX)
+	if len(p.Neg) == 0 && cfg.Mode != "domain" && d.Negatives == "" {
+		// Sampled, and no negative among the samples: draw half of each set around counterexamples.
+		sec := d.FocusSeconds
+		if sec <= 0 {
+			sec = 60
+		}
+		cx := verify.Counterexamples(context.Background(), net, prop, 50, time.Duration(sec*float64(time.Second)), cfg.Seed)
+		if cx == nil {
+			return nil, fmt.Errorf("%s satisfies %s on all %d repair samples, and neither a search nor the verifier (%gs) found a counterexample: nothing to repair",
+				cfg.Network, cfg.Property, len(repairX)/net.Inputs(), sec)
+		}
+		p.Focus = len(cx) / net.Inputs()
+		repairX = focusSamples(prop, repairX, cx, cfg.Seed)
+		if d.TestNegatives == "" && d.TestPositives == "" {
+			testX = focusSamples(prop, testX, cx, cfg.Seed+1)
+		}
+		p.Neg, p.Pos = imitate.Split(net, prop, repairX)
+		p.TestNeg, p.TestPos = imitate.Split(net, prop, testX)
+	}
 	if len(p.Neg) == 0 && cfg.Mode != "domain" {
 		return nil, fmt.Errorf("%s satisfies %s on all %d repair inputs: nothing to repair", cfg.Network, cfg.Property, len(repairX)/net.Inputs())
 	}
 	return p, nil
+}
+
+// focusSamples keeps the first half of the samples x and replaces the rest with points drawn within 1%
+// of the box's width around the counterexamples cx (as many around each as fit).
+func focusSamples(prop *property.Property, x, cx []float64, seed uint64) []float64 {
+	d := prop.Inputs
+	n := len(x) / d
+	keep := n - n/2
+	k := len(cx) / d
+	around := falsify.Around(prop, cx, (n-keep+k-1)/k, 0.01, seed)
+	return append(x[:keep*d:keep*d], around[:min(len(around), (n-keep)*d)]...)
 }
 
 // Run repairs p as cfg says, reporting progress to rep (which may be nil).

@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/imitate"
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/nn/netio"
 )
 
 func demoConfig(t *testing.T, sets ...string) *Config {
@@ -168,5 +171,55 @@ func TestSameSeedSameResult(t *testing.T) {
 	}
 	if !reflect.DeepEqual(nets[0], nets[1]) {
 		t.Error("the same seed gave different networks")
+	}
+}
+
+// A violation that uniform samples miss: y0 = relu(x0) on [0, 1]², unsafe where y0 >= 1 - 1e-9, a sliver
+// on the face x0 = 1. Load must draw samples around counterexamples, and every negative it keeps must be
+// one (checked on x0 directly, since y0 = x0 on the box).
+func TestLoadFocusesOnRareViolations(t *testing.T) {
+	dir := t.TempDir()
+	net := &nn.Network{Layers: []nn.Layer{
+		{In: 2, Out: 2, W: []float64{1, 0, 0, 1}, B: []float64{0, 0}, Act: activation.ReLU},
+		{In: 2, Out: 2, W: []float64{1, 0, 0, 0}, B: []float64{0, 0.5}, Act: activation.Identity},
+	}}
+	netPath, propPath := filepath.Join(dir, "net.onnx"), filepath.Join(dir, "p.vnnlib")
+	if err := netio.Save(netPath, net, netio.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	const th = 1 - 1e-9
+	vnnlib := `(declare-const X_0 Real)
+(declare-const X_1 Real)
+(declare-const Y_0 Real)
+(declare-const Y_1 Real)
+(assert (>= X_0 0))
+(assert (<= X_0 1))
+(assert (>= X_1 0))
+(assert (<= X_1 1))
+(assert (>= Y_0 0.999999999))
+`
+	if err := os.WriteFile(propPath, []byte(vnnlib), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig("", []byte("network: "+netPath+"\nproperty: "+propPath+"\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Focus == 0 || len(p.Neg) == 0 || len(p.TestNeg) == 0 {
+		t.Fatalf("focus on %d counterexamples, %d repair and %d test negatives", p.Focus, len(p.Neg)/2, len(p.TestNeg)/2)
+	}
+	for _, neg := range [][]float64{p.Neg, p.TestNeg} {
+		for r := 0; r < len(neg)/2; r++ {
+			if neg[2*r] < th {
+				t.Fatalf("negative %v: x0 below %v", neg[2*r:2*r+2], th)
+			}
+		}
+	}
+	if n := (len(p.Neg) + len(p.Pos)) / 2; n != cfg.Dataset.Samples {
+		t.Fatalf("%d repair inputs, want %d", n, cfg.Dataset.Samples)
 	}
 }

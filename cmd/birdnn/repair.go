@@ -45,6 +45,9 @@ Writes DIR/repaired.onnx, DIR/repaired.nnet (ReLU networks), DIR/report.json and
 			if err != nil {
 				return err
 			}
+			if prob.Focus > 0 && !quiet {
+				fmt.Fprintf(cmd.ErrOrStderr(), "no negative among the uniform repair samples: half of the repair and test samples are drawn around %d counterexamples\n", prob.Focus)
+			}
 			dir, err := outputDir(out, name, force)
 			if err != nil {
 				return err
