@@ -179,3 +179,131 @@ func sShapedUpper(f, df func(float64) float64, l, u float64) (slope, intercept f
 	slope = df(lo)
 	return slope, fl - slope*l
 }
+
+// Tangents is a family of sound upper (or lower) lines of a sigmoid or tanh on [l, u], indexed by theta
+// in [0, 1], among which an optimizer may choose the line that suits its objective best (alpha-CROWN's
+// optimized tangent points, Xu et al. 2021). The lines are the tangents at the points t of an interval
+// (the family's upper line on the concave part t in [l, u]; across the inflection point t in [0, u],
+// where a tangent that would cut the curve below 0 is replaced by the line through (l, f(l)) with slope
+// f'(t), which lies above it), and the lower lines their reflections (g(z) = -f(-z)). Where one line is
+// best for every objective (the chord: on the convex part from above, the concave part from below, and
+// across the inflection point when the chord does not cut the curve), Free is false and Relax's line
+// stands.
+type Tangents struct {
+	a       Activation
+	reflect bool    // a lower family: the upper family of g(z) = -f(-z) on [-u, -l]
+	l, u    float64 // the interval, in g's coordinates when reflect
+	lo, hi  float64 // the range of the tangent point t
+	// Free says the family has more than one line; Start is the theta of Relax's line.
+	Free  bool
+	Start float64
+}
+
+// Tangents returns the family of upper lines of a on [l, u] when upper is true, else of lower lines.
+func (a Activation) Tangents(l, u float64, upper bool) Tangents {
+	tg := Tangents{a: a, reflect: !upper, l: l, u: u}
+	if !upper {
+		tg.l, tg.u = -u, -l
+	}
+	if shapeOf(a.Name, a.Param) != shapeSigmoid || !(u > l) {
+		return tg
+	}
+	l, u = tg.l, tg.u
+	f, df := tg.f, tg.df
+	switch {
+	case u <= 0: // convex: the chord is best
+		return tg
+	case l >= 0: // concave: every tangent; Relax takes the midpoint's
+		tg.lo, tg.hi, tg.Free, tg.Start = l, u, true, 0.5
+		return tg
+	}
+	fl := f(l)
+	if (f(u)-fl)/(u-l) <= df(u) { // the chord holds and is best
+		return tg
+	}
+	tg.lo, tg.hi, tg.Free = 0, u, true
+	// Relax's line (sShapedUpper): the midpoint's tangent if it holds, else the line through (l, f(l))
+	// with the bisection's slope.
+	if m := (l + u) / 2; m > 0 && tg.phi(m) < 0 {
+		tg.Start = m / u
+		return tg
+	}
+	lo, hi := 0.0, u
+	for i := 0; i < 14 && hi-lo > 1e-9*(hi+1); i++ {
+		mid := (lo + hi) / 2
+		if tg.phi(mid) > tg.tol() {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	tg.Start = lo / u
+	return tg
+}
+
+func (tg Tangents) f(z float64) float64 {
+	if tg.reflect {
+		return -tg.a.Value(-z)
+	}
+	return tg.a.Value(z)
+}
+
+func (tg Tangents) df(z float64) float64 {
+	if tg.reflect {
+		return tg.a.Deriv(-z)
+	}
+	return tg.a.Deriv(z)
+}
+
+// d2f is the second derivative (of sigmoid or tanh, or g's).
+func (tg Tangents) d2f(z float64) float64 {
+	x := z
+	if tg.reflect {
+		x = -z
+	}
+	var v float64
+	if tg.a.Name == "tanh" {
+		th := math.Tanh(x)
+		v = -2 * th * (1 - th*th)
+	} else {
+		s := 1 / (1 + math.Exp(-x))
+		v = s * (1 - s) * (1 - 2*s)
+	}
+	if tg.reflect {
+		return -v
+	}
+	return v
+}
+
+// phi(t) = f(l) + f'(t)(t - l) - f(t): how far below (l, f(l)) the tangent at t passes (<= 0: above).
+func (tg Tangents) phi(t float64) float64 { return tg.f(tg.l) + tg.df(t)*(t-tg.l) - tg.f(t) }
+
+// tol is the band around phi's root inside which its sign is left to rounding.
+func (tg Tangents) tol() float64 { return 1e-12 * (1 + math.Abs(tg.f(tg.l))) }
+
+// Line returns the family's line at theta (clamped to [0, 1]): slope*z + intercept bounds f on [l, u]
+// from above (upper family) or below, margin for rounding included, and the derivatives of slope and
+// intercept with respect to theta (for gradient steps; the margin's own derivative is left out).
+func (tg Tangents) Line(theta float64) (slope, intercept, dSlope, dIntercept float64) {
+	theta = math.Min(1, math.Max(0, theta))
+	t := tg.lo + theta*(tg.hi-tg.lo)
+	s := tg.df(t)
+	d2 := tg.d2f(t)
+	var b, db float64
+	switch p := tg.phi(t); {
+	case tg.l >= 0 || p < -tg.tol(): // the tangent at t holds
+		b, db = tg.f(t)-s*t, -d2*t
+	case p <= tg.tol(): // at the root, within rounding: the tangent, raised by twice the band
+		b, db = tg.f(t)-s*t+2*tg.tol(), -d2*t
+	default: // the tangent would cut the curve: the line through (l, f(l)) with slope f'(t)
+		b, db = tg.f(tg.l)-s*tg.l, -d2*tg.l
+	}
+	ds := d2
+	w := tg.hi - tg.lo
+	r := withSmoothMargin(Relaxation{UpperSlope: s, UpperIntercept: b}, tg.l, tg.u)
+	if !tg.reflect {
+		return r.UpperSlope, r.UpperIntercept, ds * w, db * w
+	}
+	// g(z) <= s z + b on [-u, -l] gives f(z) >= s z - b on [l, u]; theta runs the same way in t = -z.
+	return r.UpperSlope, -r.UpperIntercept, ds * w, -db * w
+}

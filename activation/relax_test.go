@@ -115,3 +115,106 @@ func TestTanhAcrossZeroByHand(t *testing.T) {
 		t.Errorf("upper line at -1: %v, want %v", b, math.Tanh(-1))
 	}
 }
+
+// randomInterval draws an interval of one of four scales, every third one around 0.
+func randomInterval(rng *rand.Rand, trial int) (float64, float64) {
+	scale := []float64{0.01, 1, 5, 40}[trial%4]
+	l := (2*rng.Float64() - 1) * scale
+	u := l + rng.Float64()*scale
+	if trial%3 == 0 {
+		l, u = -rng.Float64()*scale, rng.Float64()*scale
+	}
+	return l, u
+}
+
+// TestTangentsAreSound checks every kind of line of the tangent families of sigmoid and tanh against the
+// function on a dense grid: random thetas, the ends, Relax's theta, and thetas within a few 1e-12 of the
+// point where a tangent starts to cut the curve (where the line's form changes).
+func TestTangentsAreSound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 1))
+	for _, a := range []Activation{Sigmoid, Tanh} {
+		for trial := 0; trial < 3000; trial++ {
+			l, u := randomInterval(rng, trial)
+			for _, upper := range []bool{true, false} {
+				tg := a.Tangents(l, u, upper)
+				if !tg.Free {
+					continue
+				}
+				thetas := []float64{0, 1, tg.Start, rng.Float64(), rng.Float64(), rng.Float64()}
+				if tg.l < 0 {
+					// The root of phi(t(theta)), by bisection: phi >= 0 at lo, < 0 at hi (if at all).
+					lo, hi := 0.0, 1.0
+					if tg.phi(tg.hi) < 0 {
+						for i := 0; i < 80; i++ {
+							mid := (lo + hi) / 2
+							if tg.phi(tg.lo+mid*(tg.hi-tg.lo)) >= 0 {
+								lo = mid
+							} else {
+								hi = mid
+							}
+						}
+						for k := -3; k <= 3; k++ {
+							thetas = append(thetas, lo+float64(k)*1e-12)
+						}
+					}
+				}
+				for _, th := range thetas {
+					s, b, _, _ := tg.Line(th)
+					for i := 0; i <= 400; i++ {
+						z := l + (u-l)*float64(i)/400
+						f := a.Value(z)
+						tol := 1e-14 * (1 + math.Abs(f) + math.Abs(z))
+						if v := s*z + b; upper && v < f-tol || !upper && v > f+tol {
+							t.Fatalf("%s on [%v, %v], upper %v, theta %v: line %v*z+%v gives %v at z = %v, f = %v", a, l, u, upper, th, s, b, v, z, f)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestTangentsStartAtRelax checks that the family's Start gives Relax's line, and that the derivatives
+// with respect to theta match central differences.
+func TestTangentsStartAtRelax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 1))
+	free := 0
+	for _, a := range []Activation{Sigmoid, Tanh} {
+		for trial := 0; trial < 2000; trial++ {
+			l, u := randomInterval(rng, trial)
+			r := a.Relax(l, u)
+			for _, upper := range []bool{true, false} {
+				tg := a.Tangents(l, u, upper)
+				ws, wb := r.LowerSlope, r.LowerIntercept
+				if upper {
+					ws, wb = r.UpperSlope, r.UpperIntercept
+				}
+				if !tg.Free {
+					continue
+				}
+				free++
+				s, b, _, _ := tg.Line(tg.Start)
+				if math.Abs(s-ws) > 1e-9*(1+math.Abs(ws)) || math.Abs(b-wb) > 1e-9*(1+math.Abs(wb)) {
+					t.Fatalf("%s on [%v, %v], upper %v: start line %v, %v; Relax %v, %v", a, l, u, upper, s, b, ws, wb)
+				}
+				th := 0.1 + 0.8*rng.Float64()
+				const h = 1e-6
+				s0, b0, ds, db := tg.Line(th)
+				s1, b1, _, _ := tg.Line(th + h)
+				s2, b2, _, _ := tg.Line(th - h)
+				if tg.l < 0 && (tg.phi(tg.lo+(th-h)*(tg.hi-tg.lo)) > 0) != (tg.phi(tg.lo+(th+h)*(tg.hi-tg.lo)) > 0) {
+					continue // the line changes form in between
+				}
+				fs, fb := (s1-s2)/(2*h), (b1-b2)/(2*h)
+				// Differences of h = 1e-6 carry the rounding of the line (~1e-16 of its size, more in the
+				// saturated tails) times 1e6.
+				if math.Abs(fs-ds) > 1e-4*math.Abs(fs)+1e-8*(1+math.Abs(s0)) || math.Abs(fb-db) > 1e-4*math.Abs(fb)+1e-8*(1+math.Abs(b0)) {
+					t.Fatalf("%s on [%v, %v], upper %v, theta %v (line %v, %v): derivatives %v, %v; differences %v, %v", a, l, u, upper, th, s0, b0, ds, db, fs, fb)
+				}
+			}
+		}
+	}
+	if free < 1000 {
+		t.Fatalf("only %d free families", free)
+	}
+}

@@ -81,13 +81,23 @@ func mustBound(o *alphaOpt, rx *relaxed, box property.Box, conj property.Conjunc
 	return v
 }
 
-// TestAlphaBoundIsSoundAndNoLooser: the optimized bound is never below CROWN's own bound of the same mix,
-// and never above the mix's smallest value on 4000 samples of the box.
+// TestAlphaBoundIsSoundAndNoLooser: the optimized bound (relu slopes, or tangent points of sigmoid and
+// tanh) is never below CROWN's own bound of the same mix, and never above the mix's smallest value on 4000
+// samples of the box.
 func TestAlphaBoundIsSoundAndNoLooser(t *testing.T) {
+	for _, act := range []activation.Activation{activation.ReLU, activation.Tanh, activation.Sigmoid} {
+		t.Run(act.Name, func(t *testing.T) { testAlphaBound(t, act) })
+	}
+}
+
+func testAlphaBound(t *testing.T, act activation.Activation) {
 	rng := rand.New(rand.NewPCG(5, 1))
 	improved := 0
 	for trial := 0; trial < 40; trial++ {
-		net := nn.Random(rng, []int{3, 12, 12, 3}, activation.ReLU, activation.Identity)
+		net := nn.Random(rng, []int{3, 12, 12, 3}, act, activation.Identity)
+		if act != activation.ReLU {
+			scaleWeights(net, 3) // wide pre-activation intervals, across the inflection point too
+		}
 		box := randomBox(rng, 3, []float64{0.1, 0.5, 1.5}[trial%3])
 		rx := crown(net, box)
 		conj := randomConj(rng, 3, 1+trial%3)
@@ -127,7 +137,93 @@ func TestAlphaBoundIsSoundAndNoLooser(t *testing.T) {
 	if improved == 0 {
 		t.Fatalf("the slopes never improved on CROWN")
 	}
-	t.Logf("improved on %d of 40", improved)
+	t.Logf("%s: improved on %d of 40", act.Name, improved)
+}
+
+// scaleWeights multiplies every weight of net by s.
+func scaleWeights(net *nn.Network, s float64) {
+	for k := range net.Layers {
+		for i := range net.Layers[k].W {
+			net.Layers[k].W[i] *= s
+		}
+	}
+}
+
+// TestTangentGradientMatchesFiniteDifferences checks the gradient of the bound with respect to the
+// tangent points of tanh and sigmoid neurons (a * (dslope * v + dintercept)) against central differences
+// of the bound itself.
+func TestTangentGradientMatchesFiniteDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 10))
+	checked := 0
+	for trial := 0; trial < 20; trial++ {
+		act := []activation.Activation{activation.Tanh, activation.Sigmoid}[trial%2]
+		net := nn.Random(rng, []int{3, 10, 10, 4}, act, activation.Identity)
+		scaleWeights(net, 3)
+		box := randomBox(rng, 3, 0.8)
+		rx := crown(net, box)
+		o := newAlphaOpt(net)
+		o.reset(rx, nil)
+		conj := randomConj(rng, 4, 2)
+		lambda := []float64{0.3, 0.7}
+		// Every free family of every neuron at a random tangent point, away from the ends.
+		for k := range o.sshaped {
+			if !o.sshaped[k] {
+				continue
+			}
+			for j := range o.fam[0][k] {
+				for side := range 2 {
+					b := rx.bounds[k][j]
+					fam := act.Tangents(b.Lo, b.Hi, side == 1)
+					o.fam[side][k][j], o.famSet[side][k][j] = fam, true
+					if fam.Free {
+						o.theta[side][k][j] = 0.2 + 0.6*rng.Float64()
+						o.ls[side][k][j], o.lb[side][k][j], o.ld[side][k][j], o.lc[side][k][j] = fam.Line(o.theta[side][k][j])
+						o.tuned[side][k][j] = true
+					}
+				}
+			}
+		}
+		set := func(side, k, j int, th float64) {
+			o.theta[side][k][j] = th
+			o.ls[side][k][j], o.lb[side][k][j], o.ld[side][k][j], o.lc[side][k][j] = o.fam[side][k][j].Line(th)
+		}
+		o.bound(rx, box, conj, lambda)
+		o.forward(rx)
+		for k := range o.sshaped {
+			if !o.sshaped[k] {
+				continue
+			}
+			for j, a := range o.coefs[k] {
+				side := sideOf(a)
+				if a == 0 || !o.tuned[side][k][j] {
+					continue
+				}
+				g := a * (o.ld[side][k][j]*o.pre[k][j] + o.lc[side][k][j])
+				const h = 1e-6
+				th := o.theta[side][k][j]
+				set(side, k, j, th+h)
+				up := mustBound(o, rx, box, conj, lambda)
+				set(side, k, j, th-h)
+				down := mustBound(o, rx, box, conj, lambda)
+				set(side, k, j, th)
+				mid := mustBound(o, rx, box, conj, lambda) // also restores the recorded pass
+				o.forward(rx)
+				fd := (up - down) / (2 * h)
+				if math.Abs(fd-g) > 1e-4*(1+math.Abs(g)) {
+					// A kink: the minimizing corner switched, or the line changed form.
+					if math.Abs(up+down-2*mid) > 1e-9 {
+						continue
+					}
+					t.Fatalf("trial %d layer %d neuron %d: gradient %g, finite difference %g", trial, k, j, g, fd)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d gradients checked", checked)
+	}
+	t.Logf("%d gradients checked", checked)
 }
 
 // TestReluSplitBoundsHoldOnTheRestrictedInputs: with one relu's sign fixed, the bound (CROWN with the

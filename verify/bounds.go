@@ -151,6 +151,16 @@ type bounder struct {
 	// the parallel ones prove 0.7%, and on a 3 x 64 one the parallel lines certify in 0.6 s what the
 	// least-area ones leave unknown after 60 s.
 	par *symbolic
+	// crownFrom: on child boxes of smooth networks, the hidden layers from this one up also get
+	// back-substituted bounds (CROWN's, on the forward pass's bounds below), intersected with the forward
+	// pass's. Forward bounds lose most in deep layers: on a 1/16-wide box of a repaired 6 x 64 tanh
+	// student the two agree within 2% on layers 1-3, and the forward ones are 2x, 4x and 20x wider on
+	// layers 5, 6 and the output. A repaired 6 x 64 student's property 2, unknown after 40 s with
+	// forward bounds alone (93.7% proven), is certified in 15 s (853 boxes).
+	crownFrom int
+	// quick skips crownFrom's back-substitutions: strong branching scores its candidate splits with the
+	// forward bounds alone (2d boxes per split), and only the chosen halves get the tighter bounds.
+	quick bool
 }
 
 func newBounder(net *nn.Network) *bounder {
@@ -169,6 +179,7 @@ func newBounder(net *nn.Network) *bounder {
 		}
 	}
 	if b.smooth {
+		b.crownFrom = 3
 		b.sym = newSymbolic(net)
 		for k := 0; k+1 < len(net.Layers); k++ {
 			if net.Layers[k].Act.SShaped() {
@@ -223,6 +234,19 @@ func (bd *bounder) crown(box property.Box, parent [][]Interval, splits []neuronS
 		for k := range r.bounds {
 			rx.bounds[k] = append([]Interval(nil), r.bounds[k]...)
 			rx.relax[k] = append([]activation.Relaxation(nil), r.relax[k]...)
+		}
+		if !bd.quick {
+			for k := bd.crownFrom; k < len(net.Layers)-1; k++ {
+				l := &net.Layers[k]
+				b := rx.bounds[k]
+				for j := 0; j < l.Out; j++ {
+					row := linear{coef: l.W[j*l.In : (j+1)*l.In], c: l.B[j]}
+					lo, _ := rx.backSubstituteBuf(net, box, k-1, row, true, bd)
+					hi, _ := rx.backSubstituteBuf(net, box, k-1, row, false, bd)
+					b[j].Lo, b[j].Hi = math.Max(b[j].Lo, lo), math.Min(b[j].Hi, hi)
+				}
+				rx.relax[k] = relaxLayer(l, b)
+			}
 		}
 		return rx
 	}
@@ -367,3 +391,6 @@ func OutputBound(net *nn.Network, bounds [][]Interval, box property.Box, coef []
 	v, _ := rx.backSubstitute(net, box, len(net.Layers)-1, linear{coef: coef, c: c}, lower)
 	return v
 }
+
+// refines reports whether child boxes get back-substituted bounds on some layer (crownFrom).
+func (bd *bounder) refines() bool { return bd.smooth && bd.crownFrom < len(bd.net.Layers)-1 }

@@ -110,3 +110,44 @@ func preActivations(net *nn.Network, x []float64) [][]float64 {
 	}
 	return out
 }
+
+// TestChildBoundsOfDeepSmoothNetworks: on child boxes of deep smooth networks (forward bounds from the
+// parent's, and back-substituted bounds from layer crownFrom up), with and without quick, every sampled
+// pre-activation lies within the bounds, and the back-substituted bounds are never looser than quick's.
+func TestChildBoundsOfDeepSmoothNetworks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, act := range []activation.Activation{activation.Tanh, activation.Sigmoid, {Name: "elu", Param: 1}} {
+		for trial := 0; trial < 12; trial++ {
+			net := nn.Random(rng, []int{3, 8, 8, 8, 8, 8, 8, 4}, act, activation.Identity)
+			scaleWeights(net, 1.5)
+			box := randomBox(rng, 3, []float64{0.05, 0.3, 1}[trial%3])
+			bd := newBounder(net)
+			if !bd.refines() {
+				t.Fatalf("%s: a 6-hidden-layer network is not refined", act)
+			}
+			parent := bd.crown(box, nil, nil)
+			child, _ := split(box, trial%3)
+			bd.quick = true
+			quick := bd.crown(child, parent.bounds, nil)
+			bd.quick = false
+			full := bd.crown(child, parent.bounds, nil)
+			for k := range full.bounds {
+				for j, b := range full.bounds[k] {
+					if q := quick.bounds[k][j]; b.Lo < q.Lo || b.Hi > q.Hi {
+						t.Fatalf("%s: layer %d neuron %d: refined [%v, %v] looser than forward [%v, %v]", act, k, j, b.Lo, b.Hi, q.Lo, q.Hi)
+					}
+				}
+			}
+			x := child.Sample(rng, 1000)
+			for r := 0; r < 1000; r++ {
+				for k, zs := range preActivations(net, x[3*r:3*r+3]) {
+					for j, z := range zs {
+						if b := full.bounds[k][j]; z < b.Lo || z > b.Hi {
+							t.Fatalf("%s: layer %d neuron %d: %v outside [%v, %v]", act, k, j, z, b.Lo, b.Hi)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -673,10 +673,13 @@ func branch(bd *bounder, c property.Case, j job, o *outcome, opt Options, unstab
 	}
 	var best []job
 	bestScore := math.Inf(-1)
+	refine := bd.refines() // candidates get the forward bounds alone (bounder.quick)
 	// consider scores a candidate pair of kids; it reports true when a kid holds a counterexample.
 	consider := func(kids []job) bool {
 		for i := range kids {
+			bd.quick = refine
 			oo := decide(bd, c, kids[i], attack, false, nil)
+			bd.quick = false
 			kids[i].known = &oo
 			if oo.cx != nil {
 				best = kids
@@ -738,10 +741,14 @@ func branch(bd *bounder, c property.Case, j job, o *outcome, opt Options, unstab
 	if best == nil { // no candidate qualified (cannot happen while o.dim >= 0); halve o.dim
 		return halves(o.dim)
 	}
-	if bd.alphaSteps > 0 {
+	if bd.alphaSteps > 0 || refine {
 		for i := range best {
 			if k := best[i].known; !k.safe && k.cx == nil {
-				o2 := decide(bd, c, best[i], attack, true, k.rx)
+				rx := k.rx
+				if refine {
+					rx = nil // scored with the forward bounds alone: bound again, with the tighter ones
+				}
+				o2 := decide(bd, c, best[i], attack, bd.alphaSteps > 0, rx)
 				best[i].known = &o2
 			}
 		}

@@ -48,6 +48,37 @@ func verdictsAgree(t *testing.T, opt Options) {
 	t.Logf("%+v: verdicts %v", opt, counts)
 }
 
+// TestDeepSmoothVerdictsAgreeWithDenseSampling: the verdicts on networks deep enough for back-substituted
+// child bounds (crownFrom) and with tanh and sigmoid (optimized tangent lines) agree with a dense grid.
+func TestDeepSmoothVerdictsAgreeWithDenseSampling(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 10))
+	counts := map[Verdict]int{}
+	for _, act := range []activation.Activation{activation.Tanh, activation.Sigmoid} {
+		for trial := 0; trial < 8; trial++ {
+			net := nn.Random(rng, []int{2, 8, 8, 8, 8, 8, 2}, act, activation.Identity)
+			scaleWeights(net, 2)
+			box := randomBox(rng, 2, 0.5)
+			y := net.Forward(box.Sample(rng, 1000))
+			var diffs []float64
+			for r := 0; r < len(y)/2; r++ {
+				diffs = append(diffs, y[2*r+1]-y[2*r])
+			}
+			sort.Float64s(diffs)
+			// Thresholds from the sampled range of y1 - y0: beyond it (safe, if provable) and inside it.
+			th := []float64{diffs[999] + 0.05, diffs[999] + 0.5, diffs[500], diffs[990]}[trial%4]
+			prop := &property.Property{Inputs: 2, Outputs: 2, Cases: []property.Case{{Box: box,
+				Unsafe: property.Region{{{Coef: []float64{1, -1}, Bound: -th}}}}}}
+			res := Verify(context.Background(), net, prop, Options{Timeout: 20 * time.Second})
+			counts[res.Verdict]++
+			checkVerdict(t, net, prop, res, fmt.Sprintf("%s trial %d", act, trial))
+		}
+	}
+	if counts[Certified] == 0 || counts[Violated] == 0 {
+		t.Errorf("verdicts %v: want both certified and violated cases", counts)
+	}
+	t.Logf("verdicts %v", counts)
+}
+
 // checkVerdict compares a verdict on a 2-input property with a 200 x 200 grid of its box, and returns the
 // number of unsafe grid points.
 func checkVerdict(t *testing.T, net *nn.Network, prop *property.Property, res Result, name string) int {
