@@ -191,6 +191,10 @@ and DIR/activations.json. --set changes the repair config (e.g. --set domain.ver
 			var nets []bench.SuiteNet
 			for _, t := range teachers {
 				teacher := bench.SuiteNet{Teacher: t, Activation: "relu (teacher)", Path: fmt.Sprintf("data:acasxu/nnet/ACASXU_run2a_%d_%d_batch_2000.nnet", t.I, t.J)}
+				if want["teacher"] {
+					nets = append(nets, teacher)
+					teacher.Path = ""
+				}
 				for _, s := range students {
 					if s.Teacher == t.Name() && s.Violates && (len(want) == 0 || want[s.File]) {
 						abs, err := filepath.Abs(filepath.Join(suite, s.File))
@@ -199,7 +203,7 @@ and DIR/activations.json. --set changes the repair config (e.g. --set domain.ver
 						}
 						if len(want) == 0 && teacher.Path != "" {
 							// The teacher's rows come first, and only for teachers with a student in the
-							// suite (N1,9's were dropped).
+							// suite.
 							nets = append(nets, teacher)
 							teacher.Path = ""
 						}
@@ -241,7 +245,7 @@ and DIR/activations.json. --set changes the repair config (e.g. --set domain.ver
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&suite, "suite", "datasets/suite", "the activation suite's folder")
-	fl.StringVar(&files, "files", "", "only these students (file names separated by ';'), without the teachers")
+	fl.StringVar(&files, "files", "", "only these students (file names separated by ';'), without the teachers unless \"teacher\" is among them")
 	fl.StringVar(&only, "teachers", "", "only these teachers, separated by ';' (e.g. \"N2,1\")")
 	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")
 	fl.StringArrayVar(&sets, "set", nil, "override a repair config key: key=value (repeatable)")
