@@ -31,9 +31,7 @@ func verdictsAgree(t *testing.T, opt Options) {
 			net := nn.Random(rng, []int{2, 6, 6, 2}, act, activation.Identity)
 			box := randomBox(rng, 2, 0.5)
 			// Unsafe when y1 - y0 >= threshold; thresholds spread so that some networks are safe.
-			th := []float64{-0.5, 0, 0.3, 1, 3, 10}[trial]
-			prop := &property.Property{Inputs: 2, Outputs: 2, Cases: []property.Case{{Box: box,
-				Unsafe: property.Region{{{Coef: []float64{1, -1}, Bound: -th}}}}}}
+			prop := diffProperty(box, []float64{-0.5, 0, 0.3, 1, 3, 10}[trial])
 			res := Verify(context.Background(), net, prop, opt)
 			counts[res.Verdict]++
 			gridUnsafe := checkVerdict(t, net, prop, res, fmt.Sprintf("%+v %s trial %d", opt, act, trial))
@@ -58,16 +56,9 @@ func TestDeepSmoothVerdictsAgreeWithDenseSampling(t *testing.T) {
 			net := nn.Random(rng, []int{2, 8, 8, 8, 8, 8, 2}, act, activation.Identity)
 			scaleWeights(net, 2)
 			box := randomBox(rng, 2, 0.5)
-			y := net.Forward(box.Sample(rng, 1000))
-			var diffs []float64
-			for r := 0; r < len(y)/2; r++ {
-				diffs = append(diffs, y[2*r+1]-y[2*r])
-			}
-			sort.Float64s(diffs)
+			diffs := sampledDiffs(rng, net, box, 1000)
 			// Thresholds from the sampled range of y1 - y0: beyond it (safe, if provable) and inside it.
-			th := []float64{diffs[999] + 0.05, diffs[999] + 0.5, diffs[500], diffs[990]}[trial%4]
-			prop := &property.Property{Inputs: 2, Outputs: 2, Cases: []property.Case{{Box: box,
-				Unsafe: property.Region{{{Coef: []float64{1, -1}, Bound: -th}}}}}}
+			prop := diffProperty(box, []float64{diffs[999] + 0.05, diffs[999] + 0.5, diffs[500], diffs[990]}[trial%4])
 			res := Verify(context.Background(), net, prop, Options{Timeout: 20 * time.Second})
 			counts[res.Verdict]++
 			checkVerdict(t, net, prop, res, fmt.Sprintf("%s trial %d", act, trial))
@@ -77,6 +68,23 @@ func TestDeepSmoothVerdictsAgreeWithDenseSampling(t *testing.T) {
 		t.Errorf("verdicts %v: want both certified and violated cases", counts)
 	}
 	t.Logf("verdicts %v", counts)
+}
+
+// sampledDiffs returns y1 - y0 of a 2-output network on n samples of the box, sorted.
+func sampledDiffs(rng *rand.Rand, net *nn.Network, box property.Box, n int) []float64 {
+	y := net.Forward(box.Sample(rng, n))
+	diffs := make([]float64, n)
+	for r := range diffs {
+		diffs[r] = y[2*r+1] - y[2*r]
+	}
+	sort.Float64s(diffs)
+	return diffs
+}
+
+// diffProperty is the 2-input property whose unsafe set is y1 - y0 >= th on the box.
+func diffProperty(box property.Box, th float64) *property.Property {
+	return &property.Property{Inputs: 2, Outputs: 2, Cases: []property.Case{{Box: box,
+		Unsafe: property.Region{{{Coef: []float64{1, -1}, Bound: -th}}}}}}
 }
 
 // checkVerdict compares a verdict on a 2-input property with a 200 x 200 grid of its box, and returns the
@@ -117,16 +125,8 @@ func TestCollectedCounterexamples(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 1))
 	net := nn.Random(rng, []int{2, 60, 60, 60, 2}, activation.ReLU, activation.Identity)
 	box := randomBox(rng, 2, 1)
-	y := net.Forward(box.Sample(rng, 2000))
-	// Unsafe where y1 - y0 >= th, th the median of y1 - y0 over samples: about half the box.
-	var diffs []float64
-	for r := 0; r < len(y)/2; r++ {
-		diffs = append(diffs, y[2*r+1]-y[2*r])
-	}
-	sort.Float64s(diffs)
-	th := diffs[len(diffs)/2]
-	prop := &property.Property{Inputs: 2, Outputs: 2, Cases: []property.Case{{Box: box,
-		Unsafe: property.Region{{{Coef: []float64{1, -1}, Bound: -th}}}}}}
+	// Unsafe where y1 - y0 >= the median of y1 - y0 over samples: about half the box.
+	prop := diffProperty(box, sampledDiffs(rng, net, box, 2000)[1000])
 	// Without the attacks, the counterexamples come from the exact decision of small boxes, one box at a
 	// time (the up-front search would return its first at once).
 	for _, tc := range []struct {
