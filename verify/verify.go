@@ -73,7 +73,8 @@ type Options struct {
 	// either way) beside the input dimensions; 0: none. On the ACAS Xu benchmark input splits alone are
 	// faster (2 candidates: 1.7x the time for the same instances solved).
 	ReluSplits int
-	// NoAlpha keeps CROWN's fixed relu slopes instead of optimizing them for each objective.
+	// NoAlpha keeps CROWN's fixed relu slopes and the least-area lines of sigmoid and tanh instead of
+	// optimizing them for each objective.
 	NoAlpha bool
 	// NoExact turns off the exact decision of small boxes of piecewise-linear networks (enumerating the
 	// linear regions that meet a box once few relus are unstable on it; see exact.go).

@@ -84,6 +84,6 @@ Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 func verifierFlags(cmd *cobra.Command, o *verify.Options) {
 	fl := cmd.Flags()
 	fl.IntVar(&o.ReluSplits, "relu-splits", 0, "unstable relus tried for splitting at each branch beside the input dimensions (0: none)")
-	fl.BoolVar(&o.NoAlpha, "no-alpha", false, "keep CROWN's fixed relu slopes (do not optimize them per objective)")
+	fl.BoolVar(&o.NoAlpha, "no-alpha", false, "keep CROWN's fixed relu slopes and the least-area sigmoid and tanh lines (do not optimize them per objective)")
 	fl.BoolVar(&o.NoExact, "no-exact", false, "never decide small boxes exactly by their linear regions (relu networks)")
 }
