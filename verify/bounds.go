@@ -160,7 +160,8 @@ type bounder struct {
 	// boxes, 2 workers).
 	crownFrom int
 	// quick skips crownFrom's back-substitutions: strong branching scores its candidate splits with the
-	// forward bounds alone (2d boxes per split), and only the chosen halves get the tighter bounds.
+	// forward bounds alone (2d boxes per split), and only the chosen halves get the tighter bounds, on
+	// top of the forward ones they have (refine).
 	quick bool
 }
 
@@ -237,17 +238,7 @@ func (bd *bounder) crown(box property.Box, parent [][]Interval, splits []neuronS
 			rx.relax[k] = append([]activation.Relaxation(nil), r.relax[k]...)
 		}
 		if !bd.quick {
-			for k := bd.crownFrom; k < len(net.Layers)-1; k++ {
-				l := &net.Layers[k]
-				b := rx.bounds[k]
-				for j := 0; j < l.Out; j++ {
-					row := linear{coef: l.W[j*l.In : (j+1)*l.In], c: l.B[j]}
-					lo, _ := rx.backSubstituteBuf(net, box, k-1, row, true, bd)
-					hi, _ := rx.backSubstituteBuf(net, box, k-1, row, false, bd)
-					b[j].Lo, b[j].Hi = math.Max(b[j].Lo, lo), math.Min(b[j].Hi, hi)
-				}
-				rx.relax[k] = relaxLayer(l, b)
-			}
+			bd.refine(box, rx)
 		}
 		return rx
 	}
@@ -391,6 +382,23 @@ func OutputBound(net *nn.Network, bounds [][]Interval, box property.Box, coef []
 	}
 	v, _ := rx.backSubstitute(net, box, len(net.Layers)-1, linear{coef: coef, c: c}, lower)
 	return v
+}
+
+// refine tightens rx's bounds on the hidden layers from crownFrom up by back-substitution, layer by layer
+// (each on the layers below as already tightened), and relaxes those layers again.
+func (bd *bounder) refine(box property.Box, rx *relaxed) {
+	net := bd.net
+	for k := bd.crownFrom; k < len(net.Layers)-1; k++ {
+		l := &net.Layers[k]
+		b := rx.bounds[k]
+		for j := 0; j < l.Out; j++ {
+			row := linear{coef: l.W[j*l.In : (j+1)*l.In], c: l.B[j]}
+			lo, _ := rx.backSubstituteBuf(net, box, k-1, row, true, bd)
+			hi, _ := rx.backSubstituteBuf(net, box, k-1, row, false, bd)
+			b[j].Lo, b[j].Hi = math.Max(b[j].Lo, lo), math.Min(b[j].Hi, hi)
+		}
+		rx.relax[k] = relaxLayer(l, b)
+	}
 }
 
 // refines reports whether child boxes get back-substituted bounds on some layer (crownFrom).

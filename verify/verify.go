@@ -746,8 +746,9 @@ func branch(bd *bounder, c property.Case, j job, o *outcome, opt Options, unstab
 		for i := range best {
 			if k := best[i].known; !k.safe && k.cx == nil {
 				rx := k.rx
-				if refine {
-					rx = nil // scored with the forward bounds alone: bound again, with the tighter ones
+				if refine && rx != nil {
+					// Scored on the forward bounds alone: tighten them where they were left loose.
+					bd.refine(best[i].box, rx)
 				}
 				o2 := decide(bd, c, best[i], attack, bd.alphaSteps > 0, rx)
 				best[i].known = &o2
