@@ -162,22 +162,32 @@ func sShapedUpper(f, df func(float64) float64, l, u float64) (slope, intercept f
 		return chord, fl - chord*l
 	}
 	phi := func(t float64) float64 { return fl + df(t)*(t-l) - f(t) }
-	if m := (l + u) / 2; m > 0 && phi(m) < 0 {
-		s := df(m)
-		return s, f(m) - s*m
+	t, tangent := sShapedStart(phi, l, u, 1e-12*(1+math.Abs(fl)))
+	slope = df(t)
+	if tangent {
+		return slope, f(t) - slope*t
 	}
-	lo, hi := 0.0, u // phi(lo) >= 0 > phi(hi)
+	return slope, fl - slope*l
+}
+
+// sShapedStart returns the point t of sShapedUpper's line when the chord does not hold: the midpoint,
+// with tangent true, when its tangent holds (phi(m) < 0); else the left end of a bisection for phi's root,
+// whose slope f'(t) through (l, f(l)) is the line. A small tolerance tol keeps the bisection's invariant,
+// phi(lo) >= 0 > phi(hi), safe from the rounding of phi near its root.
+func sShapedStart(phi func(float64) float64, l, u, tol float64) (t float64, tangent bool) {
+	if m := (l + u) / 2; m > 0 && phi(m) < 0 {
+		return m, true
+	}
+	lo, hi := 0.0, u
 	for i := 0; i < 14 && hi-lo > 1e-9*(hi+1); i++ {
 		mid := (lo + hi) / 2
-		// A small tolerance keeps the invariant safe from the rounding of phi near its root.
-		if phi(mid) > 1e-12*(1+math.Abs(fl)) {
+		if phi(mid) > tol {
 			lo = mid
 		} else {
 			hi = mid
 		}
 	}
-	slope = df(lo)
-	return slope, fl - slope*l
+	return lo, false
 }
 
 // Tangents is a family of sound upper (or lower) lines of a sigmoid or tanh on [l, u], indexed by theta
@@ -223,21 +233,9 @@ func (a Activation) Tangents(l, u float64, upper bool) Tangents {
 	}
 	tg.lo, tg.hi, tg.Free = 0, u, true
 	// Relax's line (sShapedUpper): the midpoint's tangent if it holds, else the line through (l, f(l))
-	// with the bisection's slope.
-	if m := (l + u) / 2; m > 0 && tg.phi(m) < 0 {
-		tg.Start = m / u
-		return tg
-	}
-	lo, hi := 0.0, u
-	for i := 0; i < 14 && hi-lo > 1e-9*(hi+1); i++ {
-		mid := (lo + hi) / 2
-		if tg.phi(mid) > tg.tol() {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	tg.Start = lo / u
+	// with the bisection's slope; Line gives either at its point.
+	t, _ := sShapedStart(tg.phi, l, u, tg.tol())
+	tg.Start = t / u
 	return tg
 }
 

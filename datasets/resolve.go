@@ -55,7 +55,11 @@ func Resolve(p string) (string, error) {
 // filled under another name and renamed into place, so a reader never sees it half written.
 func extract(fsys fs.FS) (string, error) {
 	h := sha256.New()
-	var files []string
+	type file struct {
+		path string
+		data []byte
+	}
+	var files []file
 	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -66,7 +70,7 @@ func extract(fsys fs.FS) (string, error) {
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00", path, len(b))
 		h.Write(b)
-		files = append(files, path)
+		files = append(files, file{path, b})
 		return nil
 	})
 	if err != nil {
@@ -80,14 +84,11 @@ func extract(fsys fs.FS) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, path := range files {
-		dst := filepath.Join(tmp, path)
-		b, err := fs.ReadFile(fsys, path)
+	for _, f := range files {
+		dst := filepath.Join(tmp, f.path)
+		err := os.MkdirAll(filepath.Dir(dst), 0o755)
 		if err == nil {
-			err = os.MkdirAll(filepath.Dir(dst), 0o755)
-		}
-		if err == nil {
-			err = os.WriteFile(dst, b, 0o644)
+			err = os.WriteFile(dst, f.data, 0o644)
 		}
 		if err != nil {
 			os.RemoveAll(tmp)

@@ -125,23 +125,25 @@ func sideOf(a float64) int {
 // neuron's pre-activation at the bound's minimizing corner.
 func (o *alphaOpt) tangentStep(rx *relaxed, k, j int, a, v, t float64) {
 	side := sideOf(a)
+	fam, theta := &o.fam[side][k][j], &o.theta[side][k][j]
+	setLine := func() {
+		o.ls[side][k][j], o.lb[side][k][j], o.ld[side][k][j], o.lc[side][k][j] = fam.Line(*theta)
+	}
 	if !o.famSet[side][k][j] {
 		b := rx.bounds[k][j]
-		o.fam[side][k][j] = o.net.Layers[k].Act.Tangents(b.Lo, b.Hi, side == 1)
+		*fam = o.net.Layers[k].Act.Tangents(b.Lo, b.Hi, side == 1)
 		o.famSet[side][k][j] = true
-		if !o.fam[side][k][j].Free {
-			return
+		if fam.Free {
+			*theta = fam.Start
+			setLine()
 		}
-		o.theta[side][k][j] = o.fam[side][k][j].Start
-		o.ls[side][k][j], o.lb[side][k][j], o.ld[side][k][j], o.lc[side][k][j] = o.fam[side][k][j].Line(o.theta[side][k][j])
 	}
-	fam := &o.fam[side][k][j]
 	if !fam.Free {
 		return
 	}
 	g := a * (o.ld[side][k][j]*v + o.lc[side][k][j])
-	adamStep(&o.theta[side][k][j], &o.tm[side][k][j], &o.tv[side][k][j], g, tangentRate, t, 0, 1)
-	o.ls[side][k][j], o.lb[side][k][j], o.ld[side][k][j], o.lc[side][k][j] = fam.Line(o.theta[side][k][j])
+	adamStep(theta, &o.tm[side][k][j], &o.tv[side][k][j], g, tangentRate, t, 0, 1)
+	setLine()
 	o.tuned[side][k][j] = true
 }
 

@@ -471,12 +471,7 @@ func decide(bd *bounder, c property.Case, j job, attack, alpha bool, rx *relaxed
 	// dimension is far wider, relative to the case's box, than the smear's choice, or no constraint depends
 	// on a splittable dimension, halve the relatively widest one instead.
 	rel := func(i int) float64 { return (box.Hi[i] - box.Lo[i]) / (c.Box.Hi[i] - c.Box.Lo[i]) }
-	widest, wdim := 0.0, -1
-	for i := range box.Lo {
-		if splittable(box, c.Box, i) && rel(i) > widest {
-			widest, wdim = rel(i), i
-		}
-	}
+	wdim, widest := widestDim(box, c.Box)
 	if bestSmear <= 0 || dim < 0 || widest > 16*rel(dim) {
 		dim = wdim
 	}
@@ -718,12 +713,7 @@ func branch(bd *bounder, c property.Case, j job, o *outcome, opt Options, unstab
 	// shrinks with every wide dimension, which the halves' scores do not always show. Candidates are
 	// scored with CROWN's slopes; only the chosen halves get optimized ones (below).
 	rel := func(i int) float64 { return (j.box.Hi[i] - j.box.Lo[i]) / (c.Box.Hi[i] - c.Box.Lo[i]) }
-	widest := 0.0
-	for d := range j.box.Lo {
-		if splittable(j.box, c.Box, d) {
-			widest = math.Max(widest, rel(d))
-		}
-	}
+	_, widest := widestDim(j.box, c.Box)
 	for d := range j.box.Lo {
 		if !splittable(j.box, c.Box, d) || rel(d) < widest/64 {
 			continue
@@ -771,17 +761,24 @@ func dropRelaxed(kids []job) []job {
 // halveWidest returns j's box halved along its relatively widest splittable dimension, as two jobs
 // without parent bounds; none when no dimension can be split.
 func halveWidest(j job, whole property.Box) []job {
-	widest, dim := 0.0, -1
-	for i := range j.box.Lo {
-		if r := (j.box.Hi[i] - j.box.Lo[i]) / (whole.Hi[i] - whole.Lo[i]); splittable(j.box, whole, i) && r > widest {
-			widest, dim = r, i
-		}
-	}
+	dim, _ := widestDim(j.box, whole)
 	if dim < 0 {
 		return nil
 	}
 	a, b := split(j.box, dim)
 	return []job{j.child(a, j.share/2, &outcome{}, nil), j.child(b, j.share/2, &outcome{}, nil)}
+}
+
+// widestDim returns the splittable dimension of box that is widest relative to whole, and that relative
+// width; -1 and 0 when none can be split.
+func widestDim(box, whole property.Box) (int, float64) {
+	dim, widest := -1, 0.0
+	for i := range box.Lo {
+		if r := (box.Hi[i] - box.Lo[i]) / (whole.Hi[i] - whole.Lo[i]); splittable(box, whole, i) && r > widest {
+			dim, widest = i, r
+		}
+	}
+	return dim, widest
 }
 
 // splittable reports whether box can usefully be halved along dimension i: it is still wider than a
