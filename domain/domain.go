@@ -76,7 +76,7 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 		}
 		// Verify the current network (the original while nothing was found to repair).
 		vph := rep.Start(fmt.Sprintf("verify (round %d)", round), 1)
-		v := verify.Verify(ctx, current, prop, verify.Options{Timeout: budget, BreadthFirst: true, Collect: 32, CollectFor: budget / 10})
+		v := verify.Verify(ctx, current, prop, verify.Options{Timeout: budget, Grace: time.Duration(dc.Grace * float64(budget)), BreadthFirst: true, Collect: 32, CollectFor: budget / 10})
 		vph.Add(1, "")
 		vph.Finish(fmt.Sprintf("%s, %d boxes, %.1f%% proven", v.Verdict, v.Boxes, 100*v.Proven))
 		verdict = v.Verdict

@@ -41,6 +41,11 @@ type DomainConfig struct {
 	Rounds int `mapstructure:"rounds"`
 	// VerifySeconds is the verifier's budget per round.
 	VerifySeconds float64 `mapstructure:"verify_seconds"`
+	// Grace, times VerifySeconds, is how much longer a round's verifier may run while the share of the box
+	// it has proved grows fast enough to finish in that time (verify.Options.Grace); 0: VerifySeconds is
+	// final. A network that is safe but a little slow to prove is then certified in its round, instead
+	// of being repaired again with a wider margin.
+	Grace float64 `mapstructure:"grace"`
 	// Neighbours is how many inputs are sampled around each counterexample (and in each undecided box)
 	// to join the repair set.
 	Neighbours int `mapstructure:"neighbours"`
@@ -187,7 +192,7 @@ func Defaults() Config {
 			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3, EpochRows: 2048},
 		},
 		Eval:   EvalConfig{DomainSamples: 5000},
-		Domain: DomainConfig{Rounds: 8, VerifySeconds: 60, Neighbours: 200, Radius: 0.02, MarginGrowth: 2, Continue: true},
+		Domain: DomainConfig{Rounds: 8, VerifySeconds: 60, Grace: 1, Neighbours: 200, Radius: 0.02, MarginGrowth: 2, Continue: true},
 	}
 }
 
@@ -295,8 +300,8 @@ func (c *Config) Validate() error {
 	if c.Property != "" && len(c.Properties) > 0 {
 		bad("give property or properties, not both")
 	}
-	if dm := c.Domain; dm.Rounds < 1 || !(dm.VerifySeconds > 0) || dm.Neighbours < 0 || !(dm.Radius > 0 && dm.Radius <= 1) || !(dm.MarginGrowth >= 1) {
-		bad("domain: want rounds >= 1, verify_seconds > 0, neighbours >= 0, radius in (0, 1], margin_growth >= 1")
+	if dm := c.Domain; dm.Rounds < 1 || !(dm.VerifySeconds > 0) || !(dm.Grace >= 0) || dm.Neighbours < 0 || !(dm.Radius > 0 && dm.Radius <= 1) || !(dm.MarginGrowth >= 1) {
+		bad("domain: want rounds >= 1, verify_seconds > 0, grace >= 0, neighbours >= 0, radius in (0, 1], margin_growth >= 1")
 	}
 	d := c.Dataset
 	if d.Negatives == "" && d.Samples <= 0 {

@@ -50,6 +50,11 @@ type Result struct {
 type Options struct {
 	// Timeout ends the search with Unknown (0: no limit).
 	Timeout time.Duration
+	// Grace lets a search that is on course to finish run past Timeout, up to Timeout+Grace: at Timeout,
+	// and after that every twentieth of Grace, the rate at which the proven share grew over the last
+	// quarter of the time so far, kept up, must prove the rest before Timeout+Grace; otherwise the search
+	// ends with Unknown. 0: Timeout is final.
+	Grace time.Duration
 	// MaxBoxes ends the search with Unknown after this many boxes (0: no limit).
 	MaxBoxes int
 	// Workers is the number of boxes bounded at once (0: 2).
@@ -100,9 +105,10 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 	start := time.Now()
 	if opt.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, opt.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, opt.Timeout+max(opt.Grace, 0))
 		defer cancel()
 	}
+	onCourse := newPace(opt.Timeout, opt.Grace)
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = 2
@@ -207,6 +213,13 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 				}
 				if found != nil && opt.CollectFor > 0 && time.Since(foundAt) > opt.CollectFor {
 					stopped = true
+					cond.Broadcast()
+					mu.Unlock()
+					return
+				}
+				if !onCourse(time.Since(start), proven, len(stack)-head+busy) {
+					stopped = true
+					res.Verdict = Unknown
 					cond.Broadcast()
 					mu.Unlock()
 					return
@@ -326,6 +339,49 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res
+}
+
+// newPace returns the test of Options.Grace: called with the time since the start, the proven share and
+// the number of open boxes as the search goes, it reports whether the search may go on. Before timeout it
+// always may; after, only while both trends over the last quarter of the time so far, kept up, would end
+// the search before timeout+grace: the proven share's growth reaching 1, and the open boxes' decline
+// reaching none. (The second matters at the end of a proof: on a network that is not certified after
+// 200 s, the share proved grew as fast as on one certified in 34 s, but its open boxes kept growing
+// while the other's fell.) It is checked at timeout and then every twentieth of grace; between checks
+// it repeats the last answer, and once it has said no it keeps saying no.
+func newPace(timeout, grace time.Duration) func(now time.Duration, proven float64, open int) bool {
+	if timeout <= 0 || grace <= 0 {
+		return func(time.Duration, float64, int) bool { return true }
+	}
+	type mark struct {
+		at     time.Duration
+		proven float64
+		open   int
+	}
+	var (
+		marks []mark // every 1/40 of timeout
+		next  time.Duration
+		check = timeout
+		ok    = true
+	)
+	return func(now time.Duration, proven float64, open int) bool {
+		if now >= next {
+			marks = append(marks, mark{now, proven, open})
+			next = now + timeout/40
+		}
+		if now < check || !ok {
+			return ok
+		}
+		check = now + grace/20
+		// The last mark at least a quarter of the time so far ago.
+		i := max(sort.Search(len(marks), func(i int) bool { return marks[i].at > now-now/4 })-1, 0)
+		m := marks[i]
+		span, left := (now - m.at).Seconds(), (timeout + grace - now).Seconds()
+		gain := (proven - m.proven) / span
+		fall := float64(m.open-open) / span
+		ok = gain > 0 && (1-proven)/gain <= left && fall > 0 && float64(open)/fall <= left
+		return ok
+	}
 }
 
 // volumeFraction returns the volume of box over that of whole (whole's volume is taken as 1 when it has
