@@ -486,7 +486,7 @@ func decide(bd *bounder, c property.Case, j job, attack, alpha bool, rx *relaxed
 	var worstLambda []float64
 	for _, conj := range c.Unsafe {
 		excluded, lb, worstCoef, lambda := boundConjunction(bd, rx, box, conj, alpha, j.splits)
-		if !excluded && len(j.splits) == 0 {
+		if !excluded && len(j.splits) == 0 && !bd.quick {
 			bd.addParallel(box, rx) // sigmoid and tanh layers: the second relaxation (else a no-op)
 		}
 		if !excluded && rx.alt != nil {
