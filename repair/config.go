@@ -41,8 +41,8 @@ type DomainConfig struct {
 	Rounds int `mapstructure:"rounds"`
 	// VerifySeconds is the verifier's budget per round.
 	VerifySeconds float64 `mapstructure:"verify_seconds"`
-	// Grace, times VerifySeconds, is how much longer a round's verifier may run while the share of the box
-	// it has proved grows fast enough to finish in that time (verify.Options.Grace); 0: VerifySeconds is
+	// Grace, times VerifySeconds, is how much longer a round's verifier may run while it is on course to
+	// finish in that time (verify.Options.Grace); 0: VerifySeconds is
 	// final. A network that is safe but a little slow to prove is then certified in its round, instead
 	// of being repaired again with a wider margin.
 	Grace float64 `mapstructure:"grace"`

@@ -71,7 +71,7 @@ Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 	fl.StringVar(&netPath, "net", "", "network file (.nnet or .onnx)")
 	fl.StringVar(&propPath, "prop", "", "VNN-LIB property")
 	fl.DurationVar(&timeout, "timeout", time.Minute, "give up with unknown after this long")
-	fl.DurationVar(&opt.Grace, "grace", 0, "after --timeout, go on up to this long while the proven share grows fast enough to finish in time")
+	fl.DurationVar(&opt.Grace, "grace", 0, "after --timeout, go on up to this long while the proven share and the open boxes move fast enough to finish in time")
 	fl.BoolVar(&opt.BreadthFirst, "breadth-first", false, "work the boxes level by level (the proven share then measures progress evenly)")
 	verifierFlags(cmd, &opt)
 	fl.BoolVar(&asJSON, "json", false, "print JSON: verdict, seconds, boxes, counterexample")
