@@ -53,7 +53,7 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 	budget := time.Duration(dc.VerifySeconds * float64(time.Second))
 	growMargin := func() {
 		for _, t := range []*repair.TrainSpec{&run.Retrain.Train, &run.Finetune.Train} {
-			t.HardMargin = math.Max(t.HardMargin, t.Margin) * dc.MarginGrowth
+			t.HardMargin = grownMargin(t.HardMargin, t.Margin, dc.MarginGrowth, dc.MaxMargin)
 		}
 	}
 	for round := 1; round <= dc.Rounds && ctx.Err() == nil; round++ {
@@ -134,4 +134,10 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 	res.Report.Seconds["verify"] = dr.VerifierSeconds
 	res.Report.Seconds["total"] = time.Since(start).Seconds()
 	return res, nil
+}
+
+// grownMargin is the hard rows' margin after an uncertified round: the larger of the hard and the ordinary
+// margin times growth, up to limit; a hard margin set above limit is kept as it is.
+func grownMargin(hard, margin, growth, limit float64) float64 {
+	return math.Max(hard, math.Min(math.Max(hard, margin)*growth, limit))
 }

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/birdnn/birdnn/configs"
@@ -107,6 +108,25 @@ func assertGridSafe(t *testing.T, net *nn.Network, prop *property.Property) {
 	for r := 0; r < n*n; r++ {
 		if prop.Unsafe(x[2*r:2*r+2], yr[r*m:(r+1)*m]) {
 			t.Fatalf("certified, but grid point %v is unsafe", x[2*r:2*r+2])
+		}
+	}
+}
+
+func TestGrownMargin(t *testing.T) {
+	tests := []struct {
+		hard, margin, growth, limit, want float64
+	}{
+		{0, 0.05, 16, 1, 0.8},     // first growth: from the ordinary margin
+		{0.8, 0.05, 16, 1, 1},     // 12.8, capped
+		{1, 0.05, 16, 1, 1},       // stays at the cap
+		{0.2, 0.05, 4, 1, 0.8},    // under the cap
+		{3, 0.05, 16, 1, 3},       // set above the cap by the user: kept
+		{0, 0.05, 1, 1, 0.05},     // no growth
+		{0.1, 0.5, 2, 0.75, 0.75}, // the ordinary margin is the larger
+	}
+	for _, tt := range tests {
+		if got := grownMargin(tt.hard, tt.margin, tt.growth, tt.limit); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("grownMargin(%v, %v, %v, %v) = %v, want %v", tt.hard, tt.margin, tt.growth, tt.limit, got, tt.want)
 		}
 	}
 }
