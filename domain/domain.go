@@ -137,7 +137,11 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 }
 
 // grownMargin is the hard rows' margin after an uncertified round: the larger of the hard and the ordinary
-// margin times growth, up to limit; a hard margin set above limit is kept as it is.
+// margin times growth, up to limit (0: no limit); a hard margin set above limit is kept as it is.
 func grownMargin(hard, margin, growth, limit float64) float64 {
-	return math.Max(hard, math.Min(math.Max(hard, margin)*growth, limit))
+	g := math.Max(hard, margin) * growth
+	if limit > 0 {
+		g = math.Min(g, limit)
+	}
+	return math.Max(hard, g)
 }

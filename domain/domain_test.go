@@ -123,6 +123,7 @@ func TestGrownMargin(t *testing.T) {
 		{3, 0.05, 16, 1, 3},       // set above the cap by the user: kept
 		{0, 0.05, 1, 1, 0.05},     // no growth
 		{0.1, 0.5, 2, 0.75, 0.75}, // the ordinary margin is the larger
+		{0.8, 0.05, 16, 0, 12.8},  // no cap
 	}
 	for _, tt := range tests {
 		if got := grownMargin(tt.hard, tt.margin, tt.growth, tt.limit); math.Abs(got-tt.want) > 1e-12 {

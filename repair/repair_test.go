@@ -49,7 +49,7 @@ func TestConfigErrors(t *testing.T) {
 		{"range", base, []string{"finetune.pso.alpha=2"}, "finetune.pso.alpha 2"},
 		{"negative", base, []string{"retrain.train.learn_rate=-1"}, "retrain.train.learn_rate -1"},
 		{"no network", "property: x.vnnlib\n", nil, "network: missing"},
-		{"max margin", base, []string{"domain.max_margin=0"}, "max_margin > 0"},
+		{"max margin", base, []string{"domain.max_margin=-1"}, "max_margin >= 0"},
 		{"bad yaml", base + "  : [\n", nil, "config"},
 	}
 	for _, tt := range tests {
