@@ -120,12 +120,16 @@ func Agreement(a, b *nn.Network, n int, seed uint64) float64 {
 // ActivationRow is one network x activation x paradigm of the activation bench: sample-wise repair's
 // figures, and whether domain-wise repair ended certified.
 type ActivationRow struct {
-	Teacher, Activation, Paradigm                        string
-	Success, Generalization, Drawdown, DomainFidelity    float64
-	SampleSeconds                                        float64
-	Certified                                            bool
-	DomainVerdict                                        string
-	DomainRounds                                         int
+	Teacher, Activation, Paradigm                     string
+	Success, Generalization, Drawdown, DomainFidelity float64
+	SampleSeconds                                     float64
+	Certified                                         bool
+	DomainVerdict                                     string
+	DomainRounds                                      int
+	// Offset, when the output offset finished the domain-wise repair (domain.finish: offset), holds the
+	// raise of each raised output's bias.
+	Offset                                               []float64 `json:",omitempty"`
+	OffsetRMS                                            float64   `json:",omitempty"` // the outputs' RMS on the box
 	DomainSeconds, DomainFidelityAfter, InBoxFidelityDom float64
 	Err                                                  string
 }
@@ -150,6 +154,9 @@ func RunActivations(ctx context.Context, nets []SuiteNet, base *repair.Config, p
 				if dres, err = runDomain(ctx, &cfg); err == nil {
 					d := dres.Report.Domain
 					row.Certified, row.DomainVerdict, row.DomainRounds = d.Certified, d.Verdict, d.Rounds
+					if o := d.Offset; o != nil && o.Verdict == "certified" {
+						row.Offset, row.OffsetRMS = o.Shift, o.OutputRMS
+					}
 					row.DomainSeconds = dres.Report.Seconds["total"]
 					row.DomainFidelityAfter, row.InBoxFidelityDom = float64(dres.Report.Fidelity.Domain), float64(dres.Report.Fidelity.HeldOutPositives)
 				}
@@ -195,9 +202,13 @@ func ActivationsMarkdown(rows []ActivationRow) []byte {
 			fmt.Fprintf(&b, "| %s | %s | %s | error: %s |||||||||\n", r.Teacher, r.Activation, r.Paradigm, r.Err)
 			continue
 		}
+		verdict := r.DomainVerdict
+		if r.Offset != nil {
+			verdict += fmt.Sprintf(" (offset %.3g, output RMS %.3g)", r.Offset, r.OffsetRMS)
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %d | %s | %s | %.1f |\n", r.Teacher, r.Activation, r.Paradigm,
 			pct(r.Success), pct(r.Generalization), pct(r.Drawdown), pct(r.DomainFidelity), r.SampleSeconds,
-			r.DomainVerdict, r.DomainRounds, pct(r.DomainFidelityAfter), pct(r.InBoxFidelityDom), r.DomainSeconds)
+			verdict, r.DomainRounds, pct(r.DomainFidelityAfter), pct(r.InBoxFidelityDom), r.DomainSeconds)
 	}
 	return b.Bytes()
 }

@@ -128,6 +128,22 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 		res = &repair.Result{Repaired: net.Clone(), Report: &repair.Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{}}}
 		repair.Measure(res.Report, p, res.Repaired, cfg.Eval.DomainSamples, cfg.Seed)
 	}
+	if verdict != verify.Certified && dc.Finish == "offset" && ctx.Err() == nil {
+		ph := rep.Start("output offset", 1)
+		shifted, o, err := Offset(ctx, res.Repaired, prop, budget, cfg.Seed)
+		if err != nil {
+			return nil, err
+		}
+		ph.Add(1, "")
+		ph.Finish(fmt.Sprintf("%s, %d verifier runs", o.Verdict, o.Tries))
+		dr.Offset = o
+		dr.VerifierSeconds += o.Seconds
+		if shifted != nil {
+			verdict = verify.Certified
+			res.Repaired = shifted
+			repair.Measure(res.Report, p, res.Repaired, cfg.Eval.DomainSamples, cfg.Seed)
+		}
+	}
 	dr.Verdict = string(verdict)
 	dr.Certified = verdict == verify.Certified
 	res.Report.Domain = dr

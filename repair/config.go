@@ -61,6 +61,11 @@ type DomainConfig struct {
 	// kept 98.94% domain fidelity instead of 93.84%, but N2,9 itself, retrained, ended unknown after 6
 	// rounds where without it it was certified in 3 (its last repair needed 12.8).
 	MaxMargin float64 `mapstructure:"max_margin"`
+	// Finish says what to do when the rounds end without a certificate: "none", or "offset": raise the
+	// output layer's biases of the outputs the property forbids as the decision by the least amount the
+	// verifier certifies (domain.Offset; for properties whose unsafe conjunctions all read "output i is no
+	// greater than outputs j"). The decision changes only where the network chose a raised output.
+	Finish string `mapstructure:"finish"`
 	// Continue starts each round's training from the previous round's network (imitation targets and
 	// fidelity still refer to the original); otherwise every round starts from the original.
 	Continue bool `mapstructure:"continue"`
@@ -199,7 +204,7 @@ func Defaults() Config {
 			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3, EpochRows: 2048},
 		},
 		Eval:   EvalConfig{DomainSamples: 5000},
-		Domain: DomainConfig{Rounds: 8, VerifySeconds: 60, Grace: 1, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Continue: true},
+		Domain: DomainConfig{Rounds: 8, VerifySeconds: 60, Grace: 1, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true},
 	}
 }
 
@@ -309,6 +314,9 @@ func (c *Config) Validate() error {
 	}
 	if dm := c.Domain; dm.Rounds < 1 || !(dm.VerifySeconds > 0) || !(dm.Grace >= 0) || dm.Neighbours < 0 || !(dm.Radius > 0 && dm.Radius <= 1) || !(dm.MarginGrowth >= 1) || !(dm.MaxMargin >= 0) {
 		bad("domain: want rounds >= 1, verify_seconds > 0, grace >= 0, neighbours >= 0, radius in (0, 1], margin_growth >= 1, max_margin >= 0 (0: no cap)")
+	}
+	if f := c.Domain.Finish; f != "" && f != "none" && f != "offset" {
+		bad("domain.finish: %q, want none or offset", f)
 	}
 	d := c.Dataset
 	if d.Negatives == "" && d.Samples <= 0 {

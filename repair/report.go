@@ -52,6 +52,26 @@ type DomainReport struct {
 	// InitialCounterexamples is how many violations of the original network the first search found.
 	InitialCounterexamples int           `json:"initial_counterexamples"`
 	Log                    []DomainRound `json:"log"`
+	// Offset reports the output offset that finished the repair (domain.finish: offset), if one was tried.
+	Offset *OffsetReport `json:"offset,omitempty"`
+}
+
+// OffsetReport says how an output offset went: the output layer's biases of the outputs a property
+// forbids as the decision, raised until the verifier certifies it (domain.Offset).
+type OffsetReport struct {
+	// Outputs are the raised outputs, Shift how much each one's bias was raised.
+	Outputs []int     `json:"outputs"`
+	Shift   []float64 `json:"shift"`
+	// Sampled is the least shift that samples showed necessary, Bounded the shift the whole box's bounds
+	// proved enough, per raised output.
+	Sampled []float64 `json:"sampled"`
+	Bounded []float64 `json:"bounded"`
+	// OutputRMS is the RMS of the network's outputs on the box samples, to size the shift against.
+	OutputRMS float64 `json:"output_rms"`
+	// Verdict is certified when the verifier proved the shifted network safe; Tries counts verifier runs.
+	Verdict string  `json:"verdict"`
+	Tries   int     `json:"tries"`
+	Seconds float64 `json:"seconds"`
 }
 
 // DomainRound is one round of domain-wise repair.
@@ -141,6 +161,9 @@ func (r *Report) Markdown() []byte {
 			fmt.Fprintf(&b, "| %d | %d | %d | %.2f | %s | %.2f | %d | %.2f%% | %d |\n", l.Round, l.Negatives, l.Positives, l.RepairSeconds, l.Verdict, l.VerifySeconds, l.Boxes, 100*l.Proven, l.Added)
 		}
 		b.WriteString("\n")
+		if o := d.Offset; o != nil {
+			fmt.Fprintf(&b, "Output offset: **%s** after %d verifier run(s), %.2f s; outputs %v raised by %.4g (samples showed at least %.4g necessary, branch and bound %.4g enough; the outputs' RMS is %.4g).\n\n", o.Verdict, o.Tries, o.Seconds, o.Outputs, o.Shift, o.Sampled, o.Bounded, o.OutputRMS)
+		}
 	}
 	var phases []string
 	for k := range r.Seconds {

@@ -1,0 +1,303 @@
+package domain
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/birdnn/birdnn/falsify"
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
+	"github.com/birdnn/birdnn/repair"
+	"github.com/birdnn/birdnn/verify"
+)
+
+// The output offset: a repair of the output layer's biases alone, for properties that forbid decisions.
+//
+// Many ACAS Xu properties say that an advisory is never given on a box: their unsafe conjunctions read
+// "output i is no greater than each output j of a set" (property 7: strong left and strong right are never
+// the least score; properties 3 and 4: COC is not). Raising output i's bias by delta moves every such
+// constraint's slack y_i - y_j by exactly delta, so some delta makes the property hold on the whole box;
+// the least one is the deficit -min over the box of max_j (y_i - y_j - t_j). Raising y_i never makes i the
+// argmin anywhere, so the network's decision changes only on the inputs where it chose i: inside the box
+// those are all violations, outside it they are decisions the property does not speak of (none when the
+// box is the whole input domain, as for property 7).
+//
+// The deficit lies between what samples of the box show (a lower end: a smaller delta leaves a sampled
+// violation) and what the bounds of the whole box prove (an upper end: CROWN's lower bound of each
+// constraint is raised by exactly delta). Bisection between the two, each candidate checked by the
+// verifier with a share of the budget, keeps the smallest delta the verifier certified; only a
+// certificate ends it with a result.
+
+// exclusion is one unsafe conjunction of the form y_out - y_j <= t_j for every (j, t_j) in terms.
+type exclusion struct {
+	box   property.Box
+	out   int
+	terms []excludedTerm
+}
+
+type excludedTerm struct {
+	j int
+	t float64
+}
+
+// exclusions reads p's unsafe conjunctions as exclusions, or says why it cannot: every constraint must be
+// c*(y_i - y_j) <= b with c > 0, the same i across a conjunction, and no constraint may weigh a raised
+// output negatively (raising it would then undo another conjunction's slack).
+func exclusions(p *property.Property, outputs int) ([]exclusion, error) {
+	var ex []exclusion
+	raised := make([]bool, outputs)
+	for _, c := range p.Cases {
+		for k, conj := range c.Unsafe {
+			e := exclusion{box: c.Box, out: -1}
+			for _, con := range conj {
+				if len(con.Coef) != outputs {
+					return nil, fmt.Errorf("conjunction %d: a constraint has %d coefficients, the network %d outputs", k+1, len(con.Coef), outputs)
+				}
+				i, j, n := -1, -1, 0
+				for o, a := range con.Coef {
+					switch {
+					case a == 0:
+						continue
+					case a > 0:
+						i = o
+					default:
+						j = o
+					}
+					n++
+				}
+				if n != 2 || i < 0 || j < 0 || con.Coef[i] != -con.Coef[j] {
+					return nil, fmt.Errorf("conjunction %d: a constraint is not c*(y_i - y_j) <= b", k+1)
+				}
+				if e.out >= 0 && e.out != i {
+					return nil, fmt.Errorf("conjunction %d: its constraints bound different outputs from above (%d and %d)", k+1, e.out, i)
+				}
+				e.out = i
+				e.terms = append(e.terms, excludedTerm{j: j, t: con.Bound / con.Coef[i]})
+			}
+			if e.out < 0 {
+				return nil, fmt.Errorf("conjunction %d: no constraints", k+1)
+			}
+			raised[e.out] = true
+			ex = append(ex, e)
+		}
+	}
+	for _, e := range ex {
+		for _, t := range e.terms {
+			if raised[t.j] {
+				return nil, fmt.Errorf("output %d is both raised and compared against", t.j)
+			}
+		}
+	}
+	if len(ex) == 0 {
+		return nil, fmt.Errorf("no unsafe conjunctions")
+	}
+	return ex, nil
+}
+
+// slack is max_j (y_out - y_j - t_j): positive where the exclusion's conjunction does not hold.
+func (e *exclusion) slack(y []float64) float64 {
+	s := math.Inf(-1)
+	for _, t := range e.terms {
+		s = math.Max(s, y[e.out]-y[t.j]-t.t)
+	}
+	return s
+}
+
+// Offset raises the output biases of net that p's unsafe conjunctions bound from above (see the comment
+// above) by the least amount it can prove enough within budget: branch and bound on the deficit (split the
+// box whose bounds leave the largest deficit, until half the budget is spent), then the verifier checks
+// the network shifted by the bounded deficit. Should the verifier not certify it in the other half, the
+// whole box's deficit is used, which the verifier proves at its first box. It returns the shifted network
+// (nil when no shift was certified) and a report; an error says that p is not of the form the offset
+// needs.
+func Offset(ctx context.Context, net *nn.Network, p *property.Property, budget time.Duration, seed uint64) (*nn.Network, *repair.OffsetReport, error) {
+	start := time.Now()
+	m, d := net.Outputs(), net.Inputs()
+	ex, err := exclusions(p, m)
+	if err != nil {
+		return nil, nil, fmt.Errorf("output offset: %w", err)
+	}
+	rep := &repair.OffsetReport{Verdict: string(verify.Unknown)}
+	used := make([]bool, m)
+	for _, e := range ex {
+		used[e.out] = true
+	}
+	// Lower end: samples of every box and the violations a search finds.
+	lo := make([]float64, m)
+	ss, ns := 0.0, 0.0 // the outputs' squares, for their RMS
+	rng := rand.New(rand.NewPCG(seed, 7))
+	cx := falsify.Search(net, p, falsify.Options{Samples: 20000, Starts: 32, Steps: 30, StepSize: 0.02, Want: 64}, seed)
+	for _, e := range ex {
+		x := append(e.box.Sample(rng, 20000), cx...)
+		y := net.Forward(x)
+		for _, v := range y {
+			ss, ns = ss+v*v, ns+1
+		}
+		for r := 0; r < len(x)/d; r++ {
+			if e.box.Contains(x[r*d : (r+1)*d]) {
+				lo[e.out] = math.Max(lo[e.out], -e.slack(y[r*m:(r+1)*m]))
+			}
+		}
+	}
+	rep.OutputRMS = math.Sqrt(ss / max(ns, 1))
+	// Upper ends: the deficit bounded on the whole box, and by branch and bound.
+	root := make([]float64, m)
+	for i := range ex {
+		root[ex[i].out] = math.Max(root[ex[i].out], -ex[i].bound(net, ex[i].box))
+	}
+	hi := deficit(ctx, net, ex, lo, start.Add(budget/2))
+	// A little above, relative to the outputs' size, so that rounding does not decide.
+	pad := 1e-6
+	for _, b := range net.Layers[len(net.Layers)-1].B {
+		pad = math.Max(pad, 1e-6*math.Abs(b))
+	}
+	for o := range m {
+		if used[o] {
+			lo[o] = math.Max(lo[o], 0)
+			hi[o] = math.Max(hi[o], lo[o]) + pad
+			root[o] = math.Max(root[o], hi[o])
+			rep.Outputs = append(rep.Outputs, o)
+			rep.Sampled = append(rep.Sampled, lo[o])
+			rep.Bounded = append(rep.Bounded, hi[o])
+		}
+	}
+	for _, shift := range [][]float64{hi, root} {
+		c := net.Clone()
+		out := &c.Layers[len(c.Layers)-1]
+		for o := range m {
+			if used[o] {
+				out.B[o] += shift[o]
+			}
+		}
+		rep.Tries++
+		left := max(budget-time.Since(start), budget/10)
+		if v := verify.Verify(ctx, c, p, verify.Options{Timeout: left, BreadthFirst: true}); v.Verdict == verify.Certified {
+			rep.Verdict = string(verify.Certified)
+			for _, o := range rep.Outputs {
+				rep.Shift = append(rep.Shift, shift[o])
+			}
+			rep.Seconds = time.Since(start).Seconds()
+			return c, rep, nil
+		}
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	return nil, rep, nil
+}
+
+// bound returns a sound lower bound of the exclusion's slack on box (CROWN's bound of its best
+// constraint).
+func (e *exclusion) bound(net *nn.Network, box property.Box) float64 {
+	bounds := verify.Crown(net, box)
+	coef := make([]float64, net.Outputs())
+	best := math.Inf(-1)
+	for _, t := range e.terms {
+		clear(coef)
+		coef[e.out], coef[t.j] = 1, -1
+		best = math.Max(best, verify.OutputBound(net, bounds, box, coef, -t.t, true))
+	}
+	return best
+}
+
+// leaf is a box of the branch and bound on the deficit, with its deficit per exclusion (minus the
+// exclusion's lower bound) and its key, the largest of them above the sampled deficit of its output.
+type leaf struct {
+	box    property.Box
+	whole  property.Box
+	ex     []int
+	short  []float64
+	key    float64
+	splits int
+}
+
+type leafHeap []*leaf
+
+func (h leafHeap) Len() int           { return len(h) }
+func (h leafHeap) Less(i, j int) bool { return h[i].key > h[j].key }
+func (h leafHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *leafHeap) Push(x any)        { *h = append(*h, x.(*leaf)) }
+func (h *leafHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// maxLeaves bounds the branch and bound's memory.
+const maxLeaves = 1 << 20
+
+// deficit bounds, per output, the least raise that makes every exclusion's slack positive on its box:
+// the largest deficit over a partition of each box, refined until the deadline by splitting the leaf
+// whose deficit is furthest above the sampled one (need), two at a time, in half along its widest
+// dimension (relative to its case's box).
+func deficit(ctx context.Context, net *nn.Network, ex []exclusion, need []float64, deadline time.Time) []float64 {
+	m := net.Outputs()
+	make1 := func(box, whole property.Box, idx []int) *leaf {
+		l := &leaf{box: box, whole: whole, ex: idx, short: make([]float64, len(idx)), key: math.Inf(-1)}
+		for k, i := range idx {
+			l.short[k] = -ex[i].bound(net, box)
+			l.key = math.Max(l.key, l.short[k]-need[ex[i].out])
+		}
+		return l
+	}
+	// One root per distinct box.
+	h := &leafHeap{}
+	for i := range ex {
+		found := false
+		for _, l := range *h {
+			if slices.Equal(l.box.Lo, ex[i].box.Lo) && slices.Equal(l.box.Hi, ex[i].box.Hi) {
+				l.ex, found = append(l.ex, i), true
+			}
+		}
+		if !found {
+			*h = append(*h, &leaf{box: ex[i].box, whole: ex[i].box, ex: []int{i}})
+		}
+	}
+	for k, l := range *h {
+		(*h)[k] = make1(l.box, l.whole, l.ex)
+	}
+	heap.Init(h)
+	for time.Now().Before(deadline) && ctx.Err() == nil && h.Len() < maxLeaves {
+		top := heap.Pop(h).(*leaf)
+		if top.key <= 1e-9 {
+			heap.Push(h, top)
+			break // every leaf is within rounding of what samples showed necessary
+		}
+		dim, wide := -1, 0.0
+		for i := range top.box.Lo {
+			if w := (top.box.Hi[i] - top.box.Lo[i]) / math.Max(top.whole.Hi[i]-top.whole.Lo[i], 1e-300); w > wide {
+				dim, wide = i, w
+			}
+		}
+		if dim < 0 || wide < 1e-9 {
+			heap.Push(h, top)
+			break
+		}
+		mid := top.box.Lo[dim] + (top.box.Hi[dim]-top.box.Lo[dim])/2
+		a, b := property.Box{Lo: slices.Clone(top.box.Lo), Hi: slices.Clone(top.box.Hi)}, property.Box{Lo: slices.Clone(top.box.Lo), Hi: slices.Clone(top.box.Hi)}
+		a.Hi[dim], b.Lo[dim] = mid, mid
+		var la, lb *leaf
+		var wg sync.WaitGroup
+		wg.Go(func() { la = make1(a, top.whole, top.ex) })
+		lb = make1(b, top.whole, top.ex)
+		wg.Wait()
+		heap.Push(h, la)
+		heap.Push(h, lb)
+	}
+	hi := make([]float64, m)
+	for o := range hi {
+		hi[o] = math.Inf(-1)
+	}
+	for _, l := range *h {
+		for k, i := range l.ex {
+			o := ex[i].out
+			hi[o] = math.Max(hi[o], l.short[k])
+		}
+	}
+	return hi
+}
