@@ -28,6 +28,12 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 	d := net.Inputs()
 	dc := cfg.Domain
 	dr := &repair.DomainReport{}
+	if dc.Finish == "offset" {
+		// Say now, not after the rounds, that the property does not suit the offset.
+		if _, err := exclusions(prop, net.Outputs()); err != nil {
+			return nil, fmt.Errorf("domain.finish: offset: %s: %w", p.PropertyPath, err)
+		}
+	}
 	x := append(append([]float64(nil), p.Neg...), p.Pos...)
 
 	// The original network's counterexamples, found by search, and their neighbourhoods.

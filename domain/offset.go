@@ -29,10 +29,10 @@ import (
 // box is the whole input domain, as for property 7).
 //
 // The deficit lies between what samples of the box show (a lower end: a smaller delta leaves a sampled
-// violation) and what the bounds of the whole box prove (an upper end: CROWN's lower bound of each
-// constraint is raised by exactly delta). Bisection between the two, each candidate checked by the
-// verifier with a share of the budget, keeps the smallest delta the verifier certified; only a
-// certificate ends it with a result.
+// violation) and what sound bounds prove (an upper end: CROWN's lower bound of a constraint, on every box
+// of a partition, is raised by exactly delta). Branch and bound refines the partition where the deficit
+// is largest; the verifier then checks the shifted network, and only its certificate ends the offset
+// with a result.
 
 // exclusion is one unsafe conjunction of the form y_out - y_j <= t_j for every (j, t_j) in terms.
 type exclusion struct {

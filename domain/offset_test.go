@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
+	"github.com/birdnn/birdnn/repair"
 )
 
 // notLeast is the property "output 2 is never the least" on x in [-1, 1] (property 7's form).
@@ -99,5 +101,36 @@ func TestExclusionsRejects(t *testing.T) {
 	}}}}, 3)
 	if err != nil || len(ex) != 1 || ex[0].out != 2 || ex[0].terms[0].j != 0 || ex[0].terms[0].t != 0.5 {
 		t.Errorf("exclusions = %+v, %v; want output 2 against 0 with threshold 0.5", ex, err)
+	}
+}
+
+// TestRepairRejectsOffsetEarly: with finish: offset, a property not of the offset's form is an error
+// before any round runs.
+func TestRepairRejectsOffsetEarly(t *testing.T) {
+	y, err := configs.Get("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := repair.LoadConfig("", y, []string{"mode=domain", "domain.finish=offset"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := repair.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The demo's box with "y_0 <= 0" as the unsafe region: a bound on one output, not a comparison.
+	coef := make([]float64, p.Net.Outputs())
+	coef[0] = 1
+	p.Prop = &property.Property{Inputs: p.Net.Inputs(), Outputs: p.Net.Outputs(), Cases: []property.Case{{
+		Box: p.Prop.Cases[0].Box, Unsafe: property.Region{{{Coef: coef, Bound: 0}}},
+	}}}
+	start := time.Now()
+	_, err = Repair(context.Background(), cfg, p, nil)
+	if err == nil || !strings.Contains(err.Error(), "domain.finish: offset") {
+		t.Fatalf("error %v, want one about domain.finish", err)
+	}
+	if s := time.Since(start); s > time.Second {
+		t.Errorf("took %v: the check should come before the rounds", s)
 	}
 }
