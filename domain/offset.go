@@ -167,7 +167,10 @@ func Offset(ctx context.Context, net *nn.Network, p *property.Property, budget t
 			rep.Bounded = append(rep.Bounded, hi[o])
 		}
 	}
-	for _, shift := range [][]float64{hi, root} {
+	for k, shift := range [][]float64{hi, root} {
+		if k == 1 && slices.Equal(root, hi) {
+			break // the same shift, already refused
+		}
 		c := net.Clone()
 		out := &c.Layers[len(c.Layers)-1]
 		for o := range m {
