@@ -225,3 +225,14 @@ func TestLoadFocusesOnRareViolations(t *testing.T) {
 		t.Fatalf("%d repair inputs, want %d", n, cfg.Dataset.Samples)
 	}
 }
+
+func TestFigurePercent(t *testing.T) {
+	for _, c := range []struct {
+		f    Figure
+		want string
+	}{{Figure(math.NaN()), "n/a"}, {99.5, "99.50%"}, {0, "0.00%"}, {100, "100.00%"}} {
+		if got := c.f.Percent(); got != c.want {
+			t.Errorf("Figure(%g).Percent() = %q, want %q", float64(c.f), got, c.want)
+		}
+	}
+}

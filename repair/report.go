@@ -116,6 +116,14 @@ func (f Figure) MarshalJSON() ([]byte, error) {
 	return json.Marshal(float64(f))
 }
 
+// Percent renders a percentage with two decimals, or "n/a" for NaN (a measure over an empty set).
+func (f Figure) Percent() string {
+	if math.IsNaN(float64(f)) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f%%", float64(f))
+}
+
 // JSON renders the report as indented JSON.
 func (r *Report) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(r, "", "  ")

@@ -74,8 +74,8 @@ Writes DIR/repaired.onnx, DIR/repaired.nnet (ReLU networks), DIR/report.json and
 			if d := r.Domain; d != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s after %d round(s) (verifier %.2fs); ", d.Verdict, d.Rounds, d.VerifierSeconds)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "repair success %.2f%%, generalization %.2f%%, drawdown %.2f%%, fidelity %.2f%% (domain), %.2f%% (safe in-box), %.2fs\nwrote %s\n",
-				r.RepairSuccessRate, r.Generalization, r.Drawdown, r.Fidelity.Domain, r.Fidelity.HeldOutPositives, r.Seconds["total"], dir)
+			fmt.Fprintf(cmd.OutOrStdout(), "repair success %s, generalization %s, drawdown %s, fidelity %s (domain), %s (safe in-box), %.2fs\nwrote %s\n",
+				r.RepairSuccessRate.Percent(), r.Generalization.Percent(), r.Drawdown.Percent(), r.Fidelity.Domain.Percent(), r.Fidelity.HeldOutPositives.Percent(), r.Seconds["total"], dir)
 			return nil
 		},
 	}
