@@ -134,6 +134,14 @@ type ActivationRow struct {
 	Err                                                  string
 }
 
+// Verdict is the domain-wise verdict, with the raises and the outputs' RMS when the output offset gave it.
+func (r ActivationRow) Verdict() string {
+	if r.Offset == nil {
+		return r.DomainVerdict
+	}
+	return fmt.Sprintf("%s (offset %.3g, output RMS %.3g)", r.DomainVerdict, r.Offset, r.OffsetRMS)
+}
+
 // RunActivations repairs each network (path, with its teacher's failing property) with both paradigms,
 // sample-wise and domain-wise, starting from base.
 func RunActivations(ctx context.Context, nets []SuiteNet, base *repair.Config, progress func(ActivationRow)) []ActivationRow {
@@ -202,13 +210,9 @@ func ActivationsMarkdown(rows []ActivationRow) []byte {
 			fmt.Fprintf(&b, "| %s | %s | %s | error: %s |||||||||\n", r.Teacher, r.Activation, r.Paradigm, r.Err)
 			continue
 		}
-		verdict := r.DomainVerdict
-		if r.Offset != nil {
-			verdict += fmt.Sprintf(" (offset %.3g, output RMS %.3g)", r.Offset, r.OffsetRMS)
-		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %d | %s | %s | %.1f |\n", r.Teacher, r.Activation, r.Paradigm,
 			pct(r.Success), pct(r.Generalization), pct(r.Drawdown), pct(r.DomainFidelity), r.SampleSeconds,
-			verdict, r.DomainRounds, pct(r.DomainFidelityAfter), pct(r.InBoxFidelityDom), r.DomainSeconds)
+			r.Verdict(), r.DomainRounds, pct(r.DomainFidelityAfter), pct(r.InBoxFidelityDom), r.DomainSeconds)
 	}
 	return b.Bytes()
 }

@@ -147,11 +147,7 @@ func Offset(ctx context.Context, net *nn.Network, p *property.Property, budget t
 	}
 	rep.OutputRMS = math.Sqrt(ss / max(ns, 1))
 	// Upper ends: the deficit bounded on the whole box, and by branch and bound.
-	root := make([]float64, m)
-	for i := range ex {
-		root[ex[i].out] = math.Max(root[ex[i].out], -ex[i].bound(net, ex[i].box))
-	}
-	hi := deficit(ctx, net, ex, lo, start.Add(budget/2))
+	hi, root := deficit(ctx, net, ex, lo, start.Add(budget/2))
 	// A little above, relative to the outputs' size, so that rounding does not decide.
 	pad := 1e-6
 	for _, b := range net.Layers[len(net.Layers)-1].B {
@@ -194,10 +190,8 @@ func Offset(ctx context.Context, net *nn.Network, p *property.Property, budget t
 }
 
 // bound returns a sound lower bound of the exclusion's slack on box (CROWN's bound of its best
-// constraint).
-func (e *exclusion) bound(net *nn.Network, box property.Box) float64 {
-	bounds := verify.Crown(net, box)
-	coef := make([]float64, net.Outputs())
+// constraint), given the box's layer bounds from verify.Crown and a buffer of one coefficient per output.
+func (e *exclusion) bound(net *nn.Network, bounds [][]verify.Interval, box property.Box, coef []float64) float64 {
 	best := math.Inf(-1)
 	for _, t := range e.terms {
 		clear(coef)
@@ -210,12 +204,11 @@ func (e *exclusion) bound(net *nn.Network, box property.Box) float64 {
 // leaf is a box of the branch and bound on the deficit, with its deficit per exclusion (minus the
 // exclusion's lower bound) and its key, the largest of them above the sampled deficit of its output.
 type leaf struct {
-	box    property.Box
-	whole  property.Box
-	ex     []int
-	short  []float64
-	key    float64
-	splits int
+	box   property.Box
+	whole property.Box
+	ex    []int
+	short []float64
+	key   float64
 }
 
 type leafHeap []*leaf
@@ -237,16 +230,33 @@ const maxLeaves = 1 << 20
 // deficit bounds, per output, the least raise that makes every exclusion's slack positive on its box:
 // the largest deficit over a partition of each box, refined until the deadline by splitting the leaf
 // whose deficit is furthest above the sampled one (need), two at a time, in half along its widest
-// dimension (relative to its case's box).
-func deficit(ctx context.Context, net *nn.Network, ex []exclusion, need []float64, deadline time.Time) []float64 {
+// dimension (relative to its case's box). root is the same bound on the unsplit boxes.
+func deficit(ctx context.Context, net *nn.Network, ex []exclusion, need []float64, deadline time.Time) (hi, root []float64) {
 	m := net.Outputs()
-	make1 := func(box, whole property.Box, idx []int) *leaf {
+	// One CROWN pass per box serves all of its exclusions; a coefficient buffer per goroutine.
+	make1 := func(box, whole property.Box, idx []int, coef []float64) *leaf {
 		l := &leaf{box: box, whole: whole, ex: idx, short: make([]float64, len(idx)), key: math.Inf(-1)}
+		bounds := verify.Crown(net, box)
 		for k, i := range idx {
-			l.short[k] = -ex[i].bound(net, box)
+			l.short[k] = -ex[i].bound(net, bounds, box, coef)
 			l.key = math.Max(l.key, l.short[k]-need[ex[i].out])
 		}
 		return l
+	}
+	coefA, coefB := make([]float64, m), make([]float64, m)
+	// per output, the largest deficit over the leaves
+	worst := func(h leafHeap) []float64 {
+		w := make([]float64, m)
+		for o := range w {
+			w[o] = math.Inf(-1)
+		}
+		for _, l := range h {
+			for k, i := range l.ex {
+				o := ex[i].out
+				w[o] = math.Max(w[o], l.short[k])
+			}
+		}
+		return w
 	}
 	// One root per distinct box.
 	h := &leafHeap{}
@@ -262,8 +272,9 @@ func deficit(ctx context.Context, net *nn.Network, ex []exclusion, need []float6
 		}
 	}
 	for k, l := range *h {
-		(*h)[k] = make1(l.box, l.whole, l.ex)
+		(*h)[k] = make1(l.box, l.whole, l.ex, coefA)
 	}
+	root = worst(*h)
 	heap.Init(h)
 	for time.Now().Before(deadline) && ctx.Err() == nil && h.Len() < maxLeaves {
 		top := heap.Pop(h).(*leaf)
@@ -286,21 +297,11 @@ func deficit(ctx context.Context, net *nn.Network, ex []exclusion, need []float6
 		a.Hi[dim], b.Lo[dim] = mid, mid
 		var la, lb *leaf
 		var wg sync.WaitGroup
-		wg.Go(func() { la = make1(a, top.whole, top.ex) })
-		lb = make1(b, top.whole, top.ex)
+		wg.Go(func() { la = make1(a, top.whole, top.ex, coefB) })
+		lb = make1(b, top.whole, top.ex, coefA)
 		wg.Wait()
 		heap.Push(h, la)
 		heap.Push(h, lb)
 	}
-	hi := make([]float64, m)
-	for o := range hi {
-		hi[o] = math.Inf(-1)
-	}
-	for _, l := range *h {
-		for k, i := range l.ex {
-			o := ex[i].out
-			hi[o] = math.Max(hi[o], l.short[k])
-		}
-	}
-	return hi
+	return worst(*h), root
 }

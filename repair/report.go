@@ -136,12 +136,7 @@ func (r *Report) JSON() ([]byte, error) {
 // Markdown renders the report for people.
 func (r *Report) Markdown() []byte {
 	var b bytes.Buffer
-	f := func(v Figure) string {
-		if math.IsNaN(float64(v)) {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.2f%%", v)
-	}
+	f := Figure.Percent
 	fmt.Fprintf(&b, "# birdnn repair report\n\n")
 	fmt.Fprintf(&b, "- network: `%s`\n- property: `%s`\n- paradigm: %s (%s)\n- seed: %d\n\n", r.Network, r.Property, r.Paradigm, r.Optimizer, r.Seed)
 	fmt.Fprintf(&b, "| measure | value | on |\n|---|---|---|\n")

@@ -226,12 +226,8 @@ and DIR/activations.json. --set changes the repair config (e.g. --set domain.ver
 					fmt.Fprintf(w, "%s %-15s %-8s error: %s\n", r.Teacher, r.Activation, r.Paradigm, r.Err)
 					return
 				}
-				verdict := r.DomainVerdict
-				if r.Offset != nil {
-					verdict += fmt.Sprintf(" (output offset %.3g)", r.Offset)
-				}
 				fmt.Fprintf(w, "%s %-15s %-8s success %6.2f%% generalization %6.2f%% drawdown %5.2f%% fidelity %6.2f%% %6.1fs | domain-wise %s in %d round(s), fidelity %6.2f%%, %6.1fs\n",
-					r.Teacher, r.Activation, r.Paradigm, r.Success, r.Generalization, r.Drawdown, r.DomainFidelity, r.SampleSeconds, verdict, r.DomainRounds, r.DomainFidelityAfter, r.DomainSeconds)
+					r.Teacher, r.Activation, r.Paradigm, r.Success, r.Generalization, r.Drawdown, r.DomainFidelity, r.SampleSeconds, r.Verdict(), r.DomainRounds, r.DomainFidelityAfter, r.DomainSeconds)
 			})
 			if err := atomicfile.WriteBytes(filepath.Join(dir, "activations.md"), bench.ActivationsMarkdown(rows)); err != nil {
 				return err
