@@ -8,6 +8,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 
 	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/internal/override"
 	"github.com/spf13/viper"
 )
 
@@ -64,8 +65,12 @@ type Config struct {
 	Standardize bool `mapstructure:"standardize"`
 	// InitFromTeacher starts from the ReLU teacher rewritten for the activation (elu or softplus; see
 	// FromReLU) with this Sharpness, instead of random weights; Hidden is then the teacher's.
-	InitFromTeacher bool    `mapstructure:"init_from_teacher"`
-	Sharpness       float64 `mapstructure:"sharpness"`
+	InitFromTeacher bool `mapstructure:"init_from_teacher"`
+	// InitScale multiplies the first layer's random starting weights and biases (Glorot-uniform weights,
+	// biases uniform in [-0.1, 0.1]): a larger scale starts the first layer with sharper neurons, whose
+	// transitions a smooth start needs many steps to grow toward.
+	InitScale float64 `mapstructure:"init_scale"`
+	Sharpness float64 `mapstructure:"sharpness"`
 	// Init starts from a saved network (.onnx or .nnet) instead of random weights: training resumed,
 	// e.g. with more epochs or a lower learning rate. Its hidden layers and activation must be these.
 	Init string `mapstructure:"init"`
@@ -82,7 +87,7 @@ type Config struct {
 func Defaults() Config {
 	return Config{Hidden: []int{50, 50, 50}, Activation: "tanh", Samples: 100000, BoundarySamples: 50000,
 		FocusSamples: 20000, Holdout: 10000, Epochs: 200, Batch: 1024, LearnRate: 0.003, Optimizer: "adam", Patience: 5,
-		Keep: 1, Margin: 0.01, TargetAgreement: 0, MinEpochs: 0, Seed: 1, Out: "student.onnx", Sharpness: 1000, Region: "domain"}
+		Keep: 1, Margin: 0.01, TargetAgreement: 0, MinEpochs: 0, Seed: 1, Out: "student.onnx", Sharpness: 1000, Region: "domain", InitScale: 1}
 }
 
 // LoadConfig reads a YAML file over the defaults, then key=value overrides. Unknown keys are errors.
@@ -109,11 +114,11 @@ func LoadConfig(path string, yaml []byte, overrides []string) (*Config, error) {
 		}
 	}
 	for _, o := range overrides {
-		k, val, ok := strings.Cut(o, "=")
-		if !ok || m[strings.ToLower(k)] == nil {
+		k, val, ok := override.Parse(o)
+		if !ok || m[k] == nil {
 			return nil, fmt.Errorf("--set %q: want key=value with a known key", o)
 		}
-		v.Set(strings.ToLower(k), val)
+		v.Set(k, val)
 	}
 	cfg := Defaults()
 	if err := v.UnmarshalExact(&cfg); err != nil {
@@ -163,6 +168,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Region == "property" && c.Property == "" {
 		bad("region property: give a property")
+	}
+	if !(c.InitScale > 0) {
+		bad("init_scale must be > 0")
 	}
 	if c.Squash < 0 {
 		bad("squash must be >= 0")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/viper"
 
+	"github.com/birdnn/birdnn/internal/override"
 	"github.com/birdnn/birdnn/train"
 )
 
@@ -262,15 +263,14 @@ func LoadConfig(path string, yaml []byte, overrides []string) (*Config, error) {
 		known[k] = true
 	}
 	for _, o := range overrides {
-		k, val, ok := strings.Cut(o, "=")
-		k = strings.ToLower(strings.TrimSpace(k))
-		if !ok || k == "" {
+		k, val, ok := override.Parse(o)
+		if !ok {
 			return nil, fmt.Errorf("--set %q: want key=value", o)
 		}
 		if !known[k] {
 			return nil, fmt.Errorf("--set %s: unknown key (known: %s)", k, strings.Join(sortedKeys(known), ", "))
 		}
-		v.Set(k, strings.TrimSpace(val))
+		v.Set(k, val)
 	}
 	cfg := Defaults()
 	if err := v.UnmarshalExact(&cfg); err != nil {
