@@ -38,9 +38,6 @@ type Config struct {
 	Epochs    int     `mapstructure:"epochs"`
 	Batch     int     `mapstructure:"batch"`
 	LearnRate float64 `mapstructure:"learn_rate"`
-	// Optimizer is adam or adam-relative (steps relative to each layer's weights, so that they can grow
-	// geometrically: see train.NewRelativeAdam; learn_rate is then a fraction of the weights' size).
-	Optimizer string `mapstructure:"optimizer"`
 	// Patience: epochs without a better held-out score before the learning rate halves (training stops
 	// after six halvings).
 	Patience int `mapstructure:"patience"`
@@ -86,7 +83,7 @@ type Config struct {
 // Defaults returns the configuration every run starts from.
 func Defaults() Config {
 	return Config{Hidden: []int{50, 50, 50}, Activation: "tanh", Samples: 100000, BoundarySamples: 50000,
-		FocusSamples: 20000, Holdout: 10000, Epochs: 200, Batch: 1024, LearnRate: 0.003, Optimizer: "adam", Patience: 5,
+		FocusSamples: 20000, Holdout: 10000, Epochs: 200, Batch: 1024, LearnRate: 0.003, Patience: 5,
 		Keep: 1, Margin: 0.01, TargetAgreement: 0, MinEpochs: 0, Seed: 1, Out: "student.onnx", Sharpness: 1000, Region: "domain", InitScale: 1}
 }
 
@@ -156,9 +153,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Epochs < 1 || c.Batch < 1 || !(c.LearnRate > 0) || c.Patience < 1 {
 		bad("epochs, batch, patience >= 1 and learn_rate > 0")
-	}
-	if c.Optimizer != "adam" && c.Optimizer != "adam-relative" {
-		bad("optimizer %q: want adam or adam-relative", c.Optimizer)
 	}
 	if c.Mine < 0 || c.MineEvery < 0 {
 		bad("mine and mine_every must be >= 0")

@@ -303,10 +303,7 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 	}
 	defer func() { gr.Close() }()
 	lr := cfg.LearnRate
-	opt, err := train.NewOptimizer(cfg.Optimizer, lr, 0)
-	if err != nil {
-		return nil, err
-	}
+	opt := train.NewAdam(lr)
 	bx, bt := make([]float64, batch*set.D), make([]float64, batch*set.M)
 	bw, bk := make([]float64, batch), make([]float64, batch*len(dec))
 	sseW := 1 / (float64(batch) * float64(set.M) * scale * scale)
@@ -408,9 +405,7 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 			if gr, err = rebuild(best.Net, batch, dec, cfg.Margin*scale); err != nil {
 				return nil, err
 			}
-			if opt, err = train.NewOptimizer(cfg.Optimizer, lr, 0); err != nil {
-				return nil, err
-			}
+			opt = train.NewAdam(lr)
 		}
 		if best.Agreement >= cfg.TargetAgreement && cfg.TargetAgreement > 0 && epoch >= cfg.MinEpochs {
 			break

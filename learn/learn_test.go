@@ -193,7 +193,6 @@ func TestConfigErrors(t *testing.T) {
 		"teacher: t.onnx\nregion: property\n", // region property without a property
 		"teacher: t.onnx\nepochs: 0\n",        // no epochs
 		"teacher: t.onnx\nunknown_key: 1\n",   // unknown key
-		"teacher: t.onnx\noptimizer: sgd\n",   // an optimizer distillation does not offer
 	} {
 		if _, err := LoadConfig("", []byte(y), nil); err == nil {
 			t.Errorf("accepted %q", y)

@@ -250,8 +250,10 @@ func newTrainer(net *nn.Network, rows *rowSet, conjs []property.Conjunction, bat
 	if err := gr.Compile(loss); err != nil {
 		return fail(err)
 	}
-	if t.opt, err = train.NewOptimizer(spec.Optimizer, lr, spec.Momentum); err != nil {
-		return fail(err)
+	if spec.Optimizer == "sgd" {
+		t.opt = train.NewSGD(lr, spec.Momentum)
+	} else {
+		t.opt = train.NewAdam(lr)
 	}
 	t.bx = make([]float64, batch*rows.d)
 	t.bt = make([]float64, batch*rows.m)

@@ -51,7 +51,6 @@ func TestConfigErrors(t *testing.T) {
 		{"no network", "property: x.vnnlib\n", nil, "network: missing"},
 		{"max margin", base, []string{"domain.max_margin=-1"}, "max_margin >= 0"},
 		{"finish", base, []string{"domain.finish=shift"}, `domain.finish: "shift", want none or offset`},
-		{"optimizer", base, []string{"retrain.train.optimizer=lamb"}, `retrain.train.optimizer "lamb": want one of adam, adam-relative, sgd`},
 		{"bad yaml", base + "  : [\n", nil, "config"},
 	}
 	for _, tt := range tests {

@@ -6,7 +6,6 @@ package train
 import (
 	"errors"
 	"fmt"
-	"math"
 	"runtime"
 
 	"github.com/birdnn/birdnn/nn"
@@ -51,8 +50,6 @@ type Graph struct {
 	masks [][]float64 // per layer, the in x out weight mask (masked mode)
 
 	learn  G.Nodes // learnables, in a fixed order
-	layer  []int   // the layer of each learnable
-	isBias []bool  // whether each learnable is a bias (else weights)
 	probes G.Nodes // zero inputs added to each layer's activations (ActivationGrads)
 	consts int     // constants made so far, for unique names
 	inputs map[*G.Node]*tensor.Dense
@@ -137,7 +134,6 @@ func (gr *Graph) parameters(k int, l *nn.Layer) (w, b *G.Node, err error) {
 		gr.w, gr.b = append(gr.w, w), append(gr.b, b)
 		gr.dw, gr.db = append(gr.dw, w), append(gr.db, b)
 		gr.learn = append(gr.learn, w, b)
-		gr.layer, gr.isBias = append(gr.layer, k, k), append(gr.isBias, false, true)
 		gr.masks = append(gr.masks, nil)
 		return w, b, nil
 	}
@@ -185,7 +181,6 @@ func (gr *Graph) parameters(k int, l *nn.Layer) (w, b *G.Node, err error) {
 	gr.w, gr.b = append(gr.w, w), append(gr.b, b)
 	gr.dw, gr.db = append(gr.dw, dw), append(gr.db, db)
 	gr.learn = append(gr.learn, dw, db)
-	gr.layer, gr.isBias = append(gr.layer, k, k), append(gr.isBias, false, true)
 	gr.masks = append(gr.masks, wm)
 	return w, b, nil
 }
@@ -479,55 +474,4 @@ func (gr *Graph) Network() *nn.Network {
 		}
 	}
 	return out
-}
-
-// weightRMS returns the root mean square of layer k's current weights (the starting weights plus the
-// learned deltas, in masked mode).
-func (gr *Graph) weightRMS(k int) float64 {
-	l := &gr.net.Layers[k]
-	if gr.dw[k] == nil { // fixed layer
-		return rms(l.W)
-	}
-	d := valuesOf(gr.dw[k].Value()) // in x out
-	if gr.masks[k] == nil {
-		return rms(d)
-	}
-	ss := 0.0
-	for j := 0; j < l.Out; j++ {
-		for i := 0; i < l.In; i++ {
-			w := l.W[j*l.In+i] + gr.masks[k][i*l.Out+j]*d[i*l.Out+j]
-			ss += w * w
-		}
-	}
-	return math.Sqrt(ss / float64(max(len(l.W), 1)))
-}
-
-func rms(v []float64) float64 {
-	ss := 0.0
-	for _, x := range v {
-		ss += x * x
-	}
-	return math.Sqrt(ss / float64(max(len(v), 1)))
-}
-
-// inputRMS returns the root mean square of layer k's inputs in the last Run (the fed batch for the first
-// layer, the activations below for the others).
-func (gr *Graph) inputRMS(k int) float64 {
-	var v any
-	if k == 0 {
-		v = gr.inputs[gr.X].Data()
-	} else if gr.outVals[k-1] != nil {
-		v = gr.outVals[k-1].Data()
-	}
-	switch x := v.(type) {
-	case []float64:
-		return rms(x)
-	case []float32:
-		ss := 0.0
-		for _, f := range x {
-			ss += float64(f) * float64(f)
-		}
-		return math.Sqrt(ss / float64(max(len(x), 1)))
-	}
-	return 1
 }
