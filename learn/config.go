@@ -62,12 +62,8 @@ type Config struct {
 	Standardize bool `mapstructure:"standardize"`
 	// InitFromTeacher starts from the ReLU teacher rewritten for the activation (elu or softplus; see
 	// FromReLU) with this Sharpness, instead of random weights; Hidden is then the teacher's.
-	InitFromTeacher bool `mapstructure:"init_from_teacher"`
-	// InitScale multiplies the first layer's random starting weights and biases (Glorot-uniform weights,
-	// biases uniform in [-0.1, 0.1]): a larger scale starts the first layer with sharper neurons, whose
-	// transitions a smooth start needs many steps to grow toward.
-	InitScale float64 `mapstructure:"init_scale"`
-	Sharpness float64 `mapstructure:"sharpness"`
+	InitFromTeacher bool    `mapstructure:"init_from_teacher"`
+	Sharpness       float64 `mapstructure:"sharpness"`
 	// Init starts from a saved network (.onnx or .nnet) instead of random weights: training resumed,
 	// e.g. with more epochs or a lower learning rate. Its hidden layers and activation must be these.
 	Init string `mapstructure:"init"`
@@ -84,7 +80,7 @@ type Config struct {
 func Defaults() Config {
 	return Config{Hidden: []int{50, 50, 50}, Activation: "tanh", Samples: 100000, BoundarySamples: 50000,
 		FocusSamples: 20000, Holdout: 10000, Epochs: 200, Batch: 1024, LearnRate: 0.003, Patience: 5,
-		Keep: 1, Margin: 0.01, TargetAgreement: 0, MinEpochs: 0, Seed: 1, Out: "student.onnx", Sharpness: 1000, Region: "domain", InitScale: 1}
+		Keep: 1, Margin: 0.01, TargetAgreement: 0, MinEpochs: 0, Seed: 1, Out: "student.onnx", Sharpness: 1000, Region: "domain"}
 }
 
 // LoadConfig reads a YAML file over the defaults, then key=value overrides. Unknown keys are errors.
@@ -162,9 +158,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Region == "property" && c.Property == "" {
 		bad("region property: give a property")
-	}
-	if !(c.InitScale > 0) {
-		bad("init_scale must be > 0")
 	}
 	if c.Squash < 0 {
 		bad("squash must be >= 0")

@@ -270,11 +270,6 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 	}
 	sizes := append(append([]int{set.D}, cfg.Hidden...), set.M)
 	net := nn.Random(rng, sizes, act, lin)
-	for _, v := range [][]float64{net.Layers[0].W, net.Layers[0].B} {
-		for i := range v {
-			v[i] *= cfg.InitScale
-		}
-	}
 	if cfg.InitFromTeacher {
 		if set.Teacher == nil {
 			return nil, fmt.Errorf("init_from_teacher: no teacher (a CSV set)")
