@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/birdnn/birdnn/datasets"
@@ -131,7 +132,9 @@ type ActivationRow struct {
 	Offset                                               []float64 `json:",omitempty"`
 	OffsetRMS                                            float64   `json:",omitempty"` // the outputs' RMS on the box
 	DomainSeconds, DomainFidelityAfter, InBoxFidelityDom float64
-	Err                                                  string
+	// DomainLog is the domain-wise repair's rounds: each one's repair and verification seconds and verdict.
+	DomainLog []repair.DomainRound `json:",omitempty"`
+	Err       string
 }
 
 // Verdict is the domain-wise verdict, with the raises and the outputs' RMS when the output offset gave it.
@@ -165,7 +168,7 @@ func RunActivations(ctx context.Context, nets []SuiteNet, base *repair.Config, p
 					if o := d.Offset; o != nil && o.Verdict == "certified" {
 						row.Offset, row.OffsetRMS = o.Shift, o.OutputRMS
 					}
-					row.DomainSeconds = dres.Report.Seconds["total"]
+					row.DomainSeconds, row.DomainLog = dres.Report.Seconds["total"], d.Log
 					row.DomainFidelityAfter, row.InBoxFidelityDom = float64(dres.Report.Fidelity.Domain), float64(dres.Report.Fidelity.HeldOutPositives)
 				}
 			}
@@ -213,6 +216,17 @@ func ActivationsMarkdown(rows []ActivationRow) []byte {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %d | %s | %s | %.1f |\n", r.Teacher, r.Activation, r.Paradigm,
 			pct(r.Success), pct(r.Generalization), pct(r.Drawdown), pct(r.DomainFidelity), r.SampleSeconds,
 			r.Verdict(), r.DomainRounds, pct(r.DomainFidelityAfter), pct(r.InBoxFidelityDom), r.DomainSeconds)
+	}
+	b.WriteString("\nWhere the domain-wise seconds went, round by round (repair seconds + verification seconds, the verifier's verdict and the share of the box it proved):\n\n| teacher | activation | paradigm | rounds |\n|---|---|---|---|\n")
+	for _, r := range rows {
+		if r.Err != "" || len(r.DomainLog) == 0 {
+			continue
+		}
+		var rounds []string
+		for _, l := range r.DomainLog {
+			rounds = append(rounds, fmt.Sprintf("%.1f + %.1f s %s (%.1f%%)", l.RepairSeconds, l.VerifySeconds, l.Verdict, 100*l.Proven))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.Teacher, r.Activation, r.Paradigm, strings.Join(rounds, "; "))
 	}
 	return b.Bytes()
 }

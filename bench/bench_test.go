@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/birdnn/birdnn/repair"
 )
 
 func TestACASXu36Tasks(t *testing.T) {
@@ -109,5 +111,26 @@ func TestRepairCSVRoundTrip(t *testing.T) {
 	}
 	if _, err := ReadRepairCSV([]byte("a,b\n1,2\n")); err == nil {
 		t.Fatal("a CSV with another header was accepted")
+	}
+}
+
+// TestActivationsMarkdownRounds: a row's domain-wise rounds are written as repair + verification seconds,
+// verdict and proven share (written out by hand here), and a row that failed gets no rounds line.
+func TestActivationsMarkdownRounds(t *testing.T) {
+	rows := []ActivationRow{
+		{Teacher: "N3,5", Activation: "tanh", Paradigm: "retrain", DomainVerdict: "certified", DomainRounds: 2, Certified: true,
+			DomainLog: []repair.DomainRound{
+				{Round: 1, RepairSeconds: 4.14, VerifySeconds: 30.02, Verdict: "unknown", Proven: 0.9987},
+				{Round: 2, RepairSeconds: 4.3, VerifySeconds: 13.26, Verdict: "certified", Proven: 1},
+			}},
+		{Teacher: "N3,5", Activation: "sigmoid", Paradigm: "retrain", Err: "boom"},
+	}
+	md := string(ActivationsMarkdown(rows))
+	want := "| N3,5 | tanh | retrain | 4.1 + 30.0 s unknown (99.9%); 4.3 + 13.3 s certified (100.0%) |\n"
+	if !strings.Contains(md, want) {
+		t.Errorf("markdown lacks the rounds line %q:\n%s", want, md)
+	}
+	if n := strings.Count(md, "| N3,5 | sigmoid |"); n != 1 {
+		t.Errorf("the failed row is written %d times, want once (its error, no rounds):\n%s", n, md)
 	}
 }
