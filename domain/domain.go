@@ -43,8 +43,8 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 	cx := falsify.Search(net, prop, opt, cfg.Seed)
 	cx = cx[:min(len(cx), opt.Want*d)]
 	dr.InitialCounterexamples = len(cx) / d
-	x = append(x, cx...)
-	x = append(x, falsify.Around(prop, cx, max(dc.Neighbours/8, 1), dc.Radius, cfg.Seed)...)
+	around := falsify.Around(prop, cx, max(dc.Neighbours/8, 1), dc.Radius, cfg.Seed)
+	x = append(append(x, cx...), around...)
 	ph.Add(1, "")
 	ph.Finish(fmt.Sprintf("%d found", len(cx)/d))
 
@@ -61,6 +61,10 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 		for _, t := range []*repair.TrainSpec{&run.Retrain.Train, &run.Finetune.Train} {
 			t.HardMargin = grownMargin(t.HardMargin, t.Margin, dc.MarginGrowth, dc.MaxMargin)
 		}
+	}
+	if dc.HardStart {
+		hard = append(append(hard, cx...), around...)
+		growMargin()
 	}
 	for round := 1; round <= dc.Rounds && ctx.Err() == nil; round++ {
 		log := repair.DomainRound{Round: round}

@@ -13,17 +13,20 @@ import (
 	"github.com/birdnn/birdnn/repair"
 )
 
-// TestDemoCertified repairs the demo network over its whole property box with both paradigms; the
-// verifier must certify the result, and a dense grid of the box (an independent check) must find no
-// violation.
+// TestDemoCertified repairs the demo network over its whole property box with both paradigms, with and
+// without domain.hard_start; the verifier must certify the result, and a dense grid of the box (an
+// independent check) must find no violation.
 func TestDemoCertified(t *testing.T) {
 	y, err := configs.Get("demo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, paradigm := range []string{"retrain", "finetune"} {
-		t.Run(paradigm, func(t *testing.T) {
-			cfg, err := repair.LoadConfig("", y, []string{"mode=domain", "paradigm=" + paradigm, "domain.verify_seconds=20"})
+	for _, tc := range []struct{ paradigm, hardStart string }{
+		{"retrain", "false"}, {"finetune", "false"}, {"retrain", "true"}, {"finetune", "true"},
+	} {
+		paradigm := tc.paradigm
+		t.Run(paradigm+"/hard_start="+tc.hardStart, func(t *testing.T) {
+			cfg, err := repair.LoadConfig("", y, []string{"mode=domain", "paradigm=" + paradigm, "domain.verify_seconds=20", "domain.hard_start=" + tc.hardStart})
 			if err != nil {
 				t.Fatal(err)
 			}
