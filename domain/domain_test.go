@@ -24,9 +24,8 @@ func TestDemoCertified(t *testing.T) {
 	for _, tc := range []struct{ paradigm, hardStart string }{
 		{"retrain", "false"}, {"finetune", "false"}, {"retrain", "true"}, {"finetune", "true"},
 	} {
-		paradigm := tc.paradigm
-		t.Run(paradigm+"/hard_start="+tc.hardStart, func(t *testing.T) {
-			cfg, err := repair.LoadConfig("", y, []string{"mode=domain", "paradigm=" + paradigm, "domain.verify_seconds=20", "domain.hard_start=" + tc.hardStart})
+		t.Run(tc.paradigm+"/hard_start="+tc.hardStart, func(t *testing.T) {
+			cfg, err := repair.LoadConfig("", y, []string{"mode=domain", "paradigm=" + tc.paradigm, "domain.verify_seconds=20", "domain.hard_start=" + tc.hardStart})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +42,7 @@ func TestDemoCertified(t *testing.T) {
 				t.Fatalf("not certified: %+v", d)
 			}
 			assertGridSafe(t, res.Repaired, p.Prop)
-			t.Logf("%s: %d round(s), verifier %.2fs, fidelity %.2f%% (domain) %.2f%% (safe in-box)", paradigm, d.Rounds, d.VerifierSeconds, res.Report.Fidelity.Domain, res.Report.Fidelity.HeldOutPositives)
+			t.Logf("%s: %d round(s), verifier %.2fs, fidelity %.2f%% (domain) %.2f%% (safe in-box)", tc.paradigm, d.Rounds, d.VerifierSeconds, res.Report.Fidelity.Domain, res.Report.Fidelity.HeldOutPositives)
 		})
 	}
 }

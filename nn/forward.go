@@ -16,22 +16,23 @@ const gemmMinBatch = 16
 // Forward evaluates the network on a batch of inputs, stored row-major (one input of n.Inputs() values a
 // row), and returns the outputs row-major. It allocates only the result and one scratch buffer.
 func (n *Network) Forward(x []float64) []float64 {
-	return n.forward(x, nil)
+	return n.forward(0, x, nil)
 }
 
 // Trace evaluates the network on a batch and returns every layer's post-activation values: Trace(x)[k]
 // holds layer k's outputs row-major, and the last entry is the network's output.
 func (n *Network) Trace(x []float64) [][]float64 {
 	acts := make([][]float64, len(n.Layers))
-	n.forward(x, acts)
+	n.forward(0, x, acts)
 	return acts
 }
 
-// forward runs the batch, saving each layer's output in acts when acts is not nil.
-func (n *Network) forward(x []float64, acts [][]float64) []float64 {
-	batch := len(x) / n.Inputs()
-	cur := x
-	for k := range n.Layers {
+// forward runs layers k, k+1, ... on h, a batch of inputs to layer k, saving each layer's output in
+// acts[layer] when acts is not nil, and returns the network's outputs.
+func (n *Network) forward(k int, h []float64, acts [][]float64) []float64 {
+	batch := len(h) / n.Layers[k].In
+	cur := h
+	for ; k < len(n.Layers); k++ {
 		l := &n.Layers[k]
 		out := make([]float64, batch*l.Out)
 		l.affine(cur, out, batch)
@@ -102,15 +103,4 @@ func Argmin(y []float64) int {
 
 // ForwardFrom runs layers k, k+1, ... on h, a batch of inputs to layer k (row-major), and returns the
 // network's outputs. ForwardFrom(0, x) is Forward(x).
-func (n *Network) ForwardFrom(k int, h []float64) []float64 {
-	batch := len(h) / n.Layers[k].In
-	cur := h
-	for ; k < len(n.Layers); k++ {
-		l := &n.Layers[k]
-		out := make([]float64, batch*l.Out)
-		l.affine(cur, out, batch)
-		apply(l.Act, out)
-		cur = out
-	}
-	return cur
-}
+func (n *Network) ForwardFrom(k int, h []float64) []float64 { return n.forward(k, h, nil) }

@@ -45,7 +45,6 @@ func BenchmarkForward(b *testing.B) {
 			for i := range x {
 				x[i] = rng.Float64() - 0.5
 			}
-			b.ResetTimer()
 			for b.Loop() {
 				net.Forward(x)
 			}
