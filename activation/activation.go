@@ -1,5 +1,7 @@
 // Package activation is the one registry of the activation functions birdnn networks use: each entry gives
-// the function's value, its derivative, and the Gorgonia operation that computes it in a training graph.
+// the function's value, its derivative and its linear relaxations; training graphs compute it with
+// Gorgonia's own operation where it has a fast one (relu), else with one pointwise operation built from the
+// value and derivative, on every core.
 package activation
 
 import (
@@ -26,7 +28,11 @@ type Kind struct {
 	Value func(x, p float64) float64
 	// Deriv computes the derivative at x. At a kink it returns the right derivative, as Gorgonia does.
 	Deriv func(x, p float64) float64
-	// Node builds the function as a Gorgonia operation on x.
+	// DerivOut computes the derivative from the function's value y = f(x), where that is cheaper than from
+	// x (tanh: 1 - y*y), or is nil. Training graphs use it in the backward pass.
+	DerivOut func(y, p float64) float64
+	// Node builds the function as a Gorgonia operation on x, or is nil: then training graphs apply Value
+	// and the derivative element by element, on every core (one operation instead of a chain of them).
 	Node func(x *G.Node, p float64) (*G.Node, error)
 	// PiecewiseLinear reports that the function is linear on each side of 0 (identity, relu, leaky_relu).
 	PiecewiseLinear bool
@@ -84,14 +90,14 @@ func init() {
 		Name:     "sigmoid",
 		Value:    func(x, _ float64) float64 { return sigmoid(x) },
 		Deriv:    func(x, _ float64) float64 { s := sigmoid(x); return s * (1 - s) },
-		Node:     func(x *G.Node, _ float64) (*G.Node, error) { return G.Sigmoid(x) },
+		DerivOut: func(y, _ float64) float64 { return y * (1 - y) },
 		Monotone: true,
 	})
 	register(&Kind{
 		Name:     "tanh",
 		Value:    func(x, _ float64) float64 { return math.Tanh(x) },
 		Deriv:    func(x, _ float64) float64 { t := math.Tanh(x); return 1 - t*t },
-		Node:     func(x *G.Node, _ float64) (*G.Node, error) { return G.Tanh(x) },
+		DerivOut: func(y, _ float64) float64 { return 1 - y*y },
 		Monotone: true,
 	})
 	register(&Kind{
@@ -108,14 +114,20 @@ func init() {
 			}
 			return p * math.Exp(x)
 		},
-		Node:     eluNode,
+		// For x >= 0 the value is x >= 0 and the derivative 1; below, the value is p(e^x - 1) < 0 and
+		// the derivative p e^x = y + p.
+		DerivOut: func(y, p float64) float64 {
+			if y >= 0 {
+				return 1
+			}
+			return y + p
+		},
 		Monotone: true,
 	})
 	register(&Kind{
 		Name:     "softplus",
 		Value:    softplus,
 		Deriv:    func(x, _ float64) float64 { return sigmoid(x) },
-		Node:     func(x *G.Node, _ float64) (*G.Node, error) { return G.Softplus(x) },
 		Monotone: true,
 	})
 }
@@ -131,41 +143,6 @@ func sigmoid(x float64) float64 {
 // softplus is log(1 + e^x), computed without overflow.
 func softplus(x, _ float64) float64 {
 	return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x)))
-}
-
-// eluNode composes ELU from operations Gorgonia has: relu(x) + alpha*(exp(-relu(-x)) - 1). The exponent is
-// never positive, so it cannot overflow, and the gradient is 1 for x > 0 and alpha*e^x for x < 0.
-func eluNode(x *G.Node, alpha float64) (*G.Node, error) {
-	pos, err := G.Rectify(x)
-	if err != nil {
-		return nil, err
-	}
-	negX, err := G.Neg(x)
-	if err != nil {
-		return nil, err
-	}
-	r, err := G.Rectify(negX)
-	if err != nil {
-		return nil, err
-	}
-	negPart, err := G.Neg(r)
-	if err != nil {
-		return nil, err
-	}
-	em1, err := G.Expm1(negPart)
-	if err != nil {
-		return nil, err
-	}
-	if alpha != 1 {
-		c := G.NewConstant(alpha)
-		if x.Dtype() == G.Float32 {
-			c = G.NewConstant(float32(alpha))
-		}
-		if em1, err = G.HadamardProd(em1, c); err != nil {
-			return nil, err
-		}
-	}
-	return G.Add(pos, em1)
 }
 
 // Activation is an activation function with its parameter, e.g. leaky_relu with slope 0.01. The zero value
@@ -269,6 +246,9 @@ func (a Activation) Node(x *G.Node) (*G.Node, error) {
 	k, err := a.Kind()
 	if err != nil {
 		return nil, err
+	}
+	if k.Node == nil {
+		return pointwiseNode(x, a)
 	}
 	return k.Node(x, a.Param)
 }

@@ -2,6 +2,7 @@ package activation
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -81,6 +82,53 @@ func TestParse(t *testing.T) {
 	for _, s := range []string{"swish", "relu(1)", "leaky_relu(x)", "elu(1", "leaky_relu(NaN)", ""} {
 		if _, err := Parse(s); err == nil {
 			t.Errorf("%q: no error", s)
+		}
+	}
+}
+
+// TestApplyAllInChunks: ApplyAll, the activation applied in chunks on every core gives the serial result to the bit,
+// for every activation, on a length no chunk count divides, and changes every value that the serial pass
+// changes (no chunk is skipped or done twice: tanh of tanh would differ).
+func TestApplyAllInChunks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := 5*parallelChunk + 7
+	for _, name := range Names() {
+		act, err := New(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := make([]float64, n)
+		for i := range in {
+			in[i] = 8 * (2*rng.Float64() - 1)
+		}
+		got, want := append([]float64(nil), in...), append([]float64(nil), in...)
+		act.ApplyAll(got)
+		act.Apply(want)
+		for i := range got {
+			if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+				t.Fatalf("%s: value %d: chunked %v, serial %v (input %v)", name, i, got[i], want[i], in[i])
+			}
+		}
+	}
+}
+
+// TestDerivOutMatchesDeriv: where a kind gives the derivative from the value, it is the derivative
+// (itself checked against finite differences above) at the x that gave the value.
+func TestDerivOutMatchesDeriv(t *testing.T) {
+	xs := []float64{-30, -5, -1.3, -0.2, -1e-3, 0, 1e-3, 0.4, 1.7, 6, 40}
+	for _, name := range Names() {
+		k, _ := Lookup(name)
+		if k.DerivOut == nil {
+			continue
+		}
+		for _, p := range []float64{k.DefaultParam, 0.3} {
+			for _, x := range xs {
+				want := k.Deriv(x, p)
+				got := k.DerivOut(k.Value(x, p), p)
+				if math.Abs(got-want) > 1e-12*math.Max(1, math.Abs(want)) {
+					t.Errorf("%s(p=%v): derivative at %v from the value %v, from x %v", name, p, x, got, want)
+				}
+			}
 		}
 	}
 }

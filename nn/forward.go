@@ -1,20 +1,15 @@
 package nn
 
 import (
-	"runtime"
-
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
-
-	"github.com/birdnn/birdnn/activation"
-	"github.com/birdnn/birdnn/internal/par"
 )
 
 // gemmMinBatch is the batch size from which the forward pass uses a matrix product instead of plain loops.
 const gemmMinBatch = 16
 
 // Forward evaluates the network on a batch of inputs, stored row-major (one input of n.Inputs() values a
-// row), and returns the outputs row-major. It allocates only the result and one scratch buffer.
+// row), and returns the outputs row-major. It allocates one buffer a layer, the last being the result.
 func (n *Network) Forward(x []float64) []float64 {
 	return n.forward(0, x, nil)
 }
@@ -36,31 +31,13 @@ func (n *Network) forward(k int, h []float64, acts [][]float64) []float64 {
 		l := &n.Layers[k]
 		out := make([]float64, batch*l.Out)
 		l.affine(cur, out, batch)
-		apply(l.Act, out)
+		l.Act.ApplyAll(out) // on every core for large batches
 		if acts != nil {
 			acts[k] = out
 		}
 		cur = out
 	}
 	return cur
-}
-
-// applyChunk is the number of values from which the forward pass applies an activation on every core,
-// in chunks of at least this size; below it the goroutines would cost more than they save. The matrix
-// products run on every core already (gonum's Gemm); without this, tanh and sigmoid layers spend most of
-// a large batch's time in one core's calls to math.Tanh and math.Exp.
-const applyChunk = 1 << 13
-
-// apply computes act on every value of v, in chunks on every core when v is large. Each value is computed
-// as act.Apply computes it, so the result is the same to the bit.
-func apply(act activation.Activation, v []float64) {
-	chunks := min(runtime.GOMAXPROCS(0), len(v)/applyChunk)
-	if chunks < 2 || act.Name == "identity" {
-		act.Apply(v)
-		return
-	}
-	size := (len(v) + chunks - 1) / chunks
-	par.For(chunks, func(i int) { act.Apply(v[i*size : min((i+1)*size, len(v))]) })
 }
 
 // affine writes W*in + B for each of batch rows of in into out.

@@ -173,7 +173,8 @@ func TestForwardMatchesPlainGo(t *testing.T) {
 	for _, act := range allActivations(t) {
 		rng := rand.New(rand.NewPCG(3, 4))
 		net := nn.Random(rng, []int{5, 8, 8, 3}, act, activation.Identity)
-		for _, batch := range []int{1, 7, 40} {
+		// 2100 rows: layers of 16800 values, which the activation operations split across the cores.
+		for _, batch := range []int{1, 7, 40, 2100} {
 			x := randVec(rng, batch*5, 3)
 			gr, err := NewGraph(net, batch, Options{})
 			must(t, err)
