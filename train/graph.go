@@ -6,6 +6,7 @@ package train
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 
 	"github.com/birdnn/birdnn/nn"
@@ -40,14 +41,17 @@ type Graph struct {
 	// Out is the output node (the last Post).
 	Out *G.Node
 
-	net   *nn.Network
-	opts  Options
-	g     *G.ExprGraph
-	dt    tensor.Dtype
-	w, b  []*G.Node // effective weights (in x out) and biases (1 x out) of each layer
-	dw    []*G.Node // learnable deltas (masked) or the weights themselves (unmasked); nil when fixed
-	db    []*G.Node
-	masks [][]float64 // per layer, the in x out weight mask (masked mode)
+	net  *nn.Network
+	opts Options
+	g    *G.ExprGraph
+	dt   tensor.Dtype
+	w, b []*G.Node // effective weights (in x out) and biases (1 x out) of each layer
+	dw   []*G.Node // learnable deltas (masked) or the weights themselves (unmasked); nil when fixed
+	db   []*G.Node
+	// moving says, per layer with delta learnables, which neurons may move (nil: the layer's learnables
+	// are its parameters, or it is fixed); factors holds each layer's step factors (weights, biases).
+	moving  [][]bool
+	factors [][2]float64
 
 	learn  G.Nodes // learnables, in a fixed order
 	probes G.Nodes // zero inputs added to each layer's activations (ActivationGrads)
@@ -125,40 +129,47 @@ func NewGraph(net *nn.Network, batch int, opts Options) (*Graph, error) {
 }
 
 // parameters makes layer k's weight (in x out) and bias (1 x out) nodes.
+//
+// Where the layer's step factors (stepFactors) are 1 and every neuron may move, the weights and biases
+// are the learnables themselves. Otherwise the learnables are deltas that start at zero: w = w0 + dw*mw
+// and b = b0 + db*mb, the constants mw and mb holding the step factor on the neurons that may move and 0
+// elsewhere, so that masked-out entries stay exactly at w0 whatever the solver does, and a solver's step
+// of size s in a delta moves the parameter by s times its factor.
 func (gr *Graph) parameters(k int, l *nn.Layer) (w, b *G.Node, err error) {
 	wt := gr.dense(l.In, l.Out, transposeOf(l))
 	bt := gr.dense(1, l.Out, l.B)
-	if gr.opts.Mask == nil {
+	fw, fb := gr.stepFactors(k)
+	gr.factors = append(gr.factors, [2]float64{fw, fb})
+	if gr.opts.Mask == nil && fw == 1 && fb == 1 {
 		w = G.NewMatrix(gr.g, gr.dt, G.WithShape(l.In, l.Out), G.WithName(fmt.Sprintf("w%d", k)), G.WithValue(wt))
 		b = G.NewMatrix(gr.g, gr.dt, G.WithShape(1, l.Out), G.WithName(fmt.Sprintf("b%d", k)), G.WithValue(bt))
 		gr.w, gr.b = append(gr.w, w), append(gr.b, b)
 		gr.dw, gr.db = append(gr.dw, w), append(gr.db, b)
 		gr.learn = append(gr.learn, w, b)
-		gr.masks = append(gr.masks, nil)
+		gr.moving = append(gr.moving, nil)
 		return w, b, nil
 	}
-	// Masked: w = w0 + dw*mask, with dw learnable and zero at the start, so masked-out entries stay
-	// exactly at w0 whatever the solver does.
 	w0 := G.NewMatrix(gr.g, gr.dt, G.WithShape(l.In, l.Out), G.WithName(fmt.Sprintf("w0_%d", k)), G.WithValue(wt))
 	b0 := G.NewMatrix(gr.g, gr.dt, G.WithShape(1, l.Out), G.WithName(fmt.Sprintf("b0_%d", k)), G.WithValue(bt))
-	m := gr.opts.Mask[k]
+	moving := make([]bool, l.Out)
 	any := false
-	for _, on := range m {
-		any = any || on
+	for j := range moving {
+		moving[j] = gr.opts.Mask == nil || gr.opts.Mask[k][j]
+		any = any || moving[j]
 	}
 	if !any {
 		gr.w, gr.b = append(gr.w, w0), append(gr.b, b0)
 		gr.dw, gr.db = append(gr.dw, nil), append(gr.db, nil)
-		gr.masks = append(gr.masks, nil)
+		gr.moving = append(gr.moving, nil)
 		return w0, b0, nil
 	}
 	wm := make([]float64, l.In*l.Out)
 	bm := make([]float64, l.Out)
-	for j, on := range m {
+	for j, on := range moving {
 		if on {
-			bm[j] = 1
+			bm[j] = fb
 			for i := 0; i < l.In; i++ {
-				wm[i*l.Out+j] = 1
+				wm[i*l.Out+j] = fw
 			}
 		}
 	}
@@ -181,8 +192,31 @@ func (gr *Graph) parameters(k int, l *nn.Layer) (w, b *G.Node, err error) {
 	gr.w, gr.b = append(gr.w, w), append(gr.b, b)
 	gr.dw, gr.db = append(gr.dw, dw), append(gr.db, db)
 	gr.learn = append(gr.learn, dw, db)
-	gr.masks = append(gr.masks, wm)
+	gr.moving = append(gr.moving, moving)
 	return w, b, nil
+}
+
+// stepFactors returns how far layer k's weights and biases move for a solver step of 1 in their
+// learnables: 1/sqrt(g_k g_(k-1)) for the weights and 1/sqrt(g_k) for the biases, g_k the gain (the
+// derivative at 0) of layer k's activation and g_(-1) = 1 for the inputs. The gain is 1 for relu, tanh,
+// elu and identity, so their steps are the solver's own. Sigmoid's is 1/4: sigmoid(z) = (1 + tanh(z/2))/2,
+// and the sigmoid network that equals a tanh network has weights 2-4x the tanh network's and hidden
+// biases 2x; with these factors it takes steps of the tanh network's size in the tanh network's units
+// (the directions differ a little: its outputs are offset, which mixes bias gradients into weight
+// gradients). Without them Adam, whose steps are about the learning rate whatever the gradient, moves a
+// sigmoid network 2-4x more slowly than its tanh twin.
+func (gr *Graph) stepFactors(k int) (w, b float64) {
+	gain := func(k int) float64 {
+		if k < 0 {
+			return 1
+		}
+		g := gr.net.Layers[k].Act.Deriv(0)
+		if !(g > 0) || math.IsInf(g, 0) {
+			return 1
+		}
+		return g
+	}
+	return 1 / math.Sqrt(gain(k)*gain(k-1)), 1 / math.Sqrt(gain(k))
 }
 
 // transposeOf returns l's weights as an in x out row-major matrix.
@@ -433,13 +467,15 @@ func (gr *Graph) Gradients() (dW, dB [][]float64, err error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("layer %d biases: %w", k, err)
 		}
+		// A delta's gradient is the parameter's times its factor (and 0 where the neuron cannot move).
 		w, b := valuesOf(gw), valuesOf(gb)
+		fw, fb := gr.factors[k][0], gr.factors[k][1]
 		for j := 0; j < l.Out; j++ {
 			for i := 0; i < l.In; i++ {
-				dW[k][j*l.In+i] = w[i*l.Out+j]
+				dW[k][j*l.In+i] = w[i*l.Out+j] / fw
 			}
+			dB[k][j] = b[j] / fb
 		}
-		copy(dB[k], b)
 	}
 	return dW, dB, nil
 }
@@ -453,7 +489,8 @@ func (gr *Graph) Network() *nn.Network {
 			continue
 		}
 		w, b := valuesOf(gr.dw[k].Value()), valuesOf(gr.db[k].Value())
-		if gr.masks[k] == nil {
+		m := gr.moving[k]
+		if m == nil {
 			for j := 0; j < l.Out; j++ {
 				for i := 0; i < l.In; i++ {
 					l.W[j*l.In+i] = w[i*l.Out+j]
@@ -462,15 +499,16 @@ func (gr *Graph) Network() *nn.Network {
 			copy(l.B, b)
 			continue
 		}
-		m := gr.opts.Mask[k]
+		// What the graph computes: w0 + delta*factor.
+		fw, fb := gr.factors[k][0], gr.factors[k][1]
 		for j := 0; j < l.Out; j++ {
 			if !m[j] {
 				continue
 			}
 			for i := 0; i < l.In; i++ {
-				l.W[j*l.In+i] += w[i*l.Out+j]
+				l.W[j*l.In+i] += w[i*l.Out+j] * fw
 			}
-			l.B[j] += b[j]
+			l.B[j] += b[j] * fb
 		}
 	}
 	return out
