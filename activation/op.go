@@ -42,7 +42,7 @@ func forChunks(n int, f func(lo, hi int)) {
 // on every core for large tensors. Its gradient is pointwiseGradOp.
 type pointwiseOp struct{ act Activation }
 
-// Node applies a to x as one Gorgonia operation, differentiable with respect to x.
+// pointwiseNode applies a to x as one Gorgonia operation, differentiable with respect to x.
 func pointwiseNode(x *G.Node, a Activation) (*G.Node, error) {
 	return G.ApplyOp(pointwiseOp{a}, x)
 }

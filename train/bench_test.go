@@ -9,6 +9,7 @@ import (
 	"github.com/birdnn/birdnn/nn"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	G "gorgonia.org/gorgonia"
 )
 
 // acasSizes are the ACAS Xu layer sizes: 5 inputs, six ReLU layers of 50, 5 outputs.
@@ -26,42 +27,55 @@ func BenchmarkTrainStep(b *testing.B) {
 				name = fmt.Sprintf("fwdbwd+adam/batch=%d", batch)
 			}
 			b.Run(name, func(b *testing.B) {
-				rng := rand.New(rand.NewPCG(1, 1))
-				net := nn.Random(rng, acasSizes, activation.ReLU, activation.Identity)
-				gr, err := NewGraph(net, batch, Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer gr.Close()
-				tn, wn := gr.NewInput("t", batch, 5), gr.NewInput("w", batch, 1)
-				loss, err := gr.WeightedSSE(gr.Out, tn, wn)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := gr.Compile(loss); err != nil {
-					b.Fatal(err)
-				}
-				w := make([]float64, batch)
-				for i := range w {
-					w[i] = 1 / float64(batch)
-				}
-				gr.Feed(gr.X, randVec(rng, batch*5, 0.5))
-				gr.Feed(tn, randVec(rng, batch*5, 0.5))
-				gr.Feed(wn, w)
-				opt := NewAdam(1e-4)
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					if _, err := gr.Run(); err != nil {
-						b.Fatal(err)
-					}
-					if adam {
-						opt.Step(gr)
-					}
-				}
-				b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+				benchSteps(b, acasSizes, activation.ReLU, batch, adam)
 			})
 		}
 	}
+}
+
+// benchSteps times forward+backward passes (and Adam updates, with adam) of a random network of the given
+// sizes and hidden activation, with a weighted squared-error loss on random targets.
+func benchSteps(b *testing.B, sizes []int, act activation.Activation, batch int, adam bool) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	net := nn.Random(rng, sizes, act, activation.Identity)
+	gr, err := NewGraph(net, batch, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer gr.Close()
+	in, out := sizes[0], sizes[len(sizes)-1]
+	tn, wn := gr.NewInput("t", batch, out), gr.NewInput("w", batch, 1)
+	loss, err := gr.WeightedSSE(gr.Out, tn, wn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := gr.Compile(loss); err != nil {
+		b.Fatal(err)
+	}
+	w := make([]float64, batch)
+	for i := range w {
+		w[i] = 1 / float64(batch)
+	}
+	for _, f := range []struct {
+		n *G.Node
+		v []float64
+	}{{gr.X, randVec(rng, batch*in, 0.5)}, {tn, randVec(rng, batch*out, 0.5)}, {wn, w}} {
+		if err := gr.Feed(f.n, f.v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	opt := NewAdam(1e-4)
+	for b.Loop() {
+		if _, err := gr.Run(); err != nil {
+			b.Fatal(err)
+		}
+		if adam {
+			if err := opt.Step(gr); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
 }
 
 // BenchmarkGemmReference times the matrix products a forward+backward pass needs, with plain gonum calls
@@ -116,45 +130,13 @@ func BenchmarkPlainForward(b *testing.B) {
 // suite's student shape (5 inputs, six layers of 64, 5 outputs) at the repair batch size, for each
 // activation: what a smooth activation costs a training step beside relu.
 func BenchmarkTrainStepActivation(b *testing.B) {
-	const batch = 4096
 	for _, name := range []string{"relu", "tanh", "sigmoid", "elu", "softplus"} {
 		b.Run(name, func(b *testing.B) {
 			act, err := activation.New(name)
 			if err != nil {
 				b.Fatal(err)
 			}
-			rng := rand.New(rand.NewPCG(1, 1))
-			net := nn.Random(rng, []int{5, 64, 64, 64, 64, 64, 64, 5}, act, activation.Identity)
-			gr, err := NewGraph(net, batch, Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer gr.Close()
-			tn, wn := gr.NewInput("t", batch, 5), gr.NewInput("w", batch, 1)
-			loss, err := gr.WeightedSSE(gr.Out, tn, wn)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := gr.Compile(loss); err != nil {
-				b.Fatal(err)
-			}
-			w := make([]float64, batch)
-			for i := range w {
-				w[i] = 1 / float64(batch)
-			}
-			gr.Feed(gr.X, randVec(rng, batch*5, 0.5))
-			gr.Feed(tn, randVec(rng, batch*5, 0.5))
-			gr.Feed(wn, w)
-			opt := NewAdam(1e-4)
-			for b.Loop() {
-				if _, err := gr.Run(); err != nil {
-					b.Fatal(err)
-				}
-				if err := opt.Step(gr); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+			benchSteps(b, []int{5, 64, 64, 64, 64, 64, 64, 5}, act, 4096, true)
 		})
 	}
 }
