@@ -154,7 +154,7 @@ func (gr *Graph) parameters(k int, l *nn.Layer) (w, b *G.Node, err error) {
 	moving := make([]bool, l.Out)
 	any := false
 	for j := range moving {
-		moving[j] = gr.opts.Mask == nil || gr.opts.Mask[k][j]
+		moving[j] = gr.opts.Mask == nil || gr.opts.Mask[k] != nil && gr.opts.Mask[k][j] // a nil layer mask: none
 		any = any || moving[j]
 	}
 	if !any {

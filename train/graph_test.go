@@ -271,12 +271,27 @@ func TestViolationLossGradient(t *testing.T) {
 }
 
 // TestMaskKeepsOtherParameters trains with Adam under a mask and checks that only the chosen neurons'
-// incoming weights and biases moved, and that the unchosen ones are bit-identical.
+// incoming weights and biases moved, and that the unchosen ones are bit-identical: for a mask with a
+// layer of no chosen neuron, one with a nil layer (none chosen), and a sigmoid network (whose steps have
+// factors other than 1).
 func TestMaskKeepsOtherParameters(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		act  activation.Activation
+		// Layers 0 and 1 have equal shapes and different masks.
+		mask [][]bool
+	}{
+		{"tanh", activation.Tanh, [][]bool{{false, true, false, false, true, false}, {true, false, false, false, false, false}, {false, false}}},
+		{"tanh nil layer", activation.Tanh, [][]bool{nil, {true, false, false, false, false, true}, {false, true}}},
+		{"sigmoid nil layer", activation.Sigmoid, [][]bool{{false, true, false, false, true, false}, nil, {true, false}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkMask(t, tc.act, tc.mask) })
+	}
+}
+
+func checkMask(t *testing.T, act activation.Activation, mask [][]bool) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	net := nn.Random(rng, []int{6, 6, 6, 2}, activation.Tanh, activation.Identity)
-	// Layers 0 and 1 have equal shapes and different masks.
-	mask := [][]bool{{false, true, false, false, true, false}, {true, false, false, false, false, false}, {false, false}}
+	net := nn.Random(rng, []int{6, 6, 6, 2}, act, activation.Identity)
 	const batch = 8
 	gr, err := NewGraph(net, batch, Options{Mask: mask})
 	must(t, err)
