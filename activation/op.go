@@ -38,8 +38,8 @@ func forChunks(n int, f func(lo, hi int)) {
 }
 
 // pointwiseOp is a Gorgonia operation that applies an activation to every element of a tensor with the
-// registry's own Value (so a training graph computes what the plain forward pass computes, to the bit),
-// on every core for large tensors. Its gradient is pointwiseGradOp.
+// registry's own Value, as the plain forward pass does (so the two differ only where their matrix products
+// round differently), on every core for large tensors. Its gradient is pointwiseGradOp.
 type pointwiseOp struct{ act Activation }
 
 // pointwiseNode applies a to x as one Gorgonia operation, differentiable with respect to x.

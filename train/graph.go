@@ -46,7 +46,7 @@ type Graph struct {
 	g    *G.ExprGraph
 	dt   tensor.Dtype
 	w, b []*G.Node // effective weights (in x out) and biases (1 x out) of each layer
-	dw   []*G.Node // learnable deltas (masked) or the weights themselves (unmasked); nil when fixed
+	dw   []*G.Node // learnable deltas (masked, or with step factors) or the weights themselves; nil when fixed
 	db   []*G.Node
 	// moving says, per layer with delta learnables, which neurons may move (nil: the layer's learnables
 	// are its parameters, or it is fixed); factors holds each layer's step factors (weights, biases).
