@@ -86,9 +86,9 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// TestApplyAllInChunks: ApplyAll, the activation applied in chunks on every core gives the serial result to the bit,
-// for every activation, on a length no chunk count divides, and changes every value that the serial pass
-// changes (no chunk is skipped or done twice: tanh of tanh would differ).
+// TestApplyAllInChunks: ApplyAll, the activation applied in chunks on every core, gives the serial result
+// to the bit, for every activation, on a length no chunk count divides, and changes every value that the
+// serial pass changes (no chunk is skipped or done twice: tanh of tanh would differ).
 func TestApplyAllInChunks(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	n := 5*parallelChunk + 7

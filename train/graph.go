@@ -49,9 +49,8 @@ type Graph struct {
 	dw   []*G.Node // learnable deltas (masked, or with step factors) or the weights themselves; nil when fixed
 	db   []*G.Node
 	// moving says, per layer with delta learnables, which neurons may move (nil: the layer's learnables
-	// are its parameters, or it is fixed); factors holds each layer's step factors (weights, biases).
-	moving  [][]bool
-	factors [][2]float64
+	// are its parameters, or it is fixed).
+	moving [][]bool
 
 	learn  G.Nodes // learnables, in a fixed order
 	probes G.Nodes // zero inputs added to each layer's activations (ActivationGrads)
@@ -139,7 +138,6 @@ func (gr *Graph) parameters(k int, l *nn.Layer) (w, b *G.Node, err error) {
 	wt := gr.dense(l.In, l.Out, transposeOf(l))
 	bt := gr.dense(1, l.Out, l.B)
 	fw, fb := gr.stepFactors(k)
-	gr.factors = append(gr.factors, [2]float64{fw, fb})
 	if gr.opts.Mask == nil && fw == 1 && fb == 1 {
 		w = G.NewMatrix(gr.g, gr.dt, G.WithShape(l.In, l.Out), G.WithName(fmt.Sprintf("w%d", k)), G.WithValue(wt))
 		b = G.NewMatrix(gr.g, gr.dt, G.WithShape(1, l.Out), G.WithName(fmt.Sprintf("b%d", k)), G.WithValue(bt))
@@ -469,7 +467,7 @@ func (gr *Graph) Gradients() (dW, dB [][]float64, err error) {
 		}
 		// A delta's gradient is the parameter's times its factor (and 0 where the neuron cannot move).
 		w, b := valuesOf(gw), valuesOf(gb)
-		fw, fb := gr.factors[k][0], gr.factors[k][1]
+		fw, fb := gr.stepFactors(k)
 		for j := 0; j < l.Out; j++ {
 			for i := 0; i < l.In; i++ {
 				dW[k][j*l.In+i] = w[i*l.Out+j] / fw
@@ -500,7 +498,7 @@ func (gr *Graph) Network() *nn.Network {
 			continue
 		}
 		// What the graph computes: w0 + delta*factor.
-		fw, fb := gr.factors[k][0], gr.factors[k][1]
+		fw, fb := gr.stepFactors(k)
 		for j := 0; j < l.Out; j++ {
 			if !m[j] {
 				continue

@@ -3,7 +3,10 @@ package train_test
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	G "gorgonia.org/gorgonia"
 
 	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/learn"
@@ -33,15 +36,15 @@ func TestSigmoidTwinTakesTanhSteps(t *testing.T) {
 	for i := range target {
 		target[i] = 2*rng.Float64() - 1
 	}
+	w := make([]float64, batch)
+	for i := range w {
+		w[i] = 1.0 / batch
+	}
 	step := func(net *nn.Network, masked bool) *nn.Network {
 		var opts train.Options
 		if masked { // every neuron may move: the same learnables as unmasked, through the mask path
 			for _, l := range net.Layers {
-				m := make([]bool, l.Out)
-				for j := range m {
-					m[j] = true
-				}
-				opts.Mask = append(opts.Mask, m)
+				opts.Mask = append(opts.Mask, slices.Repeat([]bool{true}, l.Out))
 			}
 		}
 		gr, err := train.NewGraph(net, batch, opts)
@@ -51,29 +54,24 @@ func TestSigmoidTwinTakesTanhSteps(t *testing.T) {
 		defer gr.Close()
 		tn, wn := gr.NewInput("t", batch, 3), gr.NewInput("w", batch, 1)
 		loss, err := gr.WeightedSSE(gr.Out, tn, wn)
+		if err == nil {
+			err = gr.Compile(loss)
+		}
+		for _, f := range []struct {
+			n *G.Node
+			v []float64
+		}{{gr.X, x}, {tn, target}, {wn, w}} {
+			if err == nil {
+				err = gr.Feed(f.n, f.v)
+			}
+		}
+		if err == nil {
+			_, err = gr.Run()
+		}
+		if err == nil {
+			err = train.NewAdam(0.01).Step(gr)
+		}
 		if err != nil {
-			t.Fatal(err)
-		}
-		if err := gr.Compile(loss); err != nil {
-			t.Fatal(err)
-		}
-		w := make([]float64, batch)
-		for i := range w {
-			w[i] = 1.0 / batch
-		}
-		if err := gr.Feed(gr.X, x); err != nil {
-			t.Fatal(err)
-		}
-		if err := gr.Feed(tn, target); err != nil {
-			t.Fatal(err)
-		}
-		if err := gr.Feed(wn, w); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := gr.Run(); err != nil {
-			t.Fatal(err)
-		}
-		if err := train.NewAdam(0.01).Step(gr); err != nil {
 			t.Fatal(err)
 		}
 		return gr.Network()
