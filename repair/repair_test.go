@@ -2,6 +2,7 @@ package repair
 
 import (
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -104,7 +105,8 @@ func TestEveryRowContributes(t *testing.T) {
 	rows := buildRows(p.Net, in, spec, scale, cs)
 	_, want := rows.score(p.Net, p.Prop, spec.Margin*scale)
 	conjs, caseConj := cs.all, cs.conj
-	for _, batch := range []int{rows.n, 256, 100} { // one batch, and batches with a short last one
+	// One batch, batches with a short last one, and even batches.
+	for _, batch := range []int{rows.n, 256, 100, evenBatch(rows.n, 256)} {
 		spec.LearnRate = 1e-300 // steps that do not move the weights
 		tr, err := newTrainer(p.Net, rows, conjs, batch, nil, spec.Margin*scale, spec, spec.LearnRate)
 		if err != nil {
@@ -121,6 +123,38 @@ func TestEveryRowContributes(t *testing.T) {
 		}
 		if math.Abs(got-want) > 1e-9*math.Max(1, want) || want == 0 {
 			t.Errorf("batch %d: epoch loss %v, row-by-row loss %v", batch, got, want)
+		}
+	}
+}
+
+// TestEvenBatch checks batch sizes worked out by hand: the fewest passes of at most limit rows, with the
+// rows spread so that no pass is short by a row or more.
+func TestEvenBatch(t *testing.T) {
+	for _, c := range []struct{ n, limit, want int }{
+		{4209, 4096, 2105},  // 2 passes: 2105 + 2104, not 4096 + 113
+		{16664, 4096, 3333}, // 5 passes: 4 x 3333 + 3332
+		{6144, 4096, 3072},
+		{4096, 4096, 4096},
+		{4097, 4096, 2049},
+		{100, 4096, 100},
+		{1, 4096, 1},
+		{0, 4096, 1},
+		{10, 0, 1},
+	} {
+		if got := evenBatch(c.n, c.limit); got != c.want {
+			t.Errorf("evenBatch(%d, %d) = %d, want %d", c.n, c.limit, got, c.want)
+		}
+	}
+}
+
+// TestEpochLen checks that epochLen counts the rows epochOrder lists.
+func TestEpochLen(t *testing.T) {
+	rs := &rowSet{n: 4209 + 2048, nNeg: 113, nPos: 4096}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct{ perClass, want int }{{0, 6257}, {2048, 113 + 2048 + 2048}, {100, 300}} {
+		order, _ := rs.epochOrder(rng, c.perClass)
+		if got := rs.epochLen(c.perClass); got != c.want || len(order) != c.want {
+			t.Errorf("perClass %d: epochLen %d, epochOrder lists %d rows, want %d", c.perClass, got, len(order), c.want)
 		}
 	}
 }
@@ -233,6 +267,61 @@ func TestFigurePercent(t *testing.T) {
 	}{{Figure(math.NaN()), "n/a"}, {99.5, "99.50%"}, {0, "0.00%"}, {100, "100.00%"}} {
 		if got := c.f.Percent(); got != c.want {
 			t.Errorf("Figure(%g).Percent() = %q, want %q", float64(c.f), got, c.want)
+		}
+	}
+}
+
+// TestFitRoundSafeSlack starts a training run from a repaired demo network (every repair row safe) on a
+// loss whose optimum is the original, unsafe network (negatives imitate their own original outputs; no
+// violation term): training drifts back towards it, and the safe start is soon far off the best loss. The
+// run must return the best network, not the start, and report its unsafe rows as the property counts
+// them directly; a run on the demo's own retraining loss from the original must count right too.
+func TestFitRoundSafeSlack(t *testing.T) {
+	cfg := demoConfig(t, "paradigm=retrain")
+	p, err := Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(cfg, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	neg, pos := imitate.Record(p.Net, p.Neg), imitate.Record(p.Net, p.Pos)
+	assign, _ := imitate.Assign(neg, pos, imitate.NearestInput, 1)
+	for _, c := range []struct {
+		name       string
+		start      *nn.Network
+		expected   *imitate.Behaviour
+		gamma      float64
+		wantUnsafe bool
+	}{
+		{"drift back from the repaired network", res.Repaired, neg, 0, true},
+		{"repair the original", p.Net, imitate.Expected(pos, assign), cfg.Retrain.Train.Gamma, false},
+	} {
+		in := fitInput{prop: p.Prop, neg: neg, pos: pos, expected: c.expected}
+		spec := cfg.Retrain.Train
+		spec.Gamma = c.gamma
+		scale := outputScale(neg, pos)
+		cs := newCaseSets(p.Prop)
+		rows := buildRows(p.Net, in, spec, scale, cs)
+		unsafeRows := func(net *nn.Network) int {
+			y, n := net.Forward(rows.x), 0
+			for r := 0; r < rows.n; r++ {
+				if p.Prop.Unsafe(rows.x[r*rows.d:(r+1)*rows.d], y[r*rows.m:(r+1)*rows.m]) {
+					n++
+				}
+			}
+			return n
+		}
+		if u := unsafeRows(res.Repaired); u != 0 {
+			t.Fatalf("the repaired network leaves %d repair rows unsafe", u)
+		}
+		got, unsafe, err := fitRound(c.start, rows, cs, spec, nil, spec.Margin*scale, 1, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u := unsafeRows(got); u != unsafe || (u > 0) != c.wantUnsafe {
+			t.Errorf("%s: %d unsafe repair rows, fitRound says %d, want unsafe %v", c.name, u, unsafe, c.wantUnsafe)
 		}
 	}
 }
