@@ -381,11 +381,17 @@ func (t *trainer) epoch(order []int, factor []float64, caseConj [][]int) (float6
 	return total, nil
 }
 
+// classes are the row ranges [start, end) of the negatives, the positives and the anchors.
+func (rs *rowSet) classes() [][2]int {
+	return [][2]int{{0, rs.nNeg}, {rs.nNeg, rs.nNeg + rs.nPos}, {rs.nNeg + rs.nPos, rs.n}}
+}
+
 // epochLen is the number of rows epochOrder lists: each class's rows, at most perClass of each (when
 // perClass > 0).
 func (rs *rowSet) epochLen(perClass int) int {
 	n := 0
-	for _, size := range []int{rs.nNeg, rs.nPos, rs.n - rs.nNeg - rs.nPos} {
+	for _, c := range rs.classes() {
+		size := c[1] - c[0]
 		if perClass > 0 {
 			size = min(size, perClass)
 		}
@@ -412,8 +418,7 @@ func evenBatch(n, limit int) int {
 func (rs *rowSet) epochOrder(rng *rand.Rand, perClass int) ([]int, []float64) {
 	var order []int
 	var factor []float64
-	classes := [][2]int{{0, rs.nNeg}, {rs.nNeg, rs.nNeg + rs.nPos}, {rs.nNeg + rs.nPos, rs.n}}
-	for _, c := range classes {
+	for _, c := range rs.classes() {
 		size := c[1] - c[0]
 		if perClass <= 0 || size <= perClass {
 			for r := c[0]; r < c[1]; r++ {

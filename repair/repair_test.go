@@ -87,6 +87,20 @@ func TestLoadRejectsMismatchedDimensions(t *testing.T) {
 	}
 }
 
+// repairDemo loads the demo problem of cfg and repairs it.
+func repairDemo(t *testing.T, cfg *Config) (*Problem, *Result) {
+	t.Helper()
+	p, err := Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(cfg, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, res
+}
+
 // TestEveryRowContributes checks that one epoch's batch losses add up to the loss of every row computed
 // row by row with the plain forward pass: a batching that dropped or repeated rows (the published code
 // trained on two rows a batch) would not add up.
@@ -163,14 +177,7 @@ func TestEpochLen(t *testing.T) {
 func TestDemoRepair(t *testing.T) {
 	for _, paradigm := range []string{"finetune", "retrain"} {
 		cfg := demoConfig(t, "paradigm="+paradigm)
-		p, err := Load(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Run(cfg, p, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, res := repairDemo(t, cfg)
 		r := res.Report
 		if r.RepairSuccessRate != 100 || r.Generalization < 99 || r.Drawdown > 1 || r.Fidelity.Domain < 90 {
 			t.Errorf("%s: success %v, generalization %v, drawdown %v, domain fidelity %v", paradigm, r.RepairSuccessRate, r.Generalization, r.Drawdown, r.Fidelity.Domain)
@@ -192,15 +199,7 @@ func TestDemoRepair(t *testing.T) {
 func TestSameSeedSameResult(t *testing.T) {
 	var nets [2][]float64
 	for i := range nets {
-		cfg := demoConfig(t, "finetune.train.epochs=5")
-		p, err := Load(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Run(cfg, p, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, res := repairDemo(t, demoConfig(t, "finetune.train.epochs=5"))
 		for _, l := range res.Repaired.Layers {
 			nets[i] = append(append(nets[i], l.W...), l.B...)
 		}
@@ -278,16 +277,25 @@ func TestFigurePercent(t *testing.T) {
 // them directly; a run on the demo's own retraining loss from the original must count right too.
 func TestFitRoundSafeSlack(t *testing.T) {
 	cfg := demoConfig(t, "paradigm=retrain")
-	p, err := Load(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(cfg, p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, res := repairDemo(t, cfg)
 	neg, pos := imitate.Record(p.Net, p.Neg), imitate.Record(p.Net, p.Pos)
 	assign, _ := imitate.Assign(neg, pos, imitate.NearestInput, 1)
+	scale := outputScale(neg, pos)
+	cs := newCaseSets(p.Prop)
+	x := append(append([]float64(nil), neg.Inputs...), pos.Inputs...) // the repair rows' inputs
+	unsafeRows := func(net *nn.Network) int {
+		d, m := net.Inputs(), net.Outputs()
+		y, n := net.Forward(x), 0
+		for r := 0; r < len(x)/d; r++ {
+			if p.Prop.Unsafe(x[r*d:(r+1)*d], y[r*m:(r+1)*m]) {
+				n++
+			}
+		}
+		return n
+	}
+	if u := unsafeRows(res.Repaired); u != 0 {
+		t.Fatalf("the repaired network leaves %d repair rows unsafe", u)
+	}
 	for _, c := range []struct {
 		name       string
 		start      *nn.Network
@@ -301,21 +309,7 @@ func TestFitRoundSafeSlack(t *testing.T) {
 		in := fitInput{prop: p.Prop, neg: neg, pos: pos, expected: c.expected}
 		spec := cfg.Retrain.Train
 		spec.Gamma = c.gamma
-		scale := outputScale(neg, pos)
-		cs := newCaseSets(p.Prop)
 		rows := buildRows(p.Net, in, spec, scale, cs)
-		unsafeRows := func(net *nn.Network) int {
-			y, n := net.Forward(rows.x), 0
-			for r := 0; r < rows.n; r++ {
-				if p.Prop.Unsafe(rows.x[r*rows.d:(r+1)*rows.d], y[r*rows.m:(r+1)*rows.m]) {
-					n++
-				}
-			}
-			return n
-		}
-		if u := unsafeRows(res.Repaired); u != 0 {
-			t.Fatalf("the repaired network leaves %d repair rows unsafe", u)
-		}
 		got, unsafe, err := fitRound(c.start, rows, cs, spec, nil, spec.Margin*scale, 1, nil, 0)
 		if err != nil {
 			t.Fatal(err)
