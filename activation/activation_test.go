@@ -108,6 +108,10 @@ func TestApplyAllInChunks(t *testing.T) {
 			if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
 				t.Fatalf("%s: value %d: chunked %v, serial %v (input %v)", name, i, got[i], want[i], in[i])
 			}
+			// Apply writes some functions' loops out (sigmoid, tanh); they are Value to the bit.
+			if v := act.Value(in[i]); math.Float64bits(want[i]) != math.Float64bits(v) {
+				t.Fatalf("%s(%v): Apply gives %v, Value %v", name, in[i], want[i], v)
+			}
 		}
 	}
 }

@@ -37,9 +37,9 @@ func forChunks(n int, f func(lo, hi int)) {
 	par.For(chunks, func(i int) { f(i*size, min((i+1)*size, n)) })
 }
 
-// pointwiseOp is a Gorgonia operation that applies an activation to every element of a tensor with the
-// registry's own Value, as the plain forward pass does (so the two differ only where their matrix products
-// round differently), on every core for large tensors. Its gradient is pointwiseGradOp.
+// pointwiseOp is a Gorgonia operation that applies an activation to every element of a tensor with Apply,
+// as the plain forward pass does (so the two differ only where their matrix products round differently),
+// on every core for large tensors. Its gradient is pointwiseGradOp.
 type pointwiseOp struct{ act Activation }
 
 // pointwiseNode applies a to x as one Gorgonia operation, differentiable with respect to x.
@@ -66,8 +66,10 @@ func (op pointwiseOp) Do(in ...G.Value) (G.Value, error) {
 	if len(in) != 1 {
 		return nil, fmt.Errorf("%v: %d inputs, want 1", op, len(in))
 	}
-	k := op.act.mustKind()
-	return mapValues(op, in, func(i int, v [][]float64) float64 { return k.Value(v[0][i], op.act.Param) })
+	return mapChunks(op, in, func(v [][]float64, out []float64, lo, hi int) {
+		copy(out[lo:hi], v[0][lo:hi])
+		op.act.Apply(out[lo:hi])
+	})
 }
 
 func (op pointwiseOp) ReturnsPtr() bool     { return false }
@@ -113,10 +115,29 @@ func (op pointwiseGradOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("%v: %d inputs, want 3", op, len(in))
 	}
 	k, p := op.act.mustKind(), op.act.Param
-	if k.DerivOut != nil {
-		return mapValues(op, in, func(i int, v [][]float64) float64 { return v[2][i] * k.DerivOut(v[1][i], p) })
-	}
-	return mapValues(op, in, func(i int, v [][]float64) float64 { return v[2][i] * k.Deriv(v[0][i], p) })
+	return mapChunks(op, in, func(v [][]float64, out []float64, lo, hi int) {
+		y, g := v[1][lo:hi], v[2][lo:hi]
+		o := out[lo:hi]
+		switch {
+		case op.act.Name == "tanh": // inlined: a call through k.DerivOut costs as much as the product
+			for i, yi := range y {
+				o[i] = g[i] * (1 - yi*yi)
+			}
+		case op.act.Name == "sigmoid":
+			for i, yi := range y {
+				o[i] = g[i] * yi * (1 - yi)
+			}
+		case k.DerivOut != nil:
+			for i, yi := range y {
+				o[i] = g[i] * k.DerivOut(yi, p)
+			}
+		default:
+			x := v[0][lo:hi]
+			for i, xi := range x {
+				o[i] = g[i] * k.Deriv(xi, p)
+			}
+		}
+	})
 }
 
 func (op pointwiseGradOp) ReturnsPtr() bool     { return false }
@@ -134,10 +155,10 @@ func hashOf(op G.Op) uint32 {
 	return h.Sum32()
 }
 
-// mapValues returns the tensor whose element i is f(i, v), v the inputs' data as float64 (the inputs are
-// tensors of one shape, float64 or float32; the result has their shape and type), computed on every core
-// for large tensors.
-func mapValues(op G.Op, in []G.Value, f func(i int, v [][]float64) float64) (G.Value, error) {
+// mapChunks returns the tensor whose elements f writes, chunk by chunk: f(v, out, lo, hi) sets out[lo:hi]
+// from v, the inputs' data as float64 (the inputs are tensors of one shape, float64 or float32; the result
+// has their shape and type). Chunks run on every core for large tensors.
+func mapChunks(op G.Op, in []G.Value, f func(v [][]float64, out []float64, lo, hi int)) (G.Value, error) {
 	first, ok := in[0].(tensor.Tensor)
 	if !ok {
 		return nil, fmt.Errorf("%v: input is a %T, want a tensor", op, in[0])
@@ -163,11 +184,7 @@ func mapValues(op G.Op, in []G.Value, f func(i int, v [][]float64) float64) (G.V
 	}
 	n := len(v[0])
 	out := make([]float64, n)
-	forChunks(n, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			out[i] = f(i, v)
-		}
-	})
+	forChunks(n, func(lo, hi int) { f(v, out, lo, hi) })
 	if dt == tensor.Float32 {
 		o32 := make([]float32, n)
 		for i, e := range out {
