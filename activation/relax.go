@@ -201,6 +201,7 @@ func sShapedStart(phi func(float64) float64, l, u, tol float64) (t float64, tang
 // stands.
 type Tangents struct {
 	a       Activation
+	k       *Kind   // a's registry entry, looked up once (f and df run in the verifier's inner loops)
 	reflect bool    // a lower family: the upper family of g(z) = -f(-z) on [-u, -l]
 	l, u    float64 // the interval, in g's coordinates when reflect
 	lo, hi  float64 // the range of the tangent point t
@@ -211,7 +212,7 @@ type Tangents struct {
 
 // Tangents returns the family of upper lines of a on [l, u] when upper is true, else of lower lines.
 func (a Activation) Tangents(l, u float64, upper bool) Tangents {
-	tg := Tangents{a: a, reflect: !upper, l: l, u: u}
+	tg := Tangents{a: a, k: a.mustKind(), reflect: !upper, l: l, u: u}
 	if !upper {
 		tg.l, tg.u = -u, -l
 	}
@@ -241,16 +242,16 @@ func (a Activation) Tangents(l, u float64, upper bool) Tangents {
 
 func (tg Tangents) f(z float64) float64 {
 	if tg.reflect {
-		return -tg.a.Value(-z)
+		return -tg.k.Value(-z, tg.a.Param)
 	}
-	return tg.a.Value(z)
+	return tg.k.Value(z, tg.a.Param)
 }
 
 func (tg Tangents) df(z float64) float64 {
 	if tg.reflect {
-		return tg.a.Deriv(-z)
+		return tg.k.Deriv(-z, tg.a.Param)
 	}
-	return tg.a.Deriv(z)
+	return tg.k.Deriv(z, tg.a.Param)
 }
 
 // d2f is the second derivative (of sigmoid or tanh, or g's).
@@ -261,10 +262,10 @@ func (tg Tangents) d2f(z float64) float64 {
 	}
 	var v float64
 	if tg.a.Name == "tanh" {
-		th := math.Tanh(x)
+		th := tanh(x)
 		v = -2 * th * (1 - th*th)
 	} else {
-		s := 1 / (1 + math.Exp(-x))
+		s := sigmoid(x)
 		v = s * (1 - s) * (1 - 2*s)
 	}
 	if tg.reflect {
