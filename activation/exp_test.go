@@ -90,14 +90,11 @@ func TestExpSpecialCases(t *testing.T) {
 }
 
 // TestSigmoidTanhAccuracy checks sigmoid within 3 ulps and tanh within 2.5e-16 absolutely (and 2 ulps
-// below 1/32) against 1/(1 + e^-x) and (e^2x - 1)/(e^2x + 1) computed from refExp.
+// below 1/32) against exactSmooth.
 func TestSigmoidTanhAccuracy(t *testing.T) {
-	one := new(big.Float).SetPrec(refPrec).SetInt64(1)
 	var sigWorst, tanhWorst, tanhSmallWorst float64
 	for _, x := range append(accuracyInputs(8000), 1.0/32, math.Nextafter(1.0/32, 0), 19.1, -19.1, 1e-30) {
-		s := new(big.Float).SetPrec(refPrec).Add(one, refExp(-x))
-		s.Quo(one, s)
-		if _, ulps := errorOf(sigmoid(x), s); ulps > 3 {
+		if _, ulps := errorOf(sigmoid(x), exactSmooth("sigmoid", x)); ulps > 3 {
 			t.Errorf("sigmoid(%v) = %v is %.2f ulps off", x, sigmoid(x), ulps)
 		} else {
 			sigWorst = math.Max(sigWorst, ulps)
@@ -105,10 +102,7 @@ func TestSigmoidTanhAccuracy(t *testing.T) {
 		if math.Abs(x) > 300 {
 			continue // e^2x beyond what the reference needs; tanh is ±1 there, as checked below
 		}
-		e2 := refExp(2 * x)
-		th := new(big.Float).SetPrec(refPrec).Sub(e2, one)
-		th.Quo(th, new(big.Float).SetPrec(refPrec).Add(e2, one))
-		abs, ulps := errorOf(tanh(x), th)
+		abs, ulps := errorOf(tanh(x), exactSmooth("tanh", x))
 		if math.Abs(abs) > 2.5e-16 || math.Abs(x) < 1.0/32 && ulps > 2 {
 			t.Errorf("tanh(%v) = %v is %.3g off (%.2f ulps)", x, tanh(x), abs, ulps)
 		}
@@ -162,4 +156,64 @@ func BenchmarkApply(b *testing.B) {
 			}
 		}
 	})
+}
+
+// exactSmooth returns sigmoid or tanh at z to about 270 bits, from refExp: 1/(1 + e^-z) and
+// (e^2z - 1)/(e^2z + 1).
+func exactSmooth(name string, z float64) *big.Float {
+	one := new(big.Float).SetPrec(refPrec).SetInt64(1)
+	if name == "sigmoid" {
+		s := new(big.Float).SetPrec(refPrec).Add(one, refExp(-z))
+		return s.Quo(one, s)
+	}
+	e2 := refExp(2 * z)
+	th := new(big.Float).SetPrec(refPrec).Sub(e2, one)
+	return th.Quo(th, new(big.Float).SetPrec(refPrec).Add(e2, one))
+}
+
+// TestSmoothLinesBoundTheExactFunction checks every kind of line the verifier takes for sigmoid and tanh
+// (Relax's, RelaxParallel's, and the tangent families at several points) against the exact function, in
+// exact arithmetic and with no tolerance: the margins must cover the rounding of this package's sigmoid,
+// tanh and their derivatives. Intervals reach widths of 800, where a slope's error counts most.
+func TestSmoothLinesBoundTheExactFunction(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	type line struct {
+		s, b  float64
+		upper bool
+	}
+	for _, a := range []Activation{Sigmoid, Tanh} {
+		for trial := 0; trial < 150; trial++ {
+			scale := []float64{0.01, 1, 5, 40, 400}[trial%5]
+			l := (2*rng.Float64() - 1) * scale
+			u := l + rng.Float64()*scale
+			if trial%3 == 0 {
+				l, u = -rng.Float64()*scale, rng.Float64()*scale // across the inflection point
+			}
+			var lines []line
+			for _, r := range []Relaxation{a.Relax(l, u), a.RelaxParallel(l, u)} {
+				lines = append(lines, line{r.LowerSlope, r.LowerIntercept, false}, line{r.UpperSlope, r.UpperIntercept, true})
+			}
+			for _, upper := range []bool{true, false} {
+				if tg := a.Tangents(l, u, upper); tg.Free {
+					for _, th := range []float64{0, 0.5, 1, tg.Start, rng.Float64()} {
+						s, b, _, _ := tg.Line(th)
+						lines = append(lines, line{s, b, upper})
+					}
+				}
+			}
+			for i := 0; i <= 24; i++ {
+				z := l + (u-l)*float64(i)/24
+				f := exactSmooth(a.Name, z)
+				for _, ln := range lines {
+					v := new(big.Float).SetPrec(refPrec).SetFloat64(ln.s)
+					v.Mul(v, new(big.Float).SetPrec(refPrec).SetFloat64(z))
+					v.Add(v, new(big.Float).SetPrec(refPrec).SetFloat64(ln.b))
+					if c := v.Cmp(f); ln.upper && c < 0 || !ln.upper && c > 0 {
+						ff, _ := f.Float64()
+						t.Fatalf("%s on [%v, %v]: line %v z + %v (upper %v) crosses f at z = %v (f = %v)", a, l, u, ln.s, ln.b, ln.upper, z, ff)
+					}
+				}
+			}
+		}
+	}
 }

@@ -113,11 +113,14 @@ func minSlopeLines(fl, fu, m, l, u float64) Relaxation {
 }
 
 // withSmoothMargin moves r's intercepts out by a margin of their size: f and its derivative are rounded
-// (a few ulps), and the lines must hold for the exact function too.
+// (a few ulps), and the lines must hold for the exact function too. A slope off by e from the derivative
+// it stands for moves its line by up to 2ew on [l, u] (w = max(-l, u)); where a derivative is small, its
+// error is not (sigmoid's s(1 - s) and tanh's 1 - t^2 cancel there, to 5e-16), so that part of the margin
+// is absolute: derivMargin w.
 func withSmoothMargin(r Relaxation, l, u float64) Relaxation {
 	w := math.Max(-l, u)
-	r.LowerIntercept -= smoothMargin * (1 + math.Abs(r.LowerIntercept) + math.Abs(r.LowerSlope)*w)
-	r.UpperIntercept += smoothMargin * (1 + math.Abs(r.UpperIntercept) + math.Abs(r.UpperSlope)*w)
+	r.LowerIntercept -= smoothMargin*(1+math.Abs(r.LowerIntercept)+math.Abs(r.LowerSlope)*w) + derivMargin*w
+	r.UpperIntercept += smoothMargin*(1+math.Abs(r.UpperIntercept)+math.Abs(r.UpperSlope)*w) + derivMargin*w
 	return r
 }
 
@@ -141,6 +144,10 @@ func (a Activation) SShaped() bool { return shapeOf(a.Name, a.Param) == shapeSig
 // smoothMargin is the relative margin by which the lines of smooth activations are moved out, to cover
 // the rounding of their values, derivatives and tangent points (a few ulps, far below this).
 const smoothMargin = 1e-13
+
+// derivMargin bounds, with ten times room, the absolute error of the derivatives of smooth activations
+// (withSmoothMargin).
+const derivMargin = 1e-14
 
 // sShapedUpper returns an upper line of an S-shaped f (increasing, convex below 0, concave above) on
 // [l, u] with l < 0 < u: of the valid lines, the one lowest at the midpoint m, which minimizes the area
