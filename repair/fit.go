@@ -76,21 +76,34 @@ type rowSet struct {
 // rolled back and the learning rate halved. A round of training stops when every repair row is safe (or
 // a network within safeSlack of the best loss left them all safe) and the loss has not improved for
 // spec.Patience epochs, or when the learning rate has been halved ten times. When rows stay unsafe,
-// another round starts with the violation weighted four times more, up to four rounds.
+// another round starts with the violation weighted four times more, up to four rounds; if negatives are
+// still unsafe after the fourth, the network of least loss that left every negative safe, in the latest
+// round that had one, is returned instead of the best.
 func fit(net *nn.Network, in fitInput, spec TrainSpec, mask [][]bool, seed uint64, rep *progress.Reporter) (*nn.Network, error) {
 	scale := outputScale(in.neg, in.pos)
 	margin := spec.Margin * scale
 	cs := newCaseSets(in.prop)
 	best := net
+	var fixed *nn.Network // of the latest round that had one: its network of least loss with every negative safe
 	// Rounds: when training settles with repair rows still unsafe, train again from the best network with
 	// the violation weighted four times more.
 	for round := 0; round < 4; round++ {
 		rows := buildRows(net, in, spec, scale, cs)
-		var unsafe int
-		var err error
-		best, unsafe, err = fitRound(best, rows, cs, spec, mask, margin, seed+uint64(round), rep, round)
-		if err != nil || unsafe == 0 {
-			return best, err
+		r, err := fitRound(best, rows, cs, spec, mask, margin, seed+uint64(round), rep, round)
+		if err != nil {
+			return nil, err
+		}
+		best = r.best
+		if r.unsafe == 0 {
+			return best, nil
+		}
+		if r.fixed != nil {
+			fixed = r.fixed
+		}
+		if round == 3 && r.unsafeNeg > 0 && fixed != nil {
+			// Out of rounds with negatives unsafe: the repair's first job is the negatives, so a network
+			// that fixes them all (leaving some positives unsafe, or at a higher loss) goes first.
+			return fixed, nil
 		}
 		spec.Gamma *= 4
 		spec.LearnRate /= 2
@@ -106,16 +119,24 @@ func fit(net *nn.Network, in fitInput, spec TrainSpec, mask [][]bool, seed uint6
 // fidelity, N2,7), and the next round's heavier violation term does better.
 const safeSlack = 0.05
 
-// fitRound is one training run from net; it returns the best network seen and its unsafe repair rows. The
-// best is the one of least loss, unless it leaves repair rows unsafe and the safe network (no repair row
-// unsafe) of least loss is within safeSlack of it: then it is that one.
+// roundResult is what a training round found: the best network, its unsafe repair rows (and how many of
+// them are negatives), and the network of least loss that left every negative safe (nil if none did).
+type roundResult struct {
+	best              *nn.Network
+	unsafe, unsafeNeg int
+	fixed             *nn.Network
+}
+
+// fitRound is one training run from net. The best network is the one of least loss, unless it leaves
+// repair rows unsafe and the safe network (no repair row unsafe) of least loss is within safeSlack of it:
+// then it is that one.
 func fitRound(net *nn.Network, rows *rowSet, cs *caseSets,
-	spec TrainSpec, mask [][]bool, margin float64, seed uint64, rep *progress.Reporter, round int) (*nn.Network, int, error) {
+	spec TrainSpec, mask [][]bool, margin float64, seed uint64, rep *progress.Reporter, round int) (roundResult, error) {
 	batch := evenBatch(rows.epochLen(spec.EpochRows), spec.Batch)
 	lr := spec.LearnRate
 	tr, err := newTrainer(net, rows, cs.all, batch, mask, margin, spec, lr)
 	if err != nil {
-		return nil, 0, err
+		return roundResult{}, err
 	}
 	defer func() { tr.gr.Close() }()
 	rng := rand.New(rand.NewPCG(seed, 4))
@@ -125,41 +146,47 @@ func fitRound(net *nn.Network, rows *rowSet, cs *caseSets,
 	}
 	ph := rep.Start(name, spec.Epochs)
 	best := net
-	bestUnsafe, bestLoss := rows.score(net, cs.prop, margin)
-	var safe *nn.Network // the safe network of least loss
-	safeLoss := math.Inf(1)
+	bestUnsafe, bestUnsafeNeg, bestLoss := rows.score(net, cs.prop, margin)
+	var safe, fixed *nn.Network // the safe network of least loss; the one of least loss with every negative safe
+	safeLoss, fixedLoss := math.Inf(1), math.Inf(1)
 	if bestUnsafe == 0 {
 		safe, safeLoss = net, bestLoss
+	}
+	if bestUnsafeNeg == 0 {
+		fixed, fixedLoss = net, bestLoss
 	}
 	calm := 0
 	status := ""
 	for epoch := 0; epoch < spec.Epochs; epoch++ {
 		order, factor := rows.epochOrder(rng, spec.EpochRows)
 		if _, err := tr.epoch(order, factor, cs.conj); err != nil {
-			return nil, 0, err
+			return roundResult{}, err
 		}
 		cur := tr.gr.Network()
-		unsafe, lossVal := rows.score(cur, cs.prop, margin)
+		unsafe, unsafeNeg, lossVal := rows.score(cur, cs.prop, margin)
 		status = fmt.Sprintf("unsafe %d, loss %.4g, lr %.2g", unsafe, lossVal, lr)
 		ph.Add(1, status)
 		if unsafe == 0 && lossVal < safeLoss {
 			safe, safeLoss = cur, lossVal
 		}
+		if unsafeNeg == 0 && lossVal < fixedLoss {
+			fixed, fixedLoss = cur, lossVal
+		}
 		switch {
 		case lossVal < bestLoss*(1-1e-2):
-			best, bestUnsafe, bestLoss, calm = cur, unsafe, lossVal, 0
+			best, bestUnsafe, bestUnsafeNeg, bestLoss, calm = cur, unsafe, unsafeNeg, lossVal, 0
 		case lossVal > bestLoss:
 			// Worse than the best: go back to it with half the learning rate.
 			calm++
 			lr /= 2
 			tr.gr.Close()
 			if tr, err = newTrainer(best, rows, cs.all, batch, mask, margin, spec, lr); err != nil {
-				return nil, 0, err
+				return roundResult{}, err
 			}
 		default:
 			calm++
 			if lossVal < bestLoss {
-				best, bestUnsafe, bestLoss = cur, unsafe, lossVal
+				best, bestUnsafe, bestUnsafeNeg, bestLoss = cur, unsafe, unsafeNeg, lossVal
 			}
 		}
 		// Stop when every repair row is safe (or a safe network is close enough to the best) and the loss
@@ -171,10 +198,10 @@ func fitRound(net *nn.Network, rows *rowSet, cs *caseSets,
 		}
 	}
 	if bestUnsafe > 0 && safeLoss <= bestLoss*(1+safeSlack) {
-		best, bestUnsafe, bestLoss = safe, 0, safeLoss
+		best, bestUnsafe, bestUnsafeNeg, bestLoss = safe, 0, 0, safeLoss
 	}
 	ph.Finish(fmt.Sprintf("unsafe %d, loss %.4g", bestUnsafe, bestLoss))
-	return best, bestUnsafe, nil
+	return roundResult{best: best, unsafe: bestUnsafe, unsafeNeg: bestUnsafeNeg, fixed: fixed}, nil
 }
 
 // trainer is a compiled graph with its input nodes and optimizer, and the batch buffers.
@@ -539,16 +566,18 @@ func buildRows(net *nn.Network, in fitInput, spec TrainSpec, scale float64, cs *
 	return rs
 }
 
-// score counts the repair rows the network leaves unsafe and computes the output and violation terms of
-// the loss (the hidden imitation term is left out: it guides, it does not judge).
-func (rs *rowSet) score(net *nn.Network, prop *property.Property, margin float64) (int, float64) {
+// score counts the repair rows the network leaves unsafe, and the negatives among them, and computes the
+// output and violation terms of the loss (the hidden imitation term is left out: it guides, it does not
+// judge).
+func (rs *rowSet) score(net *nn.Network, prop *property.Property, margin float64) (unsafe, unsafeNeg int, loss float64) {
 	y := net.Forward(rs.x)
-	unsafe := 0
-	loss := 0.0
 	for r := 0; r < rs.n; r++ {
 		xr, yr := rs.x[r*rs.d:(r+1)*rs.d], y[r*rs.m:(r+1)*rs.m]
 		if prop.Unsafe(xr, yr) {
 			unsafe++
+			if r < rs.nNeg {
+				unsafeNeg++
+			}
 		}
 		if rs.violW[r] > 0 {
 			loss += rs.violW[r] * rs.cases.region[rs.caseOf[r]].Loss(yr, margin, nil)
@@ -571,7 +600,7 @@ func (rs *rowSet) score(net *nn.Network, prop *property.Property, margin float64
 			}
 		}
 	}
-	return unsafe, loss
+	return unsafe, unsafeNeg, loss
 }
 
 // violationGrads returns, for each layer, the gradient of the violation loss (with the given margin) with

@@ -117,7 +117,7 @@ func TestEveryRowContributes(t *testing.T) {
 	scale := outputScale(neg, pos)
 	cs := newCaseSets(p.Prop)
 	rows := buildRows(p.Net, in, spec, scale, cs)
-	_, want := rows.score(p.Net, p.Prop, spec.Margin*scale)
+	_, _, want := rows.score(p.Net, p.Prop, spec.Margin*scale)
 	conjs, caseConj := cs.all, cs.conj
 	// One batch, batches with a short last one, and even batches.
 	for _, batch := range []int{rows.n, 256, 100, evenBatch(rows.n, 256)} {
@@ -273,8 +273,9 @@ func TestFigurePercent(t *testing.T) {
 // TestFitRoundSafeSlack starts a training run from a repaired demo network (every repair row safe) on a
 // loss whose optimum is the original, unsafe network (negatives imitate their own original outputs; no
 // violation term): training drifts back towards it, and the safe start is soon far off the best loss. The
-// run must return the best network, not the start, and report its unsafe rows as the property counts
-// them directly; a run on the demo's own retraining loss from the original must count right too.
+// run must return the best network, not the start, and report its unsafe rows (and the negatives among
+// them) as the property counts them directly; a run on the demo's own retraining loss from the original
+// must count right too. Each run must also return a network that leaves every negative safe.
 func TestFitRoundSafeSlack(t *testing.T) {
 	cfg := demoConfig(t, "paradigm=retrain")
 	p, res := repairDemo(t, cfg)
@@ -283,17 +284,21 @@ func TestFitRoundSafeSlack(t *testing.T) {
 	scale := outputScale(neg, pos)
 	cs := newCaseSets(p.Prop)
 	x := append(append([]float64(nil), neg.Inputs...), pos.Inputs...) // the repair rows' inputs
-	unsafeRows := func(net *nn.Network) int {
+	// unsafeRows counts the repair rows, and the negatives among them, that net leaves unsafe.
+	unsafeRows := func(net *nn.Network) (n, nNeg int) {
 		d, m := net.Inputs(), net.Outputs()
-		y, n := net.Forward(x), 0
+		y := net.Forward(x)
 		for r := 0; r < len(x)/d; r++ {
 			if p.Prop.Unsafe(x[r*d:(r+1)*d], y[r*m:(r+1)*m]) {
 				n++
+				if r < neg.N {
+					nNeg++
+				}
 			}
 		}
-		return n
+		return n, nNeg
 	}
-	if u := unsafeRows(res.Repaired); u != 0 {
+	if u, _ := unsafeRows(res.Repaired); u != 0 {
 		t.Fatalf("the repaired network leaves %d repair rows unsafe", u)
 	}
 	for _, c := range []struct {
@@ -310,12 +315,19 @@ func TestFitRoundSafeSlack(t *testing.T) {
 		spec := cfg.Retrain.Train
 		spec.Gamma = c.gamma
 		rows := buildRows(p.Net, in, spec, scale, cs)
-		got, unsafe, err := fitRound(c.start, rows, cs, spec, nil, spec.Margin*scale, 1, nil, 0)
+		r, err := fitRound(c.start, rows, cs, spec, nil, spec.Margin*scale, 1, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u := unsafeRows(got); u != unsafe || (u > 0) != c.wantUnsafe {
-			t.Errorf("%s: %d unsafe repair rows, fitRound says %d, want unsafe %v", c.name, u, unsafe, c.wantUnsafe)
+		if u, uNeg := unsafeRows(r.best); u != r.unsafe || uNeg != r.unsafeNeg || (u > 0) != c.wantUnsafe {
+			t.Errorf("%s: %d unsafe repair rows (%d negatives), fitRound says %d (%d), want unsafe %v", c.name, u, uNeg, r.unsafe, r.unsafeNeg, c.wantUnsafe)
+		}
+		// Both runs pass a network with every negative safe (the start of the first, the result of the
+		// second), so each must return one.
+		if r.fixed == nil {
+			t.Errorf("%s: no network with every negative safe", c.name)
+		} else if _, uNeg := unsafeRows(r.fixed); uNeg != 0 {
+			t.Errorf("%s: the network returned as fixing every negative leaves %d unsafe", c.name, uNeg)
 		}
 	}
 }
