@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -22,5 +23,39 @@ func BenchmarkForward(b *testing.B) {
 				net.Forward(x)
 			}
 		})
+	}
+}
+
+// TestForwardBatchPaths checks the forward pass against a plain evaluation written here, row by row, for
+// batches that take each of its paths: plain loops (below gemmMinBatch rows), the matrix product with W
+// transposed in place, and the one with W^T written out (from transposeMinBatch rows).
+func TestForwardBatchPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	net := Random(rng, []int{5, 64, 48, 64, 5}, activation.Tanh, activation.Identity)
+	for _, batch := range []int{1, gemmMinBatch - 1, gemmMinBatch, transposeMinBatch - 1, transposeMinBatch, 1000} {
+		x := make([]float64, batch*5)
+		for i := range x {
+			x[i] = 2*rng.Float64() - 1
+		}
+		got := net.Forward(x)
+		for r := 0; r < batch; r++ {
+			h := x[r*5 : (r+1)*5]
+			for _, l := range net.Layers {
+				next := make([]float64, l.Out)
+				for j := range next {
+					z := l.B[j]
+					for i, v := range h {
+						z += l.W[j*l.In+i] * v
+					}
+					next[j] = l.Act.Value(z)
+				}
+				h = next
+			}
+			for j, want := range h {
+				if g := got[r*5+j]; math.Abs(g-want) > 1e-12*(1+math.Abs(want)) {
+					t.Fatalf("batch %d, row %d, output %d: %v, want %v", batch, r, j, g, want)
+				}
+			}
+		}
 	}
 }
