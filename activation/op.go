@@ -115,27 +115,16 @@ func (op pointwiseGradOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("%v: %d inputs, want 3", op, len(in))
 	}
 	k, p := op.act.mustKind(), op.act.Param
+	if k.DerivOut != nil {
+		return mapChunks(op, in, func(v [][]float64, out []float64, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				out[i] = v[2][i] * k.DerivOut(v[1][i], p)
+			}
+		})
+	}
 	return mapChunks(op, in, func(v [][]float64, out []float64, lo, hi int) {
-		y, g := v[1][lo:hi], v[2][lo:hi]
-		o := out[lo:hi]
-		switch {
-		case op.act.Name == "tanh": // inlined: a call through k.DerivOut costs as much as the product
-			for i, yi := range y {
-				o[i] = g[i] * (1 - yi*yi)
-			}
-		case op.act.Name == "sigmoid":
-			for i, yi := range y {
-				o[i] = g[i] * yi * (1 - yi)
-			}
-		case k.DerivOut != nil:
-			for i, yi := range y {
-				o[i] = g[i] * k.DerivOut(yi, p)
-			}
-		default:
-			x := v[0][lo:hi]
-			for i, xi := range x {
-				o[i] = g[i] * k.Deriv(xi, p)
-			}
+		for i := lo; i < hi; i++ {
+			out[i] = v[2][i] * k.Deriv(v[0][i], p)
 		}
 	})
 }

@@ -29,6 +29,17 @@ type Layer struct {
 // Weight returns the weight from input i to neuron j.
 func (l *Layer) Weight(j, i int) float64 { return l.W[j*l.In+i] }
 
+// Transposed returns the weights as In rows of Out (row-major): the transpose of W.
+func (l *Layer) Transposed() []float64 {
+	t := make([]float64, len(l.W))
+	for j := 0; j < l.Out; j++ {
+		for i, v := range l.W[j*l.In : (j+1)*l.In] {
+			t[i*l.Out+j] = v
+		}
+	}
+	return t
+}
+
 // Network is a fully connected feed-forward network.
 type Network struct {
 	Layers []Layer

@@ -89,18 +89,18 @@ func fit(net *nn.Network, in fitInput, spec TrainSpec, mask [][]bool, seed uint6
 	// the violation weighted four times more.
 	for round := 0; round < 4; round++ {
 		rows := buildRows(net, in, spec, scale, cs)
-		r, err := fitRound(best, rows, cs, spec, mask, margin, seed+uint64(round), rep, round)
+		b, f, err := fitRound(best, rows, cs, spec, mask, margin, seed+uint64(round), rep, round)
 		if err != nil {
 			return nil, err
 		}
-		best = r.best
-		if r.unsafe == 0 {
+		best = b.net
+		if b.unsafe == 0 {
 			return best, nil
 		}
-		if r.fixed != nil {
-			fixed = r.fixed
+		if f.net != nil {
+			fixed = f.net
 		}
-		if round == 3 && r.unsafeNeg > 0 && fixed != nil {
+		if round == 3 && b.unsafeNeg > 0 && fixed != nil {
 			// Out of rounds with negatives unsafe: the repair's first job is the negatives, so a network
 			// that fixes them all (leaving some positives unsafe, or at a higher loss) goes first.
 			return fixed, nil
@@ -119,24 +119,32 @@ func fit(net *nn.Network, in fitInput, spec TrainSpec, mask [][]bool, seed uint6
 // fidelity, N2,7), and the next round's heavier violation term does better.
 const safeSlack = 0.05
 
-// roundResult is what a training round found: the best network, its unsafe repair rows (and how many of
-// them are negatives), and the network of least loss that left every negative safe (nil if none did).
-type roundResult struct {
-	best              *nn.Network
+// scored is a network with what rowSet.score measured of it: its unsafe repair rows, the negatives among
+// them, and its loss.
+type scored struct {
+	net               *nn.Network
 	unsafe, unsafeNeg int
-	fixed             *nn.Network
+	loss              float64
 }
 
-// fitRound is one training run from net. The best network is the one of least loss, unless it leaves
+// keepLeast replaces *c by s when ok and s has the lower loss.
+func keepLeast(c *scored, s scored, ok bool) {
+	if ok && s.loss < c.loss {
+		*c = s
+	}
+}
+
+// fitRound is one training run from net. It returns the best network and the network of least loss that
+// left every negative safe (net nil if none did). The best is the one of least loss, unless it leaves
 // repair rows unsafe and the safe network (no repair row unsafe) of least loss is within safeSlack of it:
 // then it is that one.
 func fitRound(net *nn.Network, rows *rowSet, cs *caseSets,
-	spec TrainSpec, mask [][]bool, margin float64, seed uint64, rep *progress.Reporter, round int) (roundResult, error) {
+	spec TrainSpec, mask [][]bool, margin float64, seed uint64, rep *progress.Reporter, round int) (best, fixed scored, err error) {
 	batch := evenBatch(rows.epochLen(spec.EpochRows), spec.Batch)
 	lr := spec.LearnRate
 	tr, err := newTrainer(net, rows, cs.all, batch, mask, margin, spec, lr)
 	if err != nil {
-		return roundResult{}, err
+		return best, fixed, err
 	}
 	defer func() { tr.gr.Close() }()
 	rng := rand.New(rand.NewPCG(seed, 4))
@@ -145,63 +153,51 @@ func fitRound(net *nn.Network, rows *rowSet, cs *caseSets,
 		name = fmt.Sprintf("repair epochs (round %d, violation x%d)", round+1, 1<<(2*round))
 	}
 	ph := rep.Start(name, spec.Epochs)
-	best := net
-	bestUnsafe, bestUnsafeNeg, bestLoss := rows.score(net, cs.prop, margin)
-	var safe, fixed *nn.Network // the safe network of least loss; the one of least loss with every negative safe
-	safeLoss, fixedLoss := math.Inf(1), math.Inf(1)
-	if bestUnsafe == 0 {
-		safe, safeLoss = net, bestLoss
-	}
-	if bestUnsafeNeg == 0 {
-		fixed, fixedLoss = net, bestLoss
-	}
+	best = rows.score(net, cs.prop, margin)
+	safe := scored{loss: math.Inf(1)} // the safe network of least loss
+	fixed = scored{loss: math.Inf(1)}
+	keepLeast(&safe, best, best.unsafe == 0)
+	keepLeast(&fixed, best, best.unsafeNeg == 0)
 	calm := 0
 	status := ""
 	for epoch := 0; epoch < spec.Epochs; epoch++ {
 		order, factor := rows.epochOrder(rng, spec.EpochRows)
 		if _, err := tr.epoch(order, factor, cs.conj); err != nil {
-			return roundResult{}, err
+			return best, fixed, err
 		}
-		cur := tr.gr.Network()
-		unsafe, unsafeNeg, lossVal := rows.score(cur, cs.prop, margin)
-		status = fmt.Sprintf("unsafe %d, loss %.4g, lr %.2g", unsafe, lossVal, lr)
+		cur := rows.score(tr.gr.Network(), cs.prop, margin)
+		status = fmt.Sprintf("unsafe %d, loss %.4g, lr %.2g", cur.unsafe, cur.loss, lr)
 		ph.Add(1, status)
-		if unsafe == 0 && lossVal < safeLoss {
-			safe, safeLoss = cur, lossVal
-		}
-		if unsafeNeg == 0 && lossVal < fixedLoss {
-			fixed, fixedLoss = cur, lossVal
-		}
+		keepLeast(&safe, cur, cur.unsafe == 0)
+		keepLeast(&fixed, cur, cur.unsafeNeg == 0)
 		switch {
-		case lossVal < bestLoss*(1-1e-2):
-			best, bestUnsafe, bestUnsafeNeg, bestLoss, calm = cur, unsafe, unsafeNeg, lossVal, 0
-		case lossVal > bestLoss:
+		case cur.loss < best.loss*(1-1e-2):
+			best, calm = cur, 0
+		case cur.loss > best.loss:
 			// Worse than the best: go back to it with half the learning rate.
 			calm++
 			lr /= 2
 			tr.gr.Close()
-			if tr, err = newTrainer(best, rows, cs.all, batch, mask, margin, spec, lr); err != nil {
-				return roundResult{}, err
+			if tr, err = newTrainer(best.net, rows, cs.all, batch, mask, margin, spec, lr); err != nil {
+				return best, fixed, err
 			}
 		default:
 			calm++
-			if lossVal < bestLoss {
-				best, bestUnsafe, bestUnsafeNeg, bestLoss = cur, unsafe, unsafeNeg, lossVal
-			}
+			keepLeast(&best, cur, true)
 		}
 		// Stop when every repair row is safe (or a safe network is close enough to the best) and the loss
 		// has settled, when it has not improved for a long while (the parameters that may move can do no
 		// better), or when the rate has decayed away.
-		settled := calm >= spec.Patience || bestLoss < 1e-9
-		if settled && (bestUnsafe == 0 || safeLoss <= bestLoss*(1+safeSlack)) || calm >= 4*spec.Patience || lr < spec.LearnRate/1000 {
+		settled := calm >= spec.Patience || best.loss < 1e-9
+		if settled && (best.unsafe == 0 || safe.loss <= best.loss*(1+safeSlack)) || calm >= 4*spec.Patience || lr < spec.LearnRate/1000 {
 			break
 		}
 	}
-	if bestUnsafe > 0 && safeLoss <= bestLoss*(1+safeSlack) {
-		best, bestUnsafe, bestUnsafeNeg, bestLoss = safe, 0, 0, safeLoss
+	if best.unsafe > 0 && safe.loss <= best.loss*(1+safeSlack) {
+		best = safe
 	}
-	ph.Finish(fmt.Sprintf("unsafe %d, loss %.4g", bestUnsafe, bestLoss))
-	return roundResult{best: best, unsafe: bestUnsafe, unsafeNeg: bestUnsafeNeg, fixed: fixed}, nil
+	ph.Finish(fmt.Sprintf("unsafe %d, loss %.4g", best.unsafe, best.loss))
+	return best, fixed, nil
 }
 
 // trainer is a compiled graph with its input nodes and optimizer, and the batch buffers.
@@ -569,8 +565,9 @@ func buildRows(net *nn.Network, in fitInput, spec TrainSpec, scale float64, cs *
 // score counts the repair rows the network leaves unsafe, and the negatives among them, and computes the
 // output and violation terms of the loss (the hidden imitation term is left out: it guides, it does not
 // judge).
-func (rs *rowSet) score(net *nn.Network, prop *property.Property, margin float64) (unsafe, unsafeNeg int, loss float64) {
+func (rs *rowSet) score(net *nn.Network, prop *property.Property, margin float64) scored {
 	y := net.Forward(rs.x)
+	unsafe, unsafeNeg, loss := 0, 0, 0.0
 	for r := 0; r < rs.n; r++ {
 		xr, yr := rs.x[r*rs.d:(r+1)*rs.d], y[r*rs.m:(r+1)*rs.m]
 		if prop.Unsafe(xr, yr) {
@@ -600,7 +597,7 @@ func (rs *rowSet) score(net *nn.Network, prop *property.Property, margin float64
 			}
 		}
 	}
-	return unsafe, unsafeNeg, loss
+	return scored{net: net, unsafe: unsafe, unsafeNeg: unsafeNeg, loss: loss}
 }
 
 // violationGrads returns, for each layer, the gradient of the violation loss (with the given margin) with

@@ -117,7 +117,7 @@ func TestEveryRowContributes(t *testing.T) {
 	scale := outputScale(neg, pos)
 	cs := newCaseSets(p.Prop)
 	rows := buildRows(p.Net, in, spec, scale, cs)
-	_, _, want := rows.score(p.Net, p.Prop, spec.Margin*scale)
+	want := rows.score(p.Net, p.Prop, spec.Margin*scale).loss
 	conjs, caseConj := cs.all, cs.conj
 	// One batch, batches with a short last one, and even batches.
 	for _, batch := range []int{rows.n, 256, 100, evenBatch(rows.n, 256)} {
@@ -315,18 +315,18 @@ func TestFitRoundSafeSlack(t *testing.T) {
 		spec := cfg.Retrain.Train
 		spec.Gamma = c.gamma
 		rows := buildRows(p.Net, in, spec, scale, cs)
-		r, err := fitRound(c.start, rows, cs, spec, nil, spec.Margin*scale, 1, nil, 0)
+		best, fixed, err := fitRound(c.start, rows, cs, spec, nil, spec.Margin*scale, 1, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u, uNeg := unsafeRows(r.best); u != r.unsafe || uNeg != r.unsafeNeg || (u > 0) != c.wantUnsafe {
-			t.Errorf("%s: %d unsafe repair rows (%d negatives), fitRound says %d (%d), want unsafe %v", c.name, u, uNeg, r.unsafe, r.unsafeNeg, c.wantUnsafe)
+		if u, uNeg := unsafeRows(best.net); u != best.unsafe || uNeg != best.unsafeNeg || (u > 0) != c.wantUnsafe {
+			t.Errorf("%s: %d unsafe repair rows (%d negatives), fitRound says %d (%d), want unsafe %v", c.name, u, uNeg, best.unsafe, best.unsafeNeg, c.wantUnsafe)
 		}
 		// Both runs pass a network with every negative safe (the start of the first, the result of the
 		// second), so each must return one.
-		if r.fixed == nil {
+		if fixed.net == nil {
 			t.Errorf("%s: no network with every negative safe", c.name)
-		} else if _, uNeg := unsafeRows(r.fixed); uNeg != 0 {
+		} else if _, uNeg := unsafeRows(fixed.net); uNeg != 0 {
 			t.Errorf("%s: the network returned as fixing every negative leaves %d unsafe", c.name, uNeg)
 		}
 	}

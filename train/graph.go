@@ -135,7 +135,7 @@ func NewGraph(net *nn.Network, batch int, opts Options) (*Graph, error) {
 // elsewhere, so that masked-out entries stay exactly at w0 whatever the solver does, and a solver's step
 // of size s in a delta moves the parameter by s times its factor.
 func (gr *Graph) parameters(k int, l *nn.Layer) (w, b *G.Node, err error) {
-	wt := gr.dense(l.In, l.Out, transposeOf(l))
+	wt := gr.dense(l.In, l.Out, l.Transposed())
 	bt := gr.dense(1, l.Out, l.B)
 	fw, fb := gr.stepFactors(k)
 	if gr.opts.Mask == nil && fw == 1 && fb == 1 {
@@ -215,17 +215,6 @@ func (gr *Graph) stepFactors(k int) (w, b float64) {
 		return g
 	}
 	return 1 / math.Sqrt(gain(k)*gain(k-1)), 1 / math.Sqrt(gain(k))
-}
-
-// transposeOf returns l's weights as an in x out row-major matrix.
-func transposeOf(l *nn.Layer) []float64 {
-	t := make([]float64, len(l.W))
-	for j := 0; j < l.Out; j++ {
-		for i := 0; i < l.In; i++ {
-			t[i*l.Out+j] = l.W[j*l.In+i]
-		}
-	}
-	return t
 }
 
 // dense makes a rows x cols tensor of the graph's dtype from float64 values.
