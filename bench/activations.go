@@ -224,7 +224,11 @@ func ActivationsMarkdown(rows []ActivationRow) []byte {
 		}
 		var rounds []string
 		for _, l := range r.DomainLog {
-			rounds = append(rounds, fmt.Sprintf("%.1f + %.1f s %s (%.1f%%)", l.RepairSeconds, l.VerifySeconds, l.Verdict, 100*l.Proven))
+			verdict := l.Verdict
+			if l.Stalled {
+				verdict += ", stalled"
+			}
+			rounds = append(rounds, fmt.Sprintf("%.1f + %.1f s %s (%.1f%%)", l.RepairSeconds, l.VerifySeconds, verdict, 100*l.Proven))
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.Teacher, r.Activation, r.Paradigm, strings.Join(rounds, "; "))
 	}

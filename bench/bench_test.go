@@ -115,18 +115,19 @@ func TestRepairCSVRoundTrip(t *testing.T) {
 }
 
 // TestActivationsMarkdownRounds: a row's domain-wise rounds are written as repair + verification seconds,
-// verdict and proven share (written out by hand here), and a row that failed gets no rounds line.
+// verdict (with "stalled" when the stall rule ended it) and proven share (written out by hand here), and a row that failed gets no rounds line.
 func TestActivationsMarkdownRounds(t *testing.T) {
 	rows := []ActivationRow{
-		{Teacher: "N3,5", Activation: "tanh", Paradigm: "retrain", DomainVerdict: "certified", DomainRounds: 2, Certified: true,
+		{Teacher: "N3,5", Activation: "tanh", Paradigm: "retrain", DomainVerdict: "certified", DomainRounds: 3, Certified: true,
 			DomainLog: []repair.DomainRound{
 				{Round: 1, RepairSeconds: 4.14, VerifySeconds: 30.02, Verdict: "unknown", Proven: 0.9987},
-				{Round: 2, RepairSeconds: 4.3, VerifySeconds: 13.26, Verdict: "certified", Proven: 1},
+				{Round: 2, RepairSeconds: 4.3, VerifySeconds: 10.01, Verdict: "unknown", Proven: 0.979, Stalled: true},
+				{Round: 3, RepairSeconds: 4.3, VerifySeconds: 13.26, Verdict: "certified", Proven: 1},
 			}},
 		{Teacher: "N3,5", Activation: "sigmoid", Paradigm: "retrain", Err: "boom"},
 	}
 	md := string(ActivationsMarkdown(rows))
-	want := "| N3,5 | tanh | retrain | 4.1 + 30.0 s unknown (99.9%); 4.3 + 13.3 s certified (100.0%) |\n"
+	want := "| N3,5 | tanh | retrain | 4.1 + 30.0 s unknown (99.9%); 4.3 + 10.0 s unknown, stalled (97.9%); 4.3 + 13.3 s certified (100.0%) |\n"
 	if !strings.Contains(md, want) {
 		t.Errorf("markdown lacks the rounds line %q:\n%s", want, md)
 	}

@@ -86,11 +86,19 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 		}
 		// Verify the current network (the original while nothing was found to repair).
 		vph := rep.Start(fmt.Sprintf("verify (round %d)", round), 1)
-		v := verify.Verify(ctx, current, prop, verify.Options{Timeout: budget, Grace: time.Duration(dc.Grace * float64(budget)), BreadthFirst: true, Collect: 32, CollectFor: budget / 10})
+		opt := verify.Options{Timeout: budget, Grace: time.Duration(dc.Grace * float64(budget)), BreadthFirst: true, Collect: 32, CollectFor: budget / 10}
+		if round < dc.Rounds {
+			opt.Stall = dc.Stall // the last round has no next one to hand its open boxes to
+		}
+		v := verify.Verify(ctx, current, prop, opt)
 		vph.Add(1, "")
-		vph.Finish(fmt.Sprintf("%s, %d boxes, %.1f%% proven", v.Verdict, v.Boxes, 100*v.Proven))
+		stalled := ""
+		if v.Stalled {
+			stalled = " (stalled)"
+		}
+		vph.Finish(fmt.Sprintf("%s%s, %d boxes, %.1f%% proven", v.Verdict, stalled, v.Boxes, 100*v.Proven))
 		verdict = v.Verdict
-		log.Verdict, log.VerifySeconds, log.Boxes, log.Proven = string(v.Verdict), v.Seconds, v.Boxes, v.Proven
+		log.Verdict, log.VerifySeconds, log.Boxes, log.Proven, log.Stalled = string(v.Verdict), v.Seconds, v.Boxes, v.Proven, v.Stalled
 		dr.VerifierSeconds += v.Seconds
 		dr.FinalVerifySeconds = v.Seconds
 		dr.Rounds = round

@@ -48,6 +48,11 @@ type DomainConfig struct {
 	// final. A network that is safe but a little slow to prove is then certified in its round, instead
 	// of being repaired again with a wider margin.
 	Grace float64 `mapstructure:"grace"`
+	// Stall ends a round's verification early, in every round but the last, when its proof falls behind:
+	// when the unproven share of the box, shrinking at the pace of the last quarter of the time so far,
+	// would still be above Stall at VerifySeconds (verify.Options.Stall). 0: every round takes its whole
+	// budget.
+	Stall float64 `mapstructure:"stall"`
 	// Neighbours is how many inputs are sampled around each counterexample (and in each undecided box)
 	// to join the repair set.
 	Neighbours int `mapstructure:"neighbours"`
@@ -216,7 +221,7 @@ func Defaults() Config {
 			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3, EpochRows: 2048},
 		},
 		Eval:   EvalConfig{DomainSamples: 5000},
-		Domain: DomainConfig{Rounds: 8, VerifySeconds: 60, Grace: 1, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true},
+		Domain: DomainConfig{Rounds: 8, VerifySeconds: 60, Grace: 1, Stall: 0.005, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true},
 	}
 }
 
@@ -323,8 +328,8 @@ func (c *Config) Validate() error {
 	if c.Property != "" && len(c.Properties) > 0 {
 		bad("give property or properties, not both")
 	}
-	if dm := c.Domain; dm.Rounds < 1 || !(dm.VerifySeconds > 0) || !(dm.Grace >= 0) || dm.Neighbours < 0 || !(dm.Radius > 0 && dm.Radius <= 1) || !(dm.MarginGrowth >= 1) || !(dm.MaxMargin >= 0) {
-		bad("domain: want rounds >= 1, verify_seconds > 0, grace >= 0, neighbours >= 0, radius in (0, 1], margin_growth >= 1, max_margin >= 0 (0: no cap)")
+	if dm := c.Domain; dm.Rounds < 1 || !(dm.VerifySeconds > 0) || !(dm.Grace >= 0) || !(dm.Stall >= 0 && dm.Stall < 1) || dm.Neighbours < 0 || !(dm.Radius > 0 && dm.Radius <= 1) || !(dm.MarginGrowth >= 1) || !(dm.MaxMargin >= 0) {
+		bad("domain: want rounds >= 1, verify_seconds > 0, grace >= 0, stall in [0, 1), neighbours >= 0, radius in (0, 1], margin_growth >= 1, max_margin >= 0 (0: no cap)")
 	}
 	if f := c.Domain.Finish; f != "" && f != "none" && f != "offset" {
 		bad("domain.finish: %q, want none or offset", f)

@@ -51,6 +51,7 @@ func TestConfigErrors(t *testing.T) {
 		{"negative", base, []string{"retrain.train.learn_rate=-1"}, "retrain.train.learn_rate -1"},
 		{"no network", "property: x.vnnlib\n", nil, "network: missing"},
 		{"max margin", base, []string{"domain.max_margin=-1"}, "max_margin >= 0"},
+		{"stall", base, []string{"domain.stall=1"}, "stall in [0, 1)"},
 		{"finish", base, []string{"domain.finish=shift"}, `domain.finish: "shift", want none or offset`},
 		{"bad yaml", base + "  : [\n", nil, "config"},
 	}

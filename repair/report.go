@@ -85,6 +85,8 @@ type DomainRound struct {
 	Boxes         int     `json:"boxes"`
 	// Proven is the share of the boxes' volume the bounds proved safe.
 	Proven float64 `json:"proven"`
+	// Stalled says the verifier stopped before its budget, its proof falling behind (DomainConfig.Stall).
+	Stalled bool `json:"stalled,omitempty"`
 	// Added is how many inputs joined the repair set after this round.
 	Added int `json:"added"`
 }
@@ -161,7 +163,11 @@ func (r *Report) Markdown() []byte {
 		fmt.Fprintf(&b, "Domain-wise repair: **%s** after %d round(s); verifier %.2f s in all, %.2f s on the last round.\n\n", d.Verdict, d.Rounds, d.VerifierSeconds, d.FinalVerifySeconds)
 		fmt.Fprintf(&b, "| round | negatives | positives | repair s | verdict | verify s | boxes | proven | added |\n|---|---|---|---|---|---|---|---|---|\n")
 		for _, l := range d.Log {
-			fmt.Fprintf(&b, "| %d | %d | %d | %.2f | %s | %.2f | %d | %.2f%% | %d |\n", l.Round, l.Negatives, l.Positives, l.RepairSeconds, l.Verdict, l.VerifySeconds, l.Boxes, 100*l.Proven, l.Added)
+			verdict := l.Verdict
+			if l.Stalled {
+				verdict += " (stalled)"
+			}
+			fmt.Fprintf(&b, "| %d | %d | %d | %.2f | %s | %.2f | %d | %.2f%% | %d |\n", l.Round, l.Negatives, l.Positives, l.RepairSeconds, verdict, l.VerifySeconds, l.Boxes, 100*l.Proven, l.Added)
 		}
 		b.WriteString("\n")
 		if o := d.Offset; o != nil {

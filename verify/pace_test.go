@@ -35,7 +35,7 @@ func TestPaceOfGrace(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pace := newPace(time.Second, time.Second)
+			pace := newPace(time.Second, time.Second, 0)
 			stop := 0.0
 			for ms := 0; ms <= 2000; ms += 10 {
 				s := float64(ms) / 1000
@@ -53,7 +53,49 @@ func TestPaceOfGrace(t *testing.T) {
 			}
 		})
 	}
-	if !newPace(time.Second, 0)(time.Hour, 0, 1) {
+	if !newPace(time.Second, 0, 0)(time.Hour, 0, 1) {
 		t.Error("without grace the pace never stops a search (the timeout does)")
+	}
+}
+
+// TestPaceOfStall drives Options.Stall's test (stall 0.005, timeout 1 s, no grace) with made-up unproven
+// shares and checks when it stops the search; the times were worked out by hand from the rule (checks
+// from 1/3 s every 0.05 s, marks every 0.03 s at these 10 ms calls; the unproven share at 1 s, projected
+// geometrically from the last quarter of the time so far, must be 0.005 or less).
+func TestPaceOfStall(t *testing.T) {
+	tests := []struct {
+		name     string
+		unproven func(s float64) float64
+		stop     float64 // 0: never (up to 2 s)
+	}{
+		// 0.1 e^-5s: the projection is exact, 0.1 e^-5 = 0.00067 at 1 s.
+		{"fast", func(s float64) float64 { return 0.1 * math.Exp(-5*s) }, 0},
+		// 0.1 e^-2s: 0.0135 at 1 s, stopped at the first check.
+		{"slow", func(s float64) float64 { return 0.1 * math.Exp(-2*s) }, 0.34},
+		// 0.1 e^-5s, stuck from 0.5 s at 0.00821. At 0.54 s the window starts at the mark of 0.39 s
+		// (0.01423): 3.67/s, 0.0015 at 1 s; at 0.59 s, from 0.42 s (0.01225): 2.35/s, 0.0031; at 0.64 s,
+		// from 0.48 s (0.00907): 0.62/s, 0.0066.
+		{"stuck later", func(s float64) float64 { return 0.1 * math.Exp(-5*math.Min(s, 0.5)) }, 0.64},
+		// Below the stall share all along: never stopped, however slow.
+		{"nearly done", func(s float64) float64 { return 0.004 }, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pace := newPace(time.Second, 0, 0.005)
+			stop := 0.0
+			for ms := 0; ms <= 2000; ms += 10 {
+				s := float64(ms) / 1000
+				if !pace(time.Duration(ms)*time.Millisecond, 1-tc.unproven(s), 100) {
+					stop = s
+					break
+				}
+			}
+			if math.Abs(stop-tc.stop) > 0.001 {
+				t.Errorf("stopped at %.2f s, want %.2f (0: never)", stop, tc.stop)
+			}
+		})
+	}
+	if !newPace(time.Second, 0, 0)(999*time.Millisecond, 0, 1) {
+		t.Error("without stall a search is never stopped before its timeout")
 	}
 }

@@ -41,6 +41,8 @@ type Result struct {
 	// Open holds up to 512 of the boxes left undecided when the verdict is unknown, the newest first:
 	// where the property is closest to failing, or the bounds too loose.
 	Open []property.Box `json:"-"`
+	// Stalled says that Options.Stall ended the search before its timeout.
+	Stalled bool `json:"stalled,omitempty"`
 	// Depth is the deepest split reached.
 	Depth          int             `json:"depth"`
 	Counterexample *Counterexample `json:"counterexample,omitempty"`
@@ -55,6 +57,12 @@ type Options struct {
 	// quarter of the time so far, kept up, must prove the rest before Timeout+Grace; otherwise the search
 	// ends with Unknown. 0: Timeout is final.
 	Grace time.Duration
+	// Stall ends a search that is falling behind before Timeout, with Unknown (Result.Stalled): from a
+	// third of Timeout on, and then every twentieth of it, the unproven share of the box, shrinking by the
+	// factor it shrank over the last quarter of the time so far for every such span, must be Stall or
+	// less at Timeout. 0: off. Domain-wise repair sets it for every round but the last: a round whose
+	// proof will not finish hands its open boxes to the next round sooner.
+	Stall float64
 	// MaxBoxes ends the search with Unknown after this many boxes (0: no limit).
 	MaxBoxes int
 	// Workers is the number of boxes bounded at once (0: 2).
@@ -108,7 +116,7 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 		ctx, cancel = context.WithTimeout(ctx, opt.Timeout+max(opt.Grace, 0))
 		defer cancel()
 	}
-	onCourse := newPace(opt.Timeout, opt.Grace)
+	onCourse := newPace(opt.Timeout, opt.Grace, opt.Stall)
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = 2
@@ -217,9 +225,10 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 					mu.Unlock()
 					return
 				}
-				if !onCourse(time.Since(start), proven, len(stack)-head+busy) {
+				if now := time.Since(start); !onCourse(now, proven, len(stack)-head+busy) {
 					stopped = true
 					res.Verdict = Unknown
+					res.Stalled = now < opt.Timeout
 					cond.Broadcast()
 					mu.Unlock()
 					return
@@ -341,16 +350,24 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 	return res
 }
 
-// newPace returns the test of Options.Grace: called with the time since the start, the proven share and
-// the number of open boxes as the search goes, it reports whether the search may go on. Before timeout it
-// always may; after, only while both trends over the last quarter of the time so far, kept up, would end
-// the search before timeout+grace: the proven share's growth reaching 1, and the open boxes' decline
-// reaching none. (The second matters at the end of a proof: on a network that is not certified after
-// 200 s, the share proved grew as fast as on one certified in 34 s, but its open boxes kept growing
-// while the other's fell.) It is checked at timeout and then every twentieth of grace; between checks
-// it repeats the last answer, and once it has said no it keeps saying no.
-func newPace(timeout, grace time.Duration) func(now time.Duration, proven float64, open int) bool {
-	if timeout <= 0 || grace <= 0 {
+// newPace returns the test of Options.Grace and Options.Stall: called with the time since the start, the
+// proven share and the number of open boxes as the search goes, it reports whether the search may go on.
+//
+// Before timeout it may unless stall is set and the search is falling behind: from timeout/3 on, and then
+// every timeout/20, the unproven share u must shrink, by the factor it shrank over the last quarter of the
+// time so far for every such span (geometrically), to stall or less at timeout. (On the activation
+// suite's domain-wise repairs, first rounds that were not certified in 30 s showed u shrinking 1.25x in
+// 3 s, projected to 0.5-2% at the timeout; proofs that finished, in up to 31 s, were projected to 0.3% or
+// less at every check.)
+//
+// After timeout, with grace, it may only while both trends over the last quarter of the time so far,
+// kept up, would end the search before timeout+grace: the proven share's growth reaching 1, and the
+// open boxes' decline reaching none. (The second matters at the end of a proof: on a network that is not
+// certified after 200 s, the share proved grew as fast as on one certified in 34 s, but its open boxes
+// kept growing while the other's fell.) It is checked at timeout and then every twentieth of grace;
+// between checks it repeats the last answer, and once it has said no it keeps saying no.
+func newPace(timeout, grace time.Duration, stall float64) func(now time.Duration, proven float64, open int) bool {
+	if timeout <= 0 || grace <= 0 && stall <= 0 {
 		return func(time.Duration, float64, int) bool { return true }
 	}
 	type mark struct {
@@ -359,23 +376,44 @@ func newPace(timeout, grace time.Duration) func(now time.Duration, proven float6
 		open   int
 	}
 	var (
-		marks []mark // every 1/40 of timeout
-		next  time.Duration
-		check = timeout
-		ok    = true
+		marks      []mark // every 1/40 of timeout
+		next       time.Duration
+		check      = timeout
+		stallCheck = timeout / 3
+		ok         = true
 	)
+	// The last mark at least a quarter of the time so far ago.
+	window := func(now time.Duration) mark {
+		i := max(sort.Search(len(marks), func(i int) bool { return marks[i].at > now-now/4 })-1, 0)
+		return marks[i]
+	}
 	return func(now time.Duration, proven float64, open int) bool {
 		if now >= next {
 			marks = append(marks, mark{now, proven, open})
 			next = now + timeout/40
 		}
-		if now < check || !ok {
+		if !ok {
+			return false
+		}
+		if now < timeout {
+			if stall > 0 && now >= stallCheck {
+				stallCheck = now + timeout/20
+				m := window(now)
+				if u, u0 := 1-proven, 1-m.proven; u > stall && now > m.at {
+					shrink := math.Log(u0/u) / (now - m.at).Seconds() // per second; <= 0 when stuck
+					ok = u*math.Exp(-shrink*(timeout-now).Seconds()) <= stall
+				}
+			}
+			return ok
+		}
+		if grace <= 0 {
+			return true // the timeout ends the search
+		}
+		if now < check {
 			return ok
 		}
 		check = now + grace/20
-		// The last mark at least a quarter of the time so far ago.
-		i := max(sort.Search(len(marks), func(i int) bool { return marks[i].at > now-now/4 })-1, 0)
-		m := marks[i]
+		m := window(now)
 		span, left := (now - m.at).Seconds(), (timeout + grace - now).Seconds()
 		gain := (proven - m.proven) / span
 		fall := float64(m.open-open) / span

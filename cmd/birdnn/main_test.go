@@ -127,6 +127,7 @@ func TestBadInputs(t *testing.T) {
 		{"unknown format", []string{"inspect", "--net", cols}, []string{cols, "unknown network format"}},
 		{"missing file", []string{"inspect", "--net", filepath.Join(dir, "nope.nnet")}, []string{"nope.nnet", "no such file"}},
 		{"no data", []string{"eval", "--net", goodNet}, []string{"--data CSV or --samples N"}},
+		{"stall share", []string{"verify", "--net", goodNet, "--prop", prop, "--stall", "1.5"}, []string{"--stall 1.5", "[0, 1)"}},
 	}
 	for _, tt := range tests {
 		_, err := run(t, tt.args...)

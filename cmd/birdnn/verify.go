@@ -46,6 +46,9 @@ Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 			if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
 				return fmt.Errorf("%s and %s: %w", propPath, netPath, err)
 			}
+			if !(opt.Stall >= 0 && opt.Stall < 1) {
+				return fmt.Errorf("--stall %v: want a share in [0, 1)", opt.Stall)
+			}
 			opt.Timeout = timeout
 			res := verify.Verify(context.Background(), net, prop, opt)
 			if asJSON {
@@ -53,7 +56,11 @@ Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 					return err
 				}
 			} else {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s (%.2fs, %d boxes)\n", res.Verdict, res.Seconds, res.Boxes)
+				stalled := ""
+				if res.Stalled {
+					stalled = ", stalled"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s (%.2fs, %d boxes%s)\n", res.Verdict, res.Seconds, res.Boxes, stalled)
 				if cx := res.Counterexample; cx != nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "counterexample input  %s\n               output %s\n", floats(cx.Input), floats(cx.Output))
 				}
@@ -72,6 +79,7 @@ Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 	fl.StringVar(&propPath, "prop", "", "VNN-LIB property")
 	fl.DurationVar(&timeout, "timeout", time.Minute, "give up with unknown after this long")
 	fl.DurationVar(&opt.Grace, "grace", 0, "after --timeout, go on up to this long while the proven share and the open boxes move fast enough to finish in time")
+	fl.Float64Var(&opt.Stall, "stall", 0, "before --timeout, give up with unknown once the unproven share, shrinking at its recent pace, would still exceed this at the timeout (0: never)")
 	fl.BoolVar(&opt.BreadthFirst, "breadth-first", false, "work the boxes level by level (the proven share then measures progress evenly)")
 	verifierFlags(cmd, &opt)
 	fl.BoolVar(&asJSON, "json", false, "print JSON: verdict, seconds, boxes, counterexample")
