@@ -332,3 +332,23 @@ func TestFitRoundSafeSlack(t *testing.T) {
 		}
 	}
 }
+
+// TestStandIn: a network that fixes every negative stands in for the round's best only within fixedSlack
+// of its loss (the losses are N2,9's elu student's, sample-wise retraining: rounds 4 and 1).
+func TestStandIn(t *testing.T) {
+	net := &nn.Network{}
+	for _, c := range []struct {
+		name string
+		b, f scored
+		want bool
+	}{
+		{"1.42 times the loss", scored{loss: 0.7234, unsafe: 1, unsafeNeg: 1}, scored{net: net, loss: 1.026}, true},
+		{"21 times the loss", scored{loss: 0.5838, unsafe: 35, unsafeNeg: 35}, scored{net: net, loss: 12.08}, false},
+		{"twice the loss", scored{loss: 1, unsafeNeg: 1}, scored{net: net, loss: 2}, true},
+		{"none", scored{loss: 1, unsafeNeg: 1}, scored{loss: math.Inf(1)}, false},
+	} {
+		if got := standIn(c.b, c.f); got != c.want {
+			t.Errorf("%s: standIn %v, want %v", c.name, got, c.want)
+		}
+	}
+}
