@@ -77,6 +77,9 @@ type RepairRow struct {
 	DomainFidelity, InBoxFidelity float64
 	VerifierSeconds, Seconds      float64
 	Err                           string
+	// Result is the repair itself (network and report; nil after an error), for the caller to keep: it is
+	// not part of the CSV.
+	Result *repair.Result
 }
 
 // RunRepair runs domain-wise repair on every task with base's settings, calling progress after each.
@@ -89,6 +92,7 @@ func RunRepair(ctx context.Context, tasks []RepairTask, base *repair.Config, pro
 		if err != nil {
 			row.Err = err.Error()
 		} else {
+			row.Result = res
 			r := res.Report
 			row.Certified, row.Verdict, row.Rounds = r.Domain.Certified, r.Domain.Verdict, r.Domain.Rounds
 			row.DomainFidelity, row.InBoxFidelity = float64(r.Fidelity.Domain), float64(r.Fidelity.HeldOutPositives)

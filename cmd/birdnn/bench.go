@@ -168,8 +168,9 @@ func newBenchVeritex35() *cobra.Command {
 		Short: "Domain-wise repair of the 35 unsafe instances of the Veritex repair benchmark",
 		Long: `Repairs, domain-wise (until the verifier certifies every box), the 35 unsafe instances of the Veritex
 repair benchmark: 33 ACAS Xu networks against properties 1-4 together, N1,9 against property 7, N2,9 against
-properties 1-4 and 8. Writes DIR/veritex35.md (beside Veritex's and ART's published results) and
-DIR/veritex35.csv. --set changes the repair config (e.g. --set domain.verify_seconds=30).`,
+properties 1-4 and 8. Writes DIR/veritex35.md (beside Veritex's and ART's published results),
+DIR/veritex35.csv, and each task's repaired network and report (with its rounds' log) in
+DIR/tasks/<task>/ (N4_3-p1_2_3_4 for "N4,3 p1,2,3,4"), as birdnn repair writes them. --set changes the repair config (e.g. --set domain.verify_seconds=30).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sets = append([]string{"mode=domain", "paradigm=" + paradigm, "network=unused", "property=unused"}, sets...)
@@ -218,6 +219,13 @@ DIR/veritex35.csv. --set changes the repair config (e.g. --set domain.verify_sec
 			w := cmd.ErrOrStderr()
 			var saveErr error
 			bench.RunRepair(cmd.Context(), tasks, cfg, func(r bench.RepairRow) {
+				if r.Result != nil {
+					// Each task's repaired network and report (with its rounds' log), for a closer look.
+					if err := writeTask(filepath.Join(dir, "tasks", taskFolder(r.Task)), r.Result); err != nil && saveErr == nil {
+						saveErr = err
+					}
+					r.Result = nil
+				}
 				rows = append(rows, r)
 				if err := save(); err != nil && saveErr == nil {
 					saveErr = err
@@ -247,4 +255,17 @@ DIR/veritex35.csv. --set changes the repair config (e.g. --set domain.verify_sec
 	fl.BoolVar(&force, "force", false, "write into --out even if it exists")
 	fl.BoolVar(&resume, "resume", false, "continue the run in --out: keep the tasks its veritex35.csv has, run the others")
 	return cmd
+}
+
+// taskFolder names a benchmark task's folder: "N4,3 p1,2,3,4" is N4_3-p1_2_3_4.
+func taskFolder(task string) string {
+	return strings.NewReplacer(",", "_", " ", "-").Replace(task)
+}
+
+// writeTask writes a task's repaired network and report into dir, which it makes.
+func writeTask(dir string, res *repair.Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return writeResult(dir, res)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/birdnn/birdnn/bench"
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/nn/netio"
 )
@@ -248,5 +249,36 @@ func TestVerifyCommand(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Verdict != "violated" || len(res.Counterexample.Input) != 5 {
 		t.Fatalf("output %s, %v", out, err)
+	}
+}
+
+// TestBenchVeritexTasks: the Veritex bench writes each task's repaired network and report beside its CSV,
+// and the report's rounds are the CSV's.
+func TestBenchVeritexTasks(t *testing.T) {
+	acas(t)
+	dir := filepath.Join(t.TempDir(), "v")
+	if _, err := run(t, "bench", "veritex-35", "--tasks", "N4,4 p1,2,3,4", "--set", "domain.rounds=1",
+		"--set", "domain.verify_seconds=2", "--out", dir); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := bench.ReadRepairCSV([]byte(mustRead(t, filepath.Join(dir, "veritex35.csv"))))
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("csv: %v rows, %v", len(rows), err)
+	}
+	task := filepath.Join(dir, "tasks", "N4_4-p1_2_3_4")
+	var rep struct {
+		Domain struct {
+			Rounds int               `json:"rounds"`
+			Log    []json.RawMessage `json:"log"`
+		} `json:"domain"`
+	}
+	if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(task, "report.json"))), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Domain.Rounds != rows[0].Rounds || len(rep.Domain.Log) != rows[0].Rounds {
+		t.Errorf("report: %d rounds, %d logged; csv: %d", rep.Domain.Rounds, len(rep.Domain.Log), rows[0].Rounds)
+	}
+	if _, err := netio.Load(filepath.Join(task, "repaired.onnx")); err != nil {
+		t.Error(err)
 	}
 }
