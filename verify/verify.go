@@ -356,9 +356,9 @@ func Verify(ctx context.Context, net *nn.Network, prop *property.Property, opt O
 // Before timeout it may unless stall is set and the search is falling behind: from timeout/3 on, and then
 // every timeout/20, the unproven share u must shrink, by the factor it shrank over the last quarter of the
 // time so far for every such span (geometrically), to stall or less at timeout. (On the activation
-// suite's domain-wise repairs, first rounds that were not certified in 30 s showed u shrinking 1.25x in
-// 3 s, projected to 0.5-2% at the timeout; proofs that finished, in up to 31 s, were projected to 0.3% or
-// less at every check.)
+// suite's domain-wise repairs, most first rounds that were not certified in 30 s showed u shrinking
+// about 1.25x in 3 s, projected to 0.5-2% at the timeout, and one to 0.16-0.35%; proofs that finished, in
+// up to 31 s, were projected to 0.3% or less at every check: the rule catches the clear cases only.)
 //
 // After timeout, with grace, it may only while both trends over the last quarter of the time so far,
 // kept up, would end the search before timeout+grace: the proven share's growth reaching 1, and the
