@@ -86,19 +86,16 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 		}
 		// Verify the current network (the original while nothing was found to repair).
 		vph := rep.Start(fmt.Sprintf("verify (round %d)", round), 1)
-		opt := verify.Options{Timeout: budget, Grace: time.Duration(dc.Grace * float64(budget)), BreadthFirst: true, Collect: 32, CollectFor: budget / 10}
+		vopt := verify.Options{Timeout: budget, Grace: time.Duration(dc.Grace * float64(budget)), BreadthFirst: true,
+			Collect: 32, CollectFor: budget / 10}
 		if round < dc.Rounds {
-			opt.Stall = dc.Stall // the last round has no next one to hand its open boxes to
+			vopt.Stall = dc.Stall // the last round has no next one to hand its open boxes to
 		}
-		v := verify.Verify(ctx, current, prop, opt)
-		vph.Add(1, "")
-		stalled := ""
-		if v.Stalled {
-			stalled = " (stalled)"
-		}
-		vph.Finish(fmt.Sprintf("%s%s, %d boxes, %.1f%% proven", v.Verdict, stalled, v.Boxes, 100*v.Proven))
+		v := verify.Verify(ctx, current, prop, vopt)
 		verdict = v.Verdict
 		log.Verdict, log.VerifySeconds, log.Boxes, log.Proven, log.Stalled = string(v.Verdict), v.Seconds, v.Boxes, v.Proven, v.Stalled
+		vph.Add(1, "")
+		vph.Finish(fmt.Sprintf("%s, %d boxes, %.1f%% proven", log.Outcome(), v.Boxes, 100*v.Proven))
 		dr.VerifierSeconds += v.Seconds
 		dr.FinalVerifySeconds = v.Seconds
 		dr.Rounds = round

@@ -78,13 +78,15 @@ type rowSet struct {
 // spec.Patience epochs, or when the learning rate has been halved ten times. When rows stay unsafe,
 // another round starts with the violation weighted four times more, up to four rounds; if negatives are
 // still unsafe after the fourth, the network of least loss that left every negative safe, in the latest
-// round that had one, is returned instead of the best.
+// round that had one within fixedSlack of its best's loss (standIn), is returned instead of the best.
 func fit(net *nn.Network, in fitInput, spec TrainSpec, mask [][]bool, seed uint64, rep *progress.Reporter) (*nn.Network, error) {
 	scale := outputScale(in.neg, in.pos)
 	margin := spec.Margin * scale
 	cs := newCaseSets(in.prop)
 	best := net
-	var fixed *nn.Network // of the latest round that had one: its network of least loss with every negative safe, if it may stand in for the best
+	// fixed: of the latest round that had one, the network of least loss with every negative safe that may
+	// stand in for the round's best.
+	var fixed *nn.Network
 	// Rounds: when training settles with repair rows still unsafe, train again from the best network with
 	// the violation weighted four times more.
 	for round := 0; round < 4; round++ {

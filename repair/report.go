@@ -91,6 +91,14 @@ type DomainRound struct {
 	Added int `json:"added"`
 }
 
+// Outcome is the round's verdict, marked when the verifier stalled: "unknown (stalled)".
+func (l DomainRound) Outcome() string {
+	if l.Stalled {
+		return l.Verdict + " (stalled)"
+	}
+	return l.Verdict
+}
+
 // Fidelity is argmin agreement with the original network, in percent.
 type Fidelity struct {
 	HeldOutPositives Figure `json:"held_out_positives"`
@@ -163,11 +171,7 @@ func (r *Report) Markdown() []byte {
 		fmt.Fprintf(&b, "Domain-wise repair: **%s** after %d round(s); verifier %.2f s in all, %.2f s on the last round.\n\n", d.Verdict, d.Rounds, d.VerifierSeconds, d.FinalVerifySeconds)
 		fmt.Fprintf(&b, "| round | negatives | positives | repair s | verdict | verify s | boxes | proven | added |\n|---|---|---|---|---|---|---|---|---|\n")
 		for _, l := range d.Log {
-			verdict := l.Verdict
-			if l.Stalled {
-				verdict += " (stalled)"
-			}
-			fmt.Fprintf(&b, "| %d | %d | %d | %.2f | %s | %.2f | %d | %.2f%% | %d |\n", l.Round, l.Negatives, l.Positives, l.RepairSeconds, verdict, l.VerifySeconds, l.Boxes, 100*l.Proven, l.Added)
+			fmt.Fprintf(&b, "| %d | %d | %d | %.2f | %s | %.2f | %d | %.2f%% | %d |\n", l.Round, l.Negatives, l.Positives, l.RepairSeconds, l.Outcome(), l.VerifySeconds, l.Boxes, 100*l.Proven, l.Added)
 		}
 		b.WriteString("\n")
 		if o := d.Offset; o != nil {

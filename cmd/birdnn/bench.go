@@ -170,7 +170,8 @@ func newBenchVeritex35() *cobra.Command {
 repair benchmark: 33 ACAS Xu networks against properties 1-4 together, N1,9 against property 7, N2,9 against
 properties 1-4 and 8. Writes DIR/veritex35.md (beside Veritex's and ART's published results),
 DIR/veritex35.csv, and each task's repaired network and report (with its rounds' log) in
-DIR/tasks/<task>/ (N4_3-p1_2_3_4 for "N4,3 p1,2,3,4"), as birdnn repair writes them. --set changes the repair config (e.g. --set domain.verify_seconds=30).`,
+DIR/tasks/<task>/ (N4_3-p1_2_3_4 for "N4,3 p1,2,3,4"), as birdnn repair writes them. --set changes
+the repair config (e.g. --set domain.verify_seconds=30).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sets = append([]string{"mode=domain", "paradigm=" + paradigm, "network=unused", "property=unused"}, sets...)
