@@ -2,14 +2,12 @@ package nn
 
 import (
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
+
+	"github.com/birdnn/birdnn/internal/gemm"
 )
 
 // gemmMinBatch is the batch size from which the forward pass uses a matrix product instead of plain loops.
 const gemmMinBatch = 16
-
-// transposeMinBatch is the batch size from which the matrix product takes W^T written out (affine).
-const transposeMinBatch = 256
 
 // Forward evaluates the network on a batch of inputs, stored row-major (one input of n.Inputs() values a
 // row), and returns the outputs row-major. It allocates one buffer a layer, the last being the result.
@@ -49,17 +47,8 @@ func (l *Layer) affine(in, out []float64, batch int) {
 		for r := 0; r < batch; r++ {
 			copy(out[r*l.Out:(r+1)*l.Out], l.B)
 		}
-		// out (batch x Out) += in (batch x In) * W^T (In x Out). From transposeMinBatch rows on, W^T is
-		// written out first: gonum's kernel for two untransposed operands (row updates) is about 1.2x
-		// faster here than the one for a transposed second operand (dot products), and the copy costs
-		// In*Out moves against batch*In*Out multiply-adds.
-		w, tw := blas64.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: l.W}, blas.Trans
-		if batch >= transposeMinBatch {
-			w, tw = blas64.General{Rows: l.In, Cols: l.Out, Stride: l.Out, Data: l.Transposed()}, blas.NoTrans
-		}
-		blas64.Gemm(blas.NoTrans, tw, 1,
-			blas64.General{Rows: batch, Cols: l.In, Stride: l.In, Data: in}, w,
-			1, blas64.General{Rows: batch, Cols: l.Out, Stride: l.Out, Data: out})
+		// out (batch x Out) += in (batch x In) * W^T (In x Out); the product packs W^T itself.
+		gemm.Implementation{}.Dgemm(blas.NoTrans, blas.Trans, batch, l.Out, l.In, 1, in, l.In, l.W, l.In, 1, out, l.Out)
 		return
 	}
 	for r := 0; r < batch; r++ {

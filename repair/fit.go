@@ -174,9 +174,10 @@ func fitRound(net *nn.Network, rows *rowSet, cs *caseSets,
 	fixed = scored{loss: math.Inf(1)}
 	keepLeast(&safe, best, best.unsafe == 0)
 	keepLeast(&fixed, best, best.unsafeNeg == 0)
-	calm := 0
+	calm, epochs := 0, 0
 	status := ""
 	for epoch := 0; epoch < spec.Epochs; epoch++ {
+		epochs = epoch + 1
 		order, factor := rows.epochOrder(rng, spec.EpochRows)
 		if _, err := tr.epoch(order, factor, cs.conj); err != nil {
 			return best, fixed, err
@@ -212,7 +213,7 @@ func fitRound(net *nn.Network, rows *rowSet, cs *caseSets,
 	if best.unsafe > 0 && safe.loss <= best.loss*(1+safeSlack) {
 		best = safe
 	}
-	ph.Finish(fmt.Sprintf("unsafe %d, loss %.4g", best.unsafe, best.loss))
+	ph.Finish(fmt.Sprintf("unsafe %d, loss %.4g after %d epochs", best.unsafe, best.loss, epochs))
 	return best, fixed, nil
 }
 
