@@ -153,8 +153,12 @@ func tanh(x float64) float64 {
 // tanhSmall is tanh(x) for |x| < 1/32 by its Taylor polynomial, x - x^3/3 + 2x^5/15 - 17x^7/315 +
 // 62x^9/2835; the next term is below 1e-17 of x.
 func tanhSmall(x float64) float64 {
+	// Products converted explicitly, as in exp: never fused, the same on every build and in tanhVec.
 	s := x * x
-	return x + x*s*(-1.0/3+s*(2.0/15+s*(-17.0/315+s*(62.0/2835))))
+	q := -17.0/315 + float64(s*(62.0/2835))
+	q = 2.0/15 + float64(s*q)
+	q = -1.0/3 + float64(s*q)
+	return x + float64(float64(x*s)*q)
 }
 
 // softplus is log(1 + e^x), computed without overflow.
@@ -270,6 +274,24 @@ func (a Activation) Node(x *G.Node) (*G.Node, error) {
 	return k.Node(x, a.Param)
 }
 
+// vecPrefix computes f in place on xs, four values at a time by vec (sigmoidVec, tanhVec: f's operations,
+// so f's values to the bit) where the CPU has the vector instructions, f itself for a group of four that
+// vec leaves (a value out of its range), and returns where it stopped: fewer than four values before the
+// end, or 0 without the vector instructions.
+func vecPrefix(xs []float64, vec func(*float64, int, *[20][4]uint64, *[expTableSize]float64) int, f func(float64) float64) int {
+	i := 0
+	for hasVec && len(xs)-i >= 4 {
+		i += vec(&xs[i], len(xs)-i, &vecConsts, &expTable)
+		if len(xs)-i >= 4 {
+			for j := i; j < i+4; j++ {
+				xs[j] = f(xs[j])
+			}
+			i += 4
+		}
+	}
+	return i
+}
+
 // Apply computes a in place on every element of xs.
 func (a Activation) Apply(xs []float64) {
 	k := a.mustKind()
@@ -282,10 +304,12 @@ func (a Activation) Apply(xs []float64) {
 			}
 		}
 	case "sigmoid": // inlined: a call through k.Value costs as much as the function
+		xs = xs[vecPrefix(xs, sigmoidVec, sigmoid):]
 		for i, x := range xs {
 			xs[i] = sigmoid(x)
 		}
 	case "tanh": // tanh, with its common branch written out (tanh itself is too large to inline)
+		xs = xs[vecPrefix(xs, tanhVec, tanh):]
 		for i, x := range xs {
 			if a := math.Abs(x); a >= 1.0/32 {
 				e := exp(-2 * a)

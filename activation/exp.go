@@ -44,13 +44,18 @@ func exp(x float64) float64 {
 	if !(math.Abs(x) <= expFastLimit) {
 		return math.Exp(x)
 	}
-	// Adding 1.5 * 2^52 rounds x/step to an integer, held in the low bits.
-	kd := x*expInvStep + expShift
+	// Adding 1.5 * 2^52 rounds x/step to an integer, held in the low bits. Every product is converted
+	// explicitly, which rounds it: the compiler may not fuse it with the sum into one multiply-add (it does
+	// for GOAMD64=v3), so the result is the same on every build and the same as sigmoidVec's and tanhVec's.
+	kd := float64(x*expInvStep) + expShift
 	k := int64(math.Float64bits(kd)) - int64(math.Float64bits(expShift)) // same exponent: the difference is k
 	kd -= expShift
-	r := (x - kd*expStepHi) - kd*expStepLo
-	p := r + r*r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120))))
+	r := (x - float64(kd*expStepHi)) - float64(kd*expStepLo)
+	q := 1.0/24 + float64(r*(1.0/120))
+	q = 1.0/6 + float64(r*q)
+	q = 1.0/2 + float64(r*q)
+	p := r + float64(float64(r*r)*q)
 	t := expTable[k&(expTableSize-1)]
-	y := t + t*p // in [0.997, 2.006): a normal number whose exponent can take k>>7 more
+	y := t + float64(t*p) // in [0.997, 2.006): a normal number whose exponent can take k>>7 more
 	return math.Float64frombits(math.Float64bits(y) + uint64(k>>expTableBits)<<52)
 }

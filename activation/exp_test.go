@@ -217,3 +217,53 @@ func TestSmoothLinesBoundTheExactFunction(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyVector: Apply's vector loops (four values at a time, where the CPU has AVX2) give Value to the
+// bit, on slices of every length mod 4, with values in every branch: below tanh's 1/32 switch, both
+// signs, beyond exp's fast range (where the loops leave the group to Value), infinities and NaN.
+func TestApplyVector(t *testing.T) {
+	if !hasVec {
+		t.Log("no AVX2 here: Apply is scalar; the comparison still runs")
+	}
+	defer func(h bool) { hasVec = h }(hasVec)
+	for _, vec := range []bool{hasVec, false} {
+		hasVec = vec
+		testApplyVector(t)
+	}
+}
+
+func testApplyVector(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	special := []float64{0, math.Copysign(0, -1), 1.0 / 32, -1.0 / 32, math.Nextafter(1.0/32, 0), 19.1, -19.1,
+		350, -350, math.Nextafter(350, 400), 700, -700, 700.5, -710, 800, -800, math.Inf(1), math.Inf(-1), math.NaN()}
+	for _, name := range []string{"sigmoid", "tanh"} {
+		act, _ := New(name)
+		for n := 0; n < 70; n++ {
+			in := make([]float64, n)
+			for i := range in {
+				switch rng.IntN(4) {
+				case 0:
+					in[i] = rng.NormFloat64() / 30
+				case 1:
+					in[i] = rng.NormFloat64() * 4
+				case 2:
+					in[i] = (2*rng.Float64() - 1) * 400
+				default:
+					if rng.IntN(4) == 0 {
+						in[i] = special[rng.IntN(len(special))]
+					} else {
+						in[i] = rng.NormFloat64()
+					}
+				}
+			}
+			got := append([]float64(nil), in...)
+			act.Apply(got)
+			for i, x := range in {
+				want := act.Value(x)
+				if math.Float64bits(got[i]) != math.Float64bits(want) && !(math.IsNaN(got[i]) && math.IsNaN(want)) {
+					t.Fatalf("%s, vector loops %v, %d values: value %d (%v): Apply gives %v, Value %v", name, hasVec, n, i, x, got[i], want)
+				}
+			}
+		}
+	}
+}
