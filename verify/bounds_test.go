@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -145,6 +146,88 @@ func TestChildBoundsOfDeepSmoothNetworks(t *testing.T) {
 						if b := full.bounds[k][j]; z < b.Lo || z > b.Hi {
 							t.Fatalf("%s: layer %d neuron %d: %v outside [%v, %v]", act, k, j, z, b.Lo, b.Hi)
 						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestBoundLayerMatchesOneByOne: boundLayer, which takes a layer's neurons down together with matrix
+// products, gives the bounds that backSubstituteBuf gives each neuron alone (the same margins; the sums
+// round differently, so within 1e-12 of the bounds' size), on layers of 64 (the kernel's path) and 7.
+// TestChildBoundsOfDeepSmoothNetworks and the soundness tests cover symbolic.combine's matrix products.
+func TestBoundLayerMatchesOneByOne(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, act := range allActs() {
+		for _, width := range []int{7, 64} {
+			net := nn.Random(rng, []int{5, width, width, width, 5}, act, activation.Identity)
+			for trial := 0; trial < 3; trial++ {
+				box := randomBox(rng, 5, []float64{0.01, 0.3, 2}[trial])
+				bd := newBounder(net)
+				bd.smooth = true // the matrix path, which piecewise-linear networks do not take, for every activation
+				ibp := IBP(net, box)
+				rx := &relaxed{bounds: ibp, relax: make([][]activation.Relaxation, len(net.Layers))}
+				for k := range net.Layers {
+					rx.relax[k] = relaxLayer(&net.Layers[k], ibp[k])
+				}
+				for k := 1; k < len(net.Layers); k++ {
+					l := &net.Layers[k]
+					want := make([]Interval, l.Out)
+					var js []int
+					for j := range want {
+						row := linear{coef: l.W[j*l.In : (j+1)*l.In], c: l.B[j]}
+						lo, _ := rx.backSubstitute(net, box, k-1, row, true)
+						hi, _ := rx.backSubstitute(net, box, k-1, row, false)
+						want[j] = Interval{lo, hi}
+						js = append(js, j)
+					}
+					// From unbounded intervals, boundLayer's intersection is its own bounds.
+					saved := rx.bounds[k]
+					rx.bounds[k] = make([]Interval, l.Out)
+					for j := range rx.bounds[k] {
+						rx.bounds[k][j] = Interval{math.Inf(-1), math.Inf(1)}
+					}
+					bd.boundLayer(box, rx, k, js)
+					for j, w := range want {
+						g := rx.bounds[k][j]
+						tol := 1e-12 * (1 + math.Abs(w.Lo) + math.Abs(w.Hi))
+						if math.Abs(g.Lo-w.Lo) > tol || math.Abs(g.Hi-w.Hi) > tol {
+							t.Fatalf("%s, width %d, layer %d, neuron %d: [%v, %v], one by one [%v, %v]", act, width, k, j, g.Lo, g.Hi, w.Lo, w.Hi)
+						}
+					}
+					rx.bounds[k] = saved
+				}
+			}
+		}
+	}
+}
+
+// TestSymbolicContainsSamplesWide: the forward symbolic bounds of networks with layers of 64 (whose
+// combine step runs on gemm's kernel, not gonum's small-product path as on narrow layers) contain every
+// sampled pre-activation, and are no looser than interval arithmetic.
+func TestSymbolicContainsSamplesWide(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, act := range []activation.Activation{activation.Tanh, activation.Sigmoid, {Name: "elu", Param: 1}} {
+		net := nn.Random(rng, []int{5, 64, 64, 64, 64, 5}, act, activation.Identity)
+		for trial := 0; trial < 6; trial++ {
+			box := randomBox(rng, 5, []float64{0.02, 0.3, 1}[trial%3])
+			got := newSymbolic(net).bound(box, nil).bounds
+			ibp := IBP(net, box)
+			x := box.Sample(rng, 500)
+			for r := 0; r < 500; r++ {
+				for k, zs := range preActivations(net, x[5*r:5*r+5]) {
+					for j, z := range zs {
+						if b := got[k][j]; z < b.Lo || z > b.Hi {
+							t.Fatalf("%s: layer %d neuron %d: %v outside [%v, %v]", act, k, j, z, b.Lo, b.Hi)
+						}
+					}
+				}
+			}
+			for k := range got {
+				for j, b := range got[k] {
+					if b.Lo < ibp[k][j].Lo-1e-9 || b.Hi > ibp[k][j].Hi+1e-9 {
+						t.Fatalf("%s: layer %d neuron %d: [%v, %v] looser than IBP's [%v, %v]", act, k, j, b.Lo, b.Hi, ibp[k][j].Lo, ibp[k][j].Hi)
 					}
 				}
 			}

@@ -3,7 +3,10 @@ package verify
 import (
 	"math"
 
+	"gonum.org/v1/gonum/blas"
+
 	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/internal/gemm"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
 )
@@ -33,6 +36,10 @@ type symbolic struct {
 	hi       []float64
 	nlo      []float64
 	nhi      []float64
+	// wPos and wNeg are each layer's weights split by sign (W = wPos + wNeg), and pos, neg and sums the
+	// matrices of a layer's step (combine).
+	wPos, wNeg     [][]float64
+	pos, neg, sums []float64
 }
 
 func newSymbolic(net *nn.Network) *symbolic {
@@ -51,6 +58,15 @@ func newSymbolic(net *nn.Network) *symbolic {
 		for _, m := range []*[][]float64{&s.zl, &s.zu, &s.hl, &s.hu} {
 			*m = append(*m, make([]float64, l.Out*(d+1)))
 		}
+		wp, wn := make([]float64, len(l.W)), make([]float64, len(l.W))
+		for i, v := range l.W {
+			if v > 0 {
+				wp[i] = v
+			} else {
+				wn[i] = v
+			}
+		}
+		s.wPos, s.wNeg = append(s.wPos, wp), append(s.wNeg, wn)
 		s.rx.bounds = append(s.rx.bounds, make([]Interval, l.Out))
 		s.rx.relax = append(s.rx.relax, make([]activation.Relaxation, l.Out))
 		w = max(w, l.Out, l.In)
@@ -81,50 +97,36 @@ func (s *symbolic) bound(box property.Box, parent [][]Interval) *relaxed {
 	copy(s.lo, box.Lo)
 	copy(s.hi, box.Hi)
 	var inl, inu []float64 // the input layer's functions are the identity: handled without a matrix
+	cols := 2*stride + 3   // a row of combine's result: fl, fu, ia, ib, mag
 	for k := range net.Layers {
 		l := &net.Layers[k]
 		zl, zu := s.zl[k], s.zu[k]
 		bounds := s.rx.bounds[k]
+		if k > 0 {
+			s.combine(k, inl, inu)
+		}
 		for j := 0; j < l.Out; j++ {
 			w := l.W[j*l.In : (j+1)*l.In]
 			fl, fu := zl[j*stride:(j+1)*stride], zu[j*stride:(j+1)*stride]
-			clear(fl)
-			clear(fu)
-			fl[d], fu[d] = l.B[j], l.B[j]
-			ia, ib := l.B[j], l.B[j] // interval arithmetic on the concrete bounds of the layer below
-			mag := math.Abs(l.B[j])  // size of the terms summed, for the rounding margin
+			var ia, ib, mag float64 // interval arithmetic on the concrete bounds of the layer below, and
+			// the size of the terms summed, for the rounding margin
 			if k == 0 {
+				clear(fl)
+				clear(fu)
+				fl[d], fu[d] = l.B[j], l.B[j]
+				mag = math.Abs(l.B[j])
 				for i, wi := range w {
 					fl[i], fu[i] = wi, wi
 					mag += math.Abs(wi) * xmax[i]
 				}
 			} else {
-				if stride == 6 {
-					dia, dib, dm := combine6(fl, fu, w, inl, inu, s.lo, s.hi, s.mag)
-					ia, ib, mag = ia+dia, ib+dib, mag+dm
-					w = nil // done
-				}
-				for i, wi := range w {
-					if wi == 0 {
-						continue
-					}
-					a, b := inl[i*stride:(i+1)*stride], inu[i*stride:(i+1)*stride]
-					if wi < 0 {
-						a, b = b, a
-					}
-					for t := range fl {
-						fl[t] += wi * a[t]
-						fu[t] += wi * b[t]
-					}
-					if wi > 0 {
-						ia += wi * s.lo[i]
-						ib += wi * s.hi[i]
-					} else {
-						ia += wi * s.hi[i]
-						ib += wi * s.lo[i]
-					}
-					mag += math.Abs(wi) * s.mag[i]
-				}
+				r := s.sums[j*cols : (j+1)*cols]
+				copy(fl, r[:stride])
+				copy(fu, r[stride:2*stride])
+				fl[d] += l.B[j]
+				fu[d] += l.B[j]
+				ia, ib = r[2*stride]+l.B[j], r[2*stride+1]+l.B[j]
+				mag = r[2*stride+2] + math.Abs(l.B[j])
 			}
 			// Rounding of the sums above moves each function by at most relMargin*mag over the box.
 			e := relMargin*mag*float64(k+2) + absMargin
@@ -174,46 +176,35 @@ func (s *symbolic) bound(box property.Box, parent [][]Interval) *relaxed {
 	return &s.rx
 }
 
-// combine6 is the inner loop of bound for functions of 5 inputs (rows of 6, ACAS Xu's shape), with the
-// sums in registers (about 1.5x faster than the generic loop): it adds sum_i w_i * (lower or upper function
-// of input i) to fl and fu (the lower function takes input i's lower function where w_i > 0 and its upper
-// one where w_i < 0, and the other way round for fu), and returns the interval-arithmetic bounds of
-// sum_i w_i h_i over [lo, hi] and the magnitude sum_i |w_i| mag_i.
-func combine6(fl, fu, w, inl, inu, lo, hi, mag []float64) (ia, ib, m float64) {
-	l0, l1, l2, l3, l4, l5 := fl[0], fl[1], fl[2], fl[3], fl[4], fl[5]
-	u0, u1, u2, u3, u4, u5 := fu[0], fu[1], fu[2], fu[3], fu[4], fu[5]
-	lo, hi, mag = lo[:len(w)], hi[:len(w)], mag[:len(w)]
-	for i, wi := range w {
-		if wi == 0 {
-			continue
+// combine computes, for every neuron j of layer k (k > 0), a row of s.sums: sum_i w_ji * (lower function
+// of input i where w_ji > 0, upper where w_ji < 0), the same with lower and upper exchanged, the
+// interval-arithmetic bounds of sum_i w_ji h_i over [s.lo, s.hi], and the magnitude sum_i |w_ji| s.mag[i]
+// (rows of 2(d+1) + 3; the bias is left out). With W split by sign, W = P + N, that is two matrix products
+// (internal/gemm): sums = P [inl inu lo hi mag] + N [inu inl hi lo -mag], a row of each matrix per input i.
+func (s *symbolic) combine(k int, inl, inu []float64) {
+	l := &s.net.Layers[k]
+	stride := s.d + 1
+	cols := 2*stride + 3
+	grow := func(v *[]float64, n int) []float64 {
+		if cap(*v) < n {
+			*v = make([]float64, n)
 		}
-		a, b := inl[i*6:i*6+6:i*6+6], inu[i*6:i*6+6:i*6+6]
-		if wi > 0 {
-			ia += wi * lo[i]
-			ib += wi * hi[i]
-			m += wi * mag[i]
-		} else {
-			a, b = b, a
-			ia += wi * hi[i]
-			ib += wi * lo[i]
-			m -= wi * mag[i]
-		}
-		l0 += wi * a[0]
-		l1 += wi * a[1]
-		l2 += wi * a[2]
-		l3 += wi * a[3]
-		l4 += wi * a[4]
-		l5 += wi * a[5]
-		u0 += wi * b[0]
-		u1 += wi * b[1]
-		u2 += wi * b[2]
-		u3 += wi * b[3]
-		u4 += wi * b[4]
-		u5 += wi * b[5]
+		return (*v)[:n]
 	}
-	fl[0], fl[1], fl[2], fl[3], fl[4], fl[5] = l0, l1, l2, l3, l4, l5
-	fu[0], fu[1], fu[2], fu[3], fu[4], fu[5] = u0, u1, u2, u3, u4, u5
-	return ia, ib, m
+	pos, neg, sums := grow(&s.pos, l.In*cols), grow(&s.neg, l.In*cols), grow(&s.sums, l.Out*cols)
+	for i := 0; i < l.In; i++ {
+		a, b := inl[i*stride:(i+1)*stride], inu[i*stride:(i+1)*stride]
+		p, n := pos[i*cols:(i+1)*cols], neg[i*cols:(i+1)*cols]
+		copy(p, a)
+		copy(p[stride:], b)
+		copy(n, b)
+		copy(n[stride:], a)
+		p[2*stride], p[2*stride+1], p[2*stride+2] = s.lo[i], s.hi[i], s.mag[i]
+		n[2*stride], n[2*stride+1], n[2*stride+2] = s.hi[i], s.lo[i], -s.mag[i]
+	}
+	impl := gemm.Implementation{}
+	impl.Dgemm(blas.NoTrans, blas.NoTrans, l.Out, cols, l.In, 1, s.wPos[k], l.In, pos, cols, 0, sums, cols)
+	impl.Dgemm(blas.NoTrans, blas.NoTrans, l.Out, cols, l.In, 1, s.wNeg[k], l.In, neg, cols, 1, sums, cols)
 }
 
 // applyLine sets g to slope*f + intercept, where f is the function that bounds the pre-activation on the
