@@ -494,7 +494,7 @@ func (bd *bounder) boundLayer(box property.Box, rx *relaxed, k int, js []int) {
 		}
 		// z_m = W_m h_{m-1} + B_m: the coefficients on h_{m-1} are zc W_m.
 		next := grow(&buf.coef[(k-m)%2], rows*in)
-		gemm.Implementation{}.Dgemm(blas.NoTrans, blas.NoTrans, rows, in, out, 1, zc, out, lm.W, in, 0, next, in)
+		gemm.Implementation{Serial: true}.Dgemm(blas.NoTrans, blas.NoTrans, rows, in, out, 1, zc, out, lm.W, in, 0, next, in)
 		coef = next
 	}
 	d := net.Inputs()

@@ -202,7 +202,7 @@ func (s *symbolic) combine(k int, inl, inu []float64) {
 		p[2*stride], p[2*stride+1], p[2*stride+2] = s.lo[i], s.hi[i], s.mag[i]
 		n[2*stride], n[2*stride+1], n[2*stride+2] = s.hi[i], s.lo[i], -s.mag[i]
 	}
-	impl := gemm.Implementation{}
+	impl := gemm.Implementation{Serial: true}
 	impl.Dgemm(blas.NoTrans, blas.NoTrans, l.Out, cols, l.In, 1, s.wPos[k], l.In, pos, cols, 0, sums, cols)
 	impl.Dgemm(blas.NoTrans, blas.NoTrans, l.Out, cols, l.In, 1, s.wNeg[k], l.In, neg, cols, 1, sums, cols)
 }

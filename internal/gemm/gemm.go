@@ -24,7 +24,12 @@ import (
 )
 
 // Implementation is gonum's BLAS (gonum.Implementation) with Dgemm replaced.
-type Implementation struct{ gonum.Implementation }
+type Implementation struct {
+	gonum.Implementation
+	// Serial keeps every product on the calling goroutine, for callers that already keep every core busy
+	// (the verifier's workers); otherwise products from parallelFlops up are split over the cores.
+	Serial bool
+}
 
 // hasKernel reports whether the vector kernel may run: amd64 with AVX2 and FMA (and the kernel built).
 var hasKernel = kernelBuilt && cpu.X86.HasAVX2 && cpu.X86.HasFMA
@@ -52,7 +57,9 @@ func (impl Implementation) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 	if tA != blas.NoTrans {
 		rs, cs = 1, lda
 	}
-	bp := pack(tB != blas.NoTrans, n, k, b, ldb)
+	buf := packs.Get().(*[]float64)
+	defer packs.Put(buf)
+	bp := pack(tB != blas.NoTrans, n, k, b, ldb, buf)
 	blocks := (m + 3) / 4
 	run := func(lo, hi int) {
 		for blk := lo; blk < hi; blk++ {
@@ -60,7 +67,7 @@ func (impl Implementation) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 		}
 	}
 	workers := runtime.GOMAXPROCS(0)
-	if m*n*k < parallelFlops || workers < 2 || blocks < 2 {
+	if impl.Serial || m*n*k < parallelFlops || workers < 2 || blocks < 2 {
 		run(0, blocks)
 		return
 	}
@@ -125,14 +132,24 @@ func scale(m, n int, beta float64, c []float64, ldc int) {
 // panel is the number of columns of B in a packed panel, the width of the kernel's block of C.
 const panel = 8
 
+// packs holds buffers for packed panels, so that a product allocates nothing (the verifier makes
+// thousands a second).
+var packs = sync.Pool{New: func() any { return new([]float64) }}
+
 // pack copies op(B), k x n, into panels of 8 columns, each k rows of 8 contiguous values, the last panel
-// padded with zeros.
-func pack(trans bool, n, k int, b []float64, ldb int) []float64 {
+// padded with zeros, in *buf (grown when too small) and returns them.
+func pack(trans bool, n, k int, b []float64, ldb int, buf *[]float64) []float64 {
 	panels := (n + panel - 1) / panel
-	bp := make([]float64, panels*k*panel)
+	if cap(*buf) < panels*k*panel {
+		*buf = make([]float64, panels*k*panel)
+	}
+	bp := (*buf)[:panels*k*panel]
 	for p := 0; p < panels; p++ {
 		dst := bp[p*k*panel : (p+1)*k*panel]
 		j0, w := p*panel, min(panel, n-p*panel)
+		if w < panel {
+			clear(dst)
+		}
 		if !trans {
 			for l := 0; l < k; l++ {
 				copy(dst[l*panel:l*panel+w], b[l*ldb+j0:l*ldb+j0+w])

@@ -52,11 +52,13 @@ func TestDgemm(t *testing.T) {
 	defer func(h bool) { hasKernel = h }(hasKernel)
 	for _, kernel := range []bool{hasKernel, false} {
 		hasKernel = kernel
-		testDgemm(t)
+		for _, serial := range []bool{false, true} {
+			testDgemm(t, Implementation{Serial: serial})
+		}
 	}
 }
 
-func testDgemm(t *testing.T) {
+func testDgemm(t *testing.T, impl Implementation) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	fill := func(n int) []float64 {
 		v := make([]float64, n)
@@ -72,7 +74,7 @@ func testDgemm(t *testing.T) {
 		for _, tA := range trans {
 			for _, tB := range trans {
 				for _, ab := range [][2]float64{{1, 0}, {1, 1}, {-0.5, 2}, {0, 3}} {
-					name := fmt.Sprintf("kernel=%v/%dx%dx%d/%c%c/alpha=%g,beta=%g", hasKernel, sh.m, sh.n, sh.k, tA, tB, ab[0], ab[1])
+					name := fmt.Sprintf("kernel=%v/serial=%v/%dx%dx%d/%c%c/alpha=%g,beta=%g", hasKernel, impl.Serial, sh.m, sh.n, sh.k, tA, tB, ab[0], ab[1])
 					m, n, k := sh.m, sh.n, sh.k
 					ar, ac := m, k
 					if tA != blas.NoTrans {
@@ -86,7 +88,7 @@ func testDgemm(t *testing.T) {
 					a, b, c := fill(ar*lda), fill(br*ldb), fill(m*ldc)
 					want, size := naive(tA, tB, m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
 					got := append([]float64(nil), c...)
-					Implementation{}.Dgemm(tA, tB, m, n, k, ab[0], a, lda, b, ldb, ab[1], got, ldc)
+					impl.Dgemm(tA, tB, m, n, k, ab[0], a, lda, b, ldb, ab[1], got, ldc)
 					eps := 0x1p-52
 					for i := 0; i < m; i++ {
 						for j := 0; j < n; j++ {
