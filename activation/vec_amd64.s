@@ -51,13 +51,17 @@
 	VPSLLQ $45, Y3, Y3 \
 	VPADDQ Y3, Y1, Y1
 
+// ARGS loads both loops' arguments (xs, n, consts, table: SI, BX, CX, DX) and zeroes the count, AX.
+#define ARGS \
+	MOVQ xs+0(FP), SI \
+	MOVQ n+8(FP), BX \
+	MOVQ consts+16(FP), CX \
+	MOVQ table+24(FP), DX \
+	XORQ AX, AX
+
 // func sigmoidVec(xs *float64, n int, consts *[20][4]uint64, table *[128]float64) int
 TEXT ·sigmoidVec(SB), NOSPLIT, $0-40
-	MOVQ xs+0(FP), SI
-	MOVQ n+8(FP), BX
-	MOVQ consts+16(FP), CX
-	MOVQ table+24(FP), DX
-	XORQ AX, AX
+	ARGS
 
 sigloop:
 	CMPQ BX, $4
@@ -86,11 +90,7 @@ sigdone:
 
 // func tanhVec(xs *float64, n int, consts *[20][4]uint64, table *[128]float64) int
 TEXT ·tanhVec(SB), NOSPLIT, $0-40
-	MOVQ xs+0(FP), SI
-	MOVQ n+8(FP), BX
-	MOVQ consts+16(FP), CX
-	MOVQ table+24(FP), DX
-	XORQ AX, AX
+	ARGS
 
 tanhloop:
 	CMPQ BX, $4
