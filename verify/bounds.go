@@ -459,12 +459,6 @@ func (bd *bounder) boundLayer(box property.Box, rx *relaxed, k int, js []int) {
 	}
 	rows := 2 * len(js) // row 2i bounds z_k[js[i]] from below, row 2i+1 from above
 	buf := &bd.layer
-	grow := func(v *[]float64, n int) []float64 {
-		if cap(*v) < n {
-			*v = make([]float64, n)
-		}
-		return (*v)[:n]
-	}
 	coef, c, mag := grow(&buf.coef[0], rows*l.In), grow(&buf.c, rows), grow(&buf.m, rows)
 	for i, j := range js {
 		w := l.W[j*l.In : (j+1)*l.In]
@@ -509,6 +503,14 @@ func (bd *bounder) boundLayer(box property.Box, rx *relaxed, k int, js []int) {
 		}
 		intersect(rx, k, j, v[0], v[1])
 	}
+}
+
+// grow returns the first n values of *v, reallocated when it holds fewer (contents not kept).
+func grow(v *[]float64, n int) []float64 {
+	if cap(*v) < n {
+		*v = make([]float64, n)
+	}
+	return (*v)[:n]
 }
 
 // intersect tightens the bounds of neuron j of layer k to [lo, hi], and sets rx.empty if they cross.

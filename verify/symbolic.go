@@ -20,9 +20,8 @@ import (
 //
 // A workspace holds every buffer, so bounding a box allocates nothing beyond the relaxations it returns.
 type symbolic struct {
-	net    *nn.Network
-	d      int
-	absRow [][]float64 // per layer, the row sums of |W| (for the rounding margin)
+	net *nn.Network
+	d   int
 	// Per layer, the lower and upper functions of the pre-activation (Out rows of d+1: coefficients then
 	// constant), and of the post-activation.
 	zl, zu, hl, hu [][]float64
@@ -48,13 +47,6 @@ func newSymbolic(net *nn.Network) *symbolic {
 	w := 0
 	for k := range net.Layers {
 		l := &net.Layers[k]
-		row := make([]float64, l.Out)
-		for j := range row {
-			for _, v := range l.W[j*l.In : (j+1)*l.In] {
-				row[j] += math.Abs(v)
-			}
-		}
-		s.absRow = append(s.absRow, row)
 		for _, m := range []*[][]float64{&s.zl, &s.zu, &s.hl, &s.hu} {
 			*m = append(*m, make([]float64, l.Out*(d+1)))
 		}
@@ -106,7 +98,6 @@ func (s *symbolic) bound(box property.Box, parent [][]Interval) *relaxed {
 			s.combine(k, inl, inu)
 		}
 		for j := 0; j < l.Out; j++ {
-			w := l.W[j*l.In : (j+1)*l.In]
 			fl, fu := zl[j*stride:(j+1)*stride], zu[j*stride:(j+1)*stride]
 			var ia, ib, mag float64 // interval arithmetic on the concrete bounds of the layer below, and
 			// the size of the terms summed, for the rounding margin
@@ -115,7 +106,7 @@ func (s *symbolic) bound(box property.Box, parent [][]Interval) *relaxed {
 				clear(fu)
 				fl[d], fu[d] = l.B[j], l.B[j]
 				mag = math.Abs(l.B[j])
-				for i, wi := range w {
+				for i, wi := range l.W[j*l.In : (j+1)*l.In] {
 					fl[i], fu[i] = wi, wi
 					mag += math.Abs(wi) * xmax[i]
 				}
@@ -185,12 +176,6 @@ func (s *symbolic) combine(k int, inl, inu []float64) {
 	l := &s.net.Layers[k]
 	stride := s.d + 1
 	cols := 2*stride + 3
-	grow := func(v *[]float64, n int) []float64 {
-		if cap(*v) < n {
-			*v = make([]float64, n)
-		}
-		return (*v)[:n]
-	}
 	pos, neg, sums := grow(&s.pos, l.In*cols), grow(&s.neg, l.In*cols), grow(&s.sums, l.Out*cols)
 	for i := 0; i < l.In; i++ {
 		a, b := inl[i*stride:(i+1)*stride], inu[i*stride:(i+1)*stride]
