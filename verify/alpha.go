@@ -52,6 +52,7 @@ type alphaOpt struct {
 	post   [][]float64 // per layer: its outputs
 	corner []float64
 	prev   []float64
+	norms  [][]float64 // rowNorms(net), for the rounding margin
 	// Sigmoid and tanh layers: per side (0 lower, 1 upper), the family of tangent lines of each neuron
 	// (made when its coefficient first asks for that side), its theta and Adam moments, and the current
 	// line with its derivatives in theta. tuned marks the lines moved from Relax's.
@@ -63,7 +64,7 @@ type alphaOpt struct {
 }
 
 func newAlphaOpt(net *nn.Network) *alphaOpt {
-	o := &alphaOpt{net: net}
+	o := &alphaOpt{net: net, norms: rowNorms(net)}
 	for k := range net.Layers {
 		l := &net.Layers[k]
 		o.relu = append(o.relu, l.Act.Name == "relu")
@@ -174,6 +175,7 @@ func (o *alphaOpt) bound(rx *relaxed, box property.Box, conj property.Conjunctio
 	var in []float64
 	for k := top; k >= 0; k-- {
 		l := &net.Layers[k]
+		h := rx.inputMax(net, box, k)
 		a := o.coefs[k]
 		var next []float64
 		if k > 0 {
@@ -197,14 +199,14 @@ func (o *alphaOpt) bound(rx *relaxed, box property.Box, conj property.Conjunctio
 			}
 			if z != 0 {
 				c += z * l.B[j]
-				mag += math.Abs(z * l.B[j])
+				mag += math.Abs(z) * reach(l.B[j], o.norms[k][j], h)
 				floats.AddScaled(next, z, l.W[j*l.In:(j+1)*l.In])
 			}
 		}
 		in = next
 	}
 	v, m := extreme(in, box, true, o.corner)
-	return widen(v+c, (mag+m)*float64(top+2), true), in
+	return widen(v+c, finiteOrInf(mag+m)*float64(top+2), true), in
 }
 
 // alphaRate, betaRate and tangentRate are the Adam steps of the relu slopes, the betas and the tangent

@@ -7,7 +7,9 @@
 // magnitudes of the terms that made it plus absMargin, which covers the rounding of float64 sums of the
 // lengths found in fully connected networks (a sum of n terms is off by at most about n * 1.1e-16 times
 // the sum of their magnitudes). A bound is therefore never tighter than the exact real-arithmetic bound
-// of the computed relaxation.
+// of the computed relaxation. Back-substitution counts, at each layer, the magnitudes of the products
+// that form the next coefficients as well as those of the constant's terms (see reach): a coefficient
+// computed with cancellation can be far smaller than its rounding error.
 package verify
 
 import (
@@ -171,15 +173,17 @@ type bounder struct {
 	// layer holds boundLayer's buffers: the rows' coefficients (two, used in turn), their coefficients on
 	// a layer's pre-activations, constants, magnitudes, and the neurons bounded.
 	layer struct {
-		coef            [2][]float64
-		zc, c, m, lines []float64
-		js              []int
+		coef                   [2][]float64
+		zc, c, m, lines, reach []float64
+		js                     []int
 	}
+	// norms holds rowNorms(net), for the rounding margins.
+	norms [][]float64
 }
 
 func newBounder(net *nn.Network) *bounder {
 	w := 0
-	b := &bounder{net: net}
+	b := &bounder{net: net, norms: rowNorms(net)}
 	for _, l := range net.Layers {
 		w = max(w, l.In, l.Out)
 		b.stablePWL = append(b.stablePWL, l.Act.Name == "relu" || l.Act.Name == "leaky_relu")
@@ -317,8 +321,15 @@ func (rx *relaxed) backSubstitute(net *nn.Network, box property.Box, top int, f 
 func (rx *relaxed) backSubstituteBuf(net *nn.Network, box property.Box, top int, f linear, lower bool, bd *bounder) (float64, []float64) {
 	coef, c := f.coef, f.c
 	mag := math.Abs(c)
+	var norms [][]float64
+	if bd != nil {
+		norms = bd.norms
+	} else {
+		norms = rowNorms(net)
+	}
 	for k := top; k >= 0; k-- {
 		l := &net.Layers[k]
+		h := rx.inputMax(net, box, k)
 		// Replace h_k = act(z_k) by its relaxation: for a lower bound, a positive coefficient takes the lower
 		// line and a negative one the upper line (the other way round for an upper bound).
 		var zc, prev []float64
@@ -345,13 +356,13 @@ func (rx *relaxed) backSubstituteBuf(net *nn.Network, box property.Box, top int,
 				mag += math.Abs(a * b)
 			}
 		}
-		// z_k = W_k h_{k-1} + B_k.
+		// z_k = W_k h_{k-1} + B_k: the terms of c and of the next coefficients (see reach).
 		for j, a := range zc {
 			if a == 0 {
 				continue
 			}
 			c += a * l.B[j]
-			mag += math.Abs(a * l.B[j])
+			mag += math.Abs(a) * reach(l.B[j], norms[k][j], h)
 			floats.AddScaled(prev, a, l.W[j*l.In:(j+1)*l.In])
 		}
 		coef = prev
@@ -359,7 +370,7 @@ func (rx *relaxed) backSubstituteBuf(net *nn.Network, box property.Box, top int,
 	// Bound coef·x + c over the box.
 	v, m := extreme(coef, box, lower, nil)
 	v += c
-	mag += m
+	mag = finiteOrInf(mag + m)
 	// Back-substitution multiplies and adds many terms: widen by the margin scaled to their size, with a
 	// factor for the depth of the chain of products.
 	return widen(v, mag*float64(top+2), lower), coef
@@ -381,6 +392,74 @@ func extreme(coef []float64, box property.Box, lower bool, corner []float64) (v,
 		mag += math.Abs(a) * math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
 	}
 	return v, mag
+}
+
+// rowNorms returns, per layer, the L1 norm of each neuron's weights: sum_i |W_ji|.
+func rowNorms(net *nn.Network) [][]float64 {
+	norms := make([][]float64, len(net.Layers))
+	for k := range net.Layers {
+		l := &net.Layers[k]
+		norms[k] = make([]float64, l.Out)
+		for j := range norms[k] {
+			norms[k][j] = floats.Norm(l.W[j*l.In:(j+1)*l.In], 1)
+		}
+	}
+	return norms
+}
+
+// inputMax returns the largest magnitude of any input of layer k over the box: of x for k = 0, of the
+// outputs of layer k-1 (from rx's bounds) above; +Inf when some bound is not a number. Sigmoid and tanh
+// outputs are at most 1 in magnitude, which spares their evaluation.
+func (rx *relaxed) inputMax(net *nn.Network, box property.Box, k int) float64 {
+	h, bad := 0.0, false
+	larger := func(v float64) { // math.Max's NaN handling costs a tenth of a ReLU network's search
+		if v > h {
+			h = v
+		}
+		bad = bad || v != v
+	}
+	switch {
+	case k == 0:
+		for i := range box.Lo {
+			larger(math.Abs(box.Lo[i]))
+			larger(math.Abs(box.Hi[i]))
+		}
+	case net.Layers[k-1].Act.Name == "relu": // outputs in [0, max(hi, 0)]
+		for _, b := range rx.bounds[k-1] {
+			larger(b.Hi)
+		}
+	case net.Layers[k-1].Act.Name == "sigmoid" || net.Layers[k-1].Act.Name == "tanh":
+		return 1
+	default:
+		l := &net.Layers[k-1]
+		for _, b := range rx.bounds[k-1] {
+			lo, hi := postBounds(l, b)
+			larger(math.Abs(lo))
+			larger(math.Abs(hi))
+		}
+	}
+	if bad {
+		return math.Inf(1)
+	}
+	return h
+}
+
+// reach bounds, for a neuron z_j = W_j·h + B_j with sum_i |W_ji| = norm and every |h_i| <= h, the
+// magnitude of its value and of the products W_ji h_i: a coefficient a on z_j becomes the coefficients
+// a W_j on h, whose rounding moves the function by up to u sum_i |a W_ji| |h_i| (u the unit roundoff),
+// and the constant gains a B_j. Back-substitution adds |a| times this to the magnitude of the terms, so
+// that the margin covers the rounding of the coefficients however much they cancel.
+func reach(bias, norm, h float64) float64 {
+	return math.Abs(bias) + norm*h
+}
+
+// finiteOrInf returns m, or +Inf when m is not a finite number (an infinite bound times a zero
+// coefficient): a margin of +Inf makes the bound infinite, which is sound.
+func finiteOrInf(m float64) float64 {
+	if m <= math.MaxFloat64 {
+		return m
+	}
+	return math.Inf(1)
 }
 
 // OutputBound returns a sound lower bound (lower=true) or upper bound of coef·y + c over the box, where y
@@ -412,11 +491,13 @@ func (bd *bounder) refine(box property.Box, rx *relaxed) {
 
 // relaxRow replaces h = act(z) in the function cr·h + cv of one row of boundLayer by its relaxation, z
 // = W h' + bias by its definition: it sets zr to the coefficients on z, and returns cv plus the lines'
-// intercepts and the bias's terms, and mv plus their magnitudes. A positive coefficient takes the line
+// intercepts and the bias's terms, and mv plus their magnitudes, a coefficient a on z_j counting
+// |a| reach[j] (see reach). A positive coefficient takes the line
 // (posS, posB), a negative one (negS, negB). No branch but the choice of line, which compiles to
 // conditional moves: the signs are random, and a branch on them was mispredicted half the time.
-func relaxRow(cr, zr, bias, posS, posB, negS, negB []float64, cv, mv float64) (float64, float64) {
-	zr, bias, posS, posB, negS, negB = zr[:len(cr)], bias[:len(cr)], posS[:len(cr)], posB[:len(cr)], negS[:len(cr)], negB[:len(cr)]
+func relaxRow(cr, zr, bias, reach, posS, posB, negS, negB []float64, cv, mv float64) (float64, float64) {
+	zr, bias, reach = zr[:len(cr)], bias[:len(cr)], reach[:len(cr)]
+	posS, posB, negS, negB = posS[:len(cr)], posB[:len(cr)], negS[:len(cr)], negB[:len(cr)]
 	var c1, c2, m1, m2 float64 // separate sums: four chains of additions instead of two
 	for j, a := range cr {
 		s, b := negS[j], negB[j]
@@ -429,7 +510,7 @@ func relaxRow(cr, zr, bias, posS, posB, negS, negB []float64, cv, mv float64) (f
 		c1 += t
 		c2 += u
 		m1 += math.Abs(t)
-		m2 += math.Abs(u)
+		m2 += math.Abs(z) * reach[j]
 	}
 	return cv + (c1 + c2), mv + (m1 + m2)
 }
@@ -476,14 +557,18 @@ func (bd *bounder) boundLayer(box property.Box, rx *relaxed, k int, js []int) {
 		for j, r := range rx.relax[m] {
 			ls[j], li[j], us[j], ui[j] = r.LowerSlope, r.LowerIntercept, r.UpperSlope, r.UpperIntercept
 		}
+		h, rch := rx.inputMax(net, box, m), grow(&buf.reach, out)
+		for j := range rch {
+			rch[j] = reach(lm.B[j], bd.norms[m][j], h)
+		}
 		for r := 0; r < rows; r++ {
 			// h_m = act(z_m) by its relaxation: for a lower bound, a positive coefficient takes the lower
 			// line and a negative one the upper line (the other way round for an upper bound).
 			cr, zr := coef[r*out:(r+1)*out], zc[r*out:(r+1)*out]
 			if r%2 == 0 {
-				c[r], mag[r] = relaxRow(cr, zr, lm.B, ls, li, us, ui, c[r], mag[r])
+				c[r], mag[r] = relaxRow(cr, zr, lm.B, rch, ls, li, us, ui, c[r], mag[r])
 			} else {
-				c[r], mag[r] = relaxRow(cr, zr, lm.B, us, ui, ls, li, c[r], mag[r])
+				c[r], mag[r] = relaxRow(cr, zr, lm.B, rch, us, ui, ls, li, c[r], mag[r])
 			}
 		}
 		// z_m = W_m h_{m-1} + B_m: the coefficients on h_{m-1} are zc W_m.
@@ -499,7 +584,7 @@ func (bd *bounder) boundLayer(box property.Box, rx *relaxed, k int, js []int) {
 			lower := side == 0
 			e, m := extreme(coef[r*d:(r+1)*d], box, lower, nil)
 			// As in backSubstituteBuf: the margin for the products' rounding, with the chain's depth.
-			v[side] = widen(e+c[r], (mag[r]+m)*float64(k+1), lower)
+			v[side] = widen(e+c[r], finiteOrInf(mag[r]+m)*float64(k+1), lower)
 		}
 		intersect(rx, k, j, v[0], v[1])
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -694,10 +695,11 @@ func boundConjunction(bd *bounder, rx *relaxed, box property.Box, conj property.
 	// weights exist exactly when the pointwise maximum of the functions is positive on the box).
 	fns := make([]inputLinear, len(conj))
 	for j, con := range conj {
-		lb, coef := rx.backSubstitute(net, box, top, linear{coef: con.Coef, c: -con.Bound}, true)
+		lb, coef := rx.backSubstituteBuf(net, box, top, linear{coef: con.Coef, c: -con.Bound}, true, bd)
 		if lb > 0 {
 			return true, lb, nil, nil
 		}
+		coef = slices.Clone(coef)
 		low, _ := extreme(coef, box, true, nil)
 		fns[j] = inputLinear{coef: coef, c: lb - low}
 	}
@@ -715,10 +717,10 @@ func boundConjunction(bd *bounder, rx *relaxed, box property.Box, conj property.
 			}
 			f.c -= lambda[j] * con.Bound
 		}
-		if lb2, coef := rx.backSubstitute(net, box, top, f, true); lb2 > 0 {
+		if lb2, coef := rx.backSubstituteBuf(net, box, top, f, true, bd); lb2 > 0 {
 			return true, lb2, nil, nil
 		} else if lb2 > lb {
-			lb, worstCoef = lb2, coef
+			lb, worstCoef = lb2, slices.Clone(coef)
 		}
 	}
 	if alpha && bd.alphaSteps > 0 {
