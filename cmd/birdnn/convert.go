@@ -26,7 +26,7 @@ func newConvert() *cobra.Command {
 			if _, err := os.Stat(out); err == nil && !force {
 				return fmt.Errorf("%s exists; pass --force to overwrite it", out)
 			}
-			net, err := netio.Load(in)
+			net, err := loadNet(in)
 			if err != nil {
 				return err
 			}
@@ -37,7 +37,7 @@ func newConvert() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&in, "in", "", "input network (.nnet or .onnx)")
+	cmd.Flags().StringVar(&in, "in", "", "input network (.nnet or .onnx), or data:REL or builtin:REL")
 	cmd.Flags().StringVar(&out, "out", "", "output network (.nnet or .onnx)")
 	cmd.Flags().BoolVar(&f64, "float64", false, "write ONNX weights as float64 (exact; default float32)")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite --out if it exists")

@@ -7,7 +7,6 @@ import (
 
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/nn"
-	"github.com/birdnn/birdnn/nn/netio"
 	"github.com/birdnn/birdnn/property"
 	"github.com/spf13/cobra"
 )
@@ -83,8 +82,8 @@ network's units.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.net, "net", "", "network file (.nnet or .onnx)")
-	fl.StringVar(&f.prop, "prop", "", "VNN-LIB property to check")
+	fl.StringVar(&f.net, "net", "", "network file (.nnet or .onnx), or data:REL or builtin:REL as configs name them")
+	fl.StringVar(&f.prop, "prop", "", "VNN-LIB property to check (a file, data:REL or builtin:REL)")
 	fl.StringVar(&f.data, "data", "", "CSV file of inputs (header line, one input a row)")
 	fl.IntVar(&f.samples, "samples", 0, "evaluate N uniform samples of the property's box instead of a CSV")
 	fl.Uint64Var(&f.seed, "seed", 1, "random seed for --samples")
@@ -105,7 +104,7 @@ func runEval(f evalFlags) (*evalResult, error) {
 	if f.samples > 0 && f.prop == "" {
 		return nil, errors.New("--samples draws from a property's box: give --prop")
 	}
-	net, err := netio.Load(f.net)
+	net, err := loadNet(f.net)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +114,7 @@ func runEval(f evalFlags) (*evalResult, error) {
 	res := &evalResult{Network: f.net, RawUnits: f.raw}
 	var prop *property.Property
 	if f.prop != "" {
-		if prop, err = property.ReadFile(f.prop); err != nil {
+		if prop, err = readProperty(f.prop); err != nil {
 			return nil, err
 		}
 		if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/birdnn/birdnn/nn"
-	"github.com/birdnn/birdnn/nn/netio"
 	"github.com/spf13/cobra"
 )
 
@@ -19,7 +18,7 @@ func newInspect() *cobra.Command {
 		Short: "Show a network's layers, sizes, activations, parameter count and normalization",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			net, err := netio.Load(path)
+			net, err := loadNet(path)
 			if err != nil {
 				return err
 			}
@@ -30,7 +29,7 @@ func newInspect() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&path, "net", "", "network file (.nnet or .onnx)")
+	cmd.Flags().StringVar(&path, "net", "", "network file (.nnet or .onnx), or data:REL or builtin:REL as configs name them")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.MarkFlagRequired("net")
 	return cmd

@@ -250,6 +250,13 @@ func TestVerifyCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Verdict != "violated" || len(res.Counterexample.Input) != 5 {
 		t.Fatalf("output %s, %v", out, err)
 	}
+	// Paths as configs name them: the demo network (repair's default) violates its property.
+	if out, err := run(t, "verify", "--net", "builtin:demo/demo.onnx", "--prop", "builtin:demo/demo.vnnlib"); !errors.As(err, &ee) || ee.code != exitViolated || !strings.HasPrefix(out, "violated") {
+		t.Errorf("builtin paths: %q, exit %v, want violated", out, err)
+	}
+	if _, err := run(t, "verify", "--net", "data:acasxu/nnet/ACASXU_run2a_2_1_batch_2000.nnet", "--prop", "data:acasxu/vnnlib/prop_2.vnnlib"); !errors.As(err, &ee) || ee.code != exitViolated {
+		t.Errorf("data paths: exit %v, want the violated code", err)
+	}
 }
 
 // TestBenchVeritexTasks: the Veritex bench writes each task's repaired network and report beside its CSV,

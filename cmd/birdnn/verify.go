@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/birdnn/birdnn/nn/netio"
-	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/verify"
 	"github.com/spf13/cobra"
 )
@@ -35,11 +33,11 @@ certificates are sound, floating-point rounding included.
 Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			net, err := netio.Load(netPath)
+			net, err := loadNet(netPath)
 			if err != nil {
 				return err
 			}
-			prop, err := property.ReadFile(propPath)
+			prop, err := readProperty(propPath)
 			if err != nil {
 				return err
 			}
@@ -75,8 +73,8 @@ Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&netPath, "net", "", "network file (.nnet or .onnx)")
-	fl.StringVar(&propPath, "prop", "", "VNN-LIB property")
+	fl.StringVar(&netPath, "net", "", "network file (.nnet or .onnx), or data:REL or builtin:REL as configs name them")
+	fl.StringVar(&propPath, "prop", "", "VNN-LIB property (a file, data:REL or builtin:REL)")
 	fl.DurationVar(&timeout, "timeout", time.Minute, "give up with unknown after this long")
 	fl.DurationVar(&opt.Grace, "grace", 0, "after --timeout, go on up to this long while the proven share and the open boxes move fast enough to finish in time")
 	fl.Float64Var(&opt.Stall, "stall", 0, "before --timeout, give up with unknown once the unproven share, shrinking at its recent pace, would still exceed this at the timeout (0: never)")
