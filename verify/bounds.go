@@ -407,9 +407,10 @@ func rowNorms(net *nn.Network) [][]float64 {
 	return norms
 }
 
-// inputMax returns the largest magnitude of any input of layer k over the box: of x for k = 0, of the
-// outputs of layer k-1 (from rx's bounds) above; +Inf when some bound is not a number. Sigmoid and tanh
-// outputs are at most 1 in magnitude, which spares their evaluation.
+// inputMax returns a bound on the magnitude of every input of layer k over the box: of x for k = 0, of
+// the outputs of layer k-1 above, from rx's bounds on its pre-activations z and |act(z)| <= c|z| + d
+// (c = 1, d = 0 for relu and tanh; sigmoid's outputs are at most 1); +Inf when some bound is not a
+// number. No activation is evaluated: this runs once a layer in every back-substitution.
 func (rx *relaxed) inputMax(net *nn.Network, box property.Box, k int) float64 {
 	h, bad := 0.0, false
 	larger := func(v float64) { // math.Max's NaN handling costs a tenth of a ReLU network's search
@@ -418,18 +419,34 @@ func (rx *relaxed) inputMax(net *nn.Network, box property.Box, k int) float64 {
 		}
 		bad = bad || v != v
 	}
-	switch {
-	case k == 0:
+	if k == 0 {
 		for i := range box.Lo {
 			larger(math.Abs(box.Lo[i]))
 			larger(math.Abs(box.Hi[i]))
 		}
-	case net.Layers[k-1].Act.Name == "relu": // outputs in [0, max(hi, 0)]
+		if bad {
+			return math.Inf(1)
+		}
+		return h
+	}
+	act := net.Layers[k-1].Act
+	scale, shift := 1.0, 0.0
+	switch act.Name {
+	case "relu": // outputs in [0, max(hi, 0)]
 		for _, b := range rx.bounds[k-1] {
 			larger(b.Hi)
 		}
-	case net.Layers[k-1].Act.Name == "sigmoid" || net.Layers[k-1].Act.Name == "tanh":
+		if bad {
+			return math.Inf(1)
+		}
+		return h
+	case "sigmoid":
 		return 1
+	case "identity", "tanh":
+	case "leaky_relu", "elu": // |slope z|, or |alpha (e^z - 1)| <= |alpha z|, for z < 0
+		scale = math.Max(1, math.Abs(act.Param))
+	case "softplus": // log(1 + e^z) <= max(z, 0) + log 2
+		shift = math.Ln2
 	default:
 		l := &net.Layers[k-1]
 		for _, b := range rx.bounds[k-1] {
@@ -437,11 +454,19 @@ func (rx *relaxed) inputMax(net *nn.Network, box property.Box, k int) float64 {
 			larger(math.Abs(lo))
 			larger(math.Abs(hi))
 		}
+		if bad {
+			return math.Inf(1)
+		}
+		return h
+	}
+	for _, b := range rx.bounds[k-1] {
+		larger(-b.Lo)
+		larger(b.Hi)
 	}
 	if bad {
 		return math.Inf(1)
 	}
-	return h
+	return h*scale*(1+1e-15) + shift
 }
 
 // reach bounds, for a neuron z_j = W_j·h + B_j with sum_i |W_ji| = norm and every |h_i| <= h, the

@@ -128,3 +128,45 @@ func TestBoundsCoverCancellation(t *testing.T) {
 		}
 	}
 }
+
+// TestInputMaxBoundsOutputs: inputMax bounds every sampled input of every layer, for every activation
+// (elu and leaky relu with parameters 2 and 0.1), where the pre-activation bounds (CROWN's) hold.
+func TestInputMaxBoundsOutputs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, act := range allActs() {
+		net := nn.Random(rng, []int{3, 10, 10, 2}, act, activation.Identity)
+		scaleWeights(net, 3)
+		// A second network whose first layer is negative and narrow on the boxes (z near -0.5), where
+		// elu's and leaky relu's outputs outgrow |z| when their parameter is above 1.
+		neg := nn.Random(rng, []int{3, 10, 10, 2}, act, activation.Identity)
+		for i := range neg.Layers[0].W {
+			neg.Layers[0].W[i] *= 0.05
+		}
+		for j := range neg.Layers[0].B {
+			neg.Layers[0].B[j] = -0.5
+		}
+		for trial := 0; trial < 10; trial++ {
+			if trial == 5 {
+				net = neg
+			}
+			box := randomBox(rng, 3, 1.5)
+			rx := crown(net, box)
+			x := box.Sample(rng, 300)
+			for r := 0; r < 300; r++ {
+				in := x[3*r : 3*r+3]
+				for k, zs := range preActivations(net, in) {
+					h := rx.inputMax(net, box, k)
+					for _, v := range in {
+						if math.Abs(v) > h {
+							t.Fatalf("%s: layer %d input %v above the bound %v", act, k, v, h)
+						}
+					}
+					in = make([]float64, len(zs))
+					for j, z := range zs {
+						in[j] = act.Value(z)
+					}
+				}
+			}
+		}
+	}
+}
