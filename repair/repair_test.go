@@ -352,3 +352,25 @@ func TestStandIn(t *testing.T) {
 		}
 	}
 }
+
+// TestStale: fit stops only when every negative is safe and no fewer rows are unsafe than in an earlier
+// round that also had every negative safe.
+func TestStale(t *testing.T) {
+	second := &scored{unsafe: 1}
+	for _, c := range []struct {
+		name  string
+		least *scored
+		b     scored
+		want  bool
+	}{
+		{"N1,9 elu, third round", second, scored{unsafe: 2}, true},
+		{"as many unsafe", second, scored{unsafe: 1}, true},
+		{"fewer unsafe", &scored{unsafe: 3}, scored{unsafe: 1}, false},
+		{"negatives unsafe", second, scored{unsafe: 4, unsafeNeg: 2}, false},
+		{"no earlier round with every negative safe", nil, scored{unsafe: 2}, false},
+	} {
+		if got := stale(c.least, c.b); got != c.want {
+			t.Errorf("%s: stale %v, want %v", c.name, got, c.want)
+		}
+	}
+}
