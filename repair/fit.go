@@ -599,13 +599,16 @@ func buildRows(net *nn.Network, in fitInput, spec TrainSpec, scale float64, cs *
 
 // score counts the repair rows the network leaves unsafe, and the negatives among them, and computes the
 // output and violation terms of the loss (the hidden imitation term is left out: it guides, it does not
-// judge).
+// judge). The anchors do not count: the violation term leaves them out, so an anchor inside a box where
+// the original network is unsafe keeps the original's outputs by design, and counting it sent fit
+// through rounds that weigh a term it is not in (N1,9's elu student, sample-wise retraining: four
+// rounds, the last two ending with two anchors unsafe and every negative and positive safe).
 func (rs *rowSet) score(net *nn.Network, prop *property.Property, margin float64) scored {
 	y := net.Forward(rs.x)
 	unsafe, unsafeNeg, loss := 0, 0, 0.0
 	for r := 0; r < rs.n; r++ {
 		xr, yr := rs.x[r*rs.d:(r+1)*rs.d], y[r*rs.m:(r+1)*rs.m]
-		if prop.Unsafe(xr, yr) {
+		if r < rs.nNeg+rs.nPos && prop.Unsafe(xr, yr) {
 			unsafe++
 			if r < rs.nNeg {
 				unsafeNeg++

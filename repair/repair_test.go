@@ -374,3 +374,31 @@ func TestStale(t *testing.T) {
 		}
 	}
 }
+
+// TestScoreLeavesAnchorsOut: score counts the unsafe negatives and positives, counted here by the
+// property itself, and not the anchors, even where they are unsafe (here: the negatives' own inputs, on
+// the original network, which is unsafe on every one of them).
+func TestScoreLeavesAnchorsOut(t *testing.T) {
+	cfg := demoConfig(t)
+	p, err := Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	neg, pos := imitate.Record(p.Net, p.Neg), imitate.Record(p.Net, p.Pos)
+	anchors := imitate.Record(p.Net, p.Neg[:10*p.Net.Inputs()])
+	cs := newCaseSets(p.Prop)
+	rows := buildRows(p.Net, fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: neg}, cfg.Retrain.Train, 1, cs)
+	want := 0
+	x := append(append([]float64(nil), p.Neg...), p.Pos...)
+	y := p.Net.Forward(x)
+	d, m := p.Net.Inputs(), p.Net.Outputs()
+	for r := 0; r < len(x)/d; r++ {
+		if p.Prop.Unsafe(x[r*d:(r+1)*d], y[r*m:(r+1)*m]) {
+			want++
+		}
+	}
+	got := rows.score(p.Net, p.Prop, 0)
+	if want != neg.N || got.unsafe != want || got.unsafeNeg != neg.N {
+		t.Errorf("score: %d unsafe (%d negatives), want %d (%d); %d negatives", got.unsafe, got.unsafeNeg, want, neg.N, neg.N)
+	}
+}
