@@ -77,8 +77,9 @@ type rowSet struct {
 // a network within safeSlack of the best loss left them all safe) and the loss has not improved for
 // spec.Patience epochs, or when the learning rate has been halved ten times. When rows stay unsafe,
 // another round starts with the violation weighted four times more, up to four rounds, unless the rounds
-// stall with every negative safe (stale); if negatives are still unsafe after the fourth, the network of least loss that left every negative safe, in the latest
-// round that had one within fixedSlack of its best's loss (standIn), is returned instead of the best.
+// stall with every negative safe (stale); if negatives are still unsafe after the fourth, the network of
+// least loss that left every negative safe, in the latest round that had one within fixedSlack of its
+// best's loss (standIn), is returned instead of the best.
 func fit(net *nn.Network, in fitInput, spec TrainSpec, mask [][]bool, seed uint64, rep *progress.Reporter) (*nn.Network, error) {
 	scale := outputScale(in.neg, in.pos)
 	margin := spec.Margin * scale

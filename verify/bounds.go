@@ -183,7 +183,7 @@ type bounder struct {
 
 func newBounder(net *nn.Network) *bounder {
 	w := 0
-	b := &bounder{net: net, norms: rowNorms(net)}
+	b := &bounder{net: net}
 	for _, l := range net.Layers {
 		w = max(w, l.In, l.Out)
 		b.stablePWL = append(b.stablePWL, l.Act.Name == "relu" || l.Act.Name == "leaky_relu")
@@ -191,6 +191,7 @@ func newBounder(net *nn.Network) *bounder {
 	b.zc = make([]float64, w)
 	b.bufs = [2][]float64{make([]float64, w), make([]float64, w)}
 	b.alpha = newAlphaOpt(net)
+	b.norms = b.alpha.norms // computed once for both
 	for k := 0; k+1 < len(net.Layers); k++ {
 		if !b.stablePWL[k] && net.Layers[k].Act.Name != "identity" {
 			b.smooth = true
@@ -520,10 +521,10 @@ func (bd *bounder) refine(box property.Box, rx *relaxed) {
 
 // relaxRow replaces h = act(z) in the function cr·h + cv of one row of boundLayer by its relaxation, z
 // = W h' + bias by its definition: it sets zr to the coefficients on z, and returns cv plus the lines'
-// intercepts and the bias's terms, and mv plus their magnitudes, a coefficient a on z_j counting
-// |a| reach[j] (see reach). A positive coefficient takes the line
-// (posS, posB), a negative one (negS, negB). No branch but the choice of line, which compiles to
-// conditional moves: the signs are random, and a branch on them was mispredicted half the time.
+// intercepts and the bias's terms, and mv plus their magnitudes, a coefficient a on z_j counting |a|
+// reach[j] (see reach). A positive coefficient takes the line (posS, posB), a negative one (negS, negB).
+// No branch but the choice of line, which compiles to conditional moves: the signs are random, and a
+// branch on them was mispredicted half the time.
 func relaxRow(cr, zr, bias, reach, posS, posB, negS, negB []float64, cv, mv float64) (float64, float64) {
 	zr, bias, reach = zr[:len(cr)], bias[:len(cr)], reach[:len(cr)]
 	posS, posB, negS, negB = posS[:len(cr)], posB[:len(cr)], negS[:len(cr)], negB[:len(cr)]
