@@ -106,13 +106,13 @@ func init() {
 			if x > 0 {
 				return x
 			}
-			return p * math.Expm1(x)
+			return p * expm1Neg(x)
 		},
 		Deriv: func(x, p float64) float64 {
 			if x >= 0 {
 				return 1
 			}
-			return p * math.Exp(x)
+			return p * exp(x)
 		},
 		// For x >= 0 the value is x >= 0 and the derivative 1; below, the value is p(e^x - 1) < 0 and
 		// the derivative p e^x = y + p.
@@ -274,11 +274,11 @@ func (a Activation) Node(x *G.Node) (*G.Node, error) {
 	return k.Node(x, a.Param)
 }
 
-// vecPrefix computes f in place on xs, four values at a time by vec (sigmoidVec, tanhVec: f's operations,
+// vecPrefix computes f in place on xs, four values at a time by vec (sigmoidVec, tanhVec, eluVec: f's operations,
 // so f's values to the bit) where the CPU has the vector instructions, f itself for a group of four that
 // vec leaves (a value out of its range), and returns where it stopped: fewer than four values before the
 // end, or 0 without the vector instructions.
-func vecPrefix(xs []float64, vec func(*float64, int, *[20][4]uint64, *[expTableSize]float64) int, f func(float64) float64) int {
+func vecPrefix(xs []float64, vec func(*float64, int, *[vecRows][4]uint64, *[expTableSize]float64) int, f func(float64) float64) int {
 	i := 0
 	for hasVec && len(xs)-i >= 4 {
 		i += vec(&xs[i], len(xs)-i, &vecConsts, &expTable)
@@ -316,6 +316,16 @@ func (a Activation) Apply(xs []float64) {
 				xs[i] = math.Copysign((1-e)/(1+e), x)
 			} else {
 				xs[i] = tanhSmall(x)
+			}
+		}
+	case "elu": // inlined, as sigmoid
+		alpha := a.Param
+		xs = xs[vecPrefix(xs, func(p *float64, n int, c *[vecRows][4]uint64, t *[expTableSize]float64) int {
+			return eluVec(p, n, c, t, &alpha)
+		}, func(x float64) float64 { return k.Value(x, alpha) }):]
+		for i, x := range xs {
+			if !(x > 0) {
+				xs[i] = a.Param * expm1Neg(x)
 			}
 		}
 	default:

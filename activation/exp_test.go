@@ -89,6 +89,41 @@ func TestExpSpecialCases(t *testing.T) {
 	}
 }
 
+// TestExpm1NegAccuracy: expm1Neg is within 2 ulps of e^x - 1 for x <= 0 (refExp's, minus 1 exactly),
+// near 0 (where e^x - 1 cancels), around the switch at -0.2877, and far out; and -1, NaN, 0 where math.Expm1
+// has them.
+func TestExpm1NegAccuracy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	xs := []float64{-0.2877, math.Nextafter(-0.2877, 0), math.Log(0.75), -0.25, -1e-30, -1e-10, -700, -40}
+	for i := range 20000 {
+		switch i % 4 {
+		case 0:
+			xs = append(xs, -math.Abs(rng.NormFloat64())*2)
+		case 1:
+			xs = append(xs, -rng.Float64()*0.3)
+		case 2:
+			xs = append(xs, -0.2877+(2*rng.Float64()-1)*0.02)
+		default:
+			xs = append(xs, -rng.Float64()*700)
+		}
+	}
+	one := new(big.Float).SetPrec(refPrec).SetInt64(1)
+	worst := 0.0
+	for _, x := range xs {
+		want := new(big.Float).SetPrec(refPrec).Sub(refExp(x), one)
+		if _, ulps := errorOf(expm1Neg(x), want); ulps > worst {
+			worst = ulps
+			if ulps > 2 {
+				t.Errorf("expm1Neg(%v) = %v is %.2f ulps off", x, expm1Neg(x), ulps)
+			}
+		}
+	}
+	t.Logf("worst error %.3f ulps", worst)
+	if expm1Neg(math.Inf(-1)) != -1 || expm1Neg(-1000) != -1 || expm1Neg(0) != 0 || !math.IsNaN(expm1Neg(math.NaN())) {
+		t.Errorf("expm1Neg(-Inf, -1000, 0, NaN) = %v, %v, %v, %v", expm1Neg(math.Inf(-1)), expm1Neg(-1000), expm1Neg(0), expm1Neg(math.NaN()))
+	}
+}
+
 // TestSigmoidTanhAccuracy checks sigmoid within 3 ulps and tanh within 2.5e-16 absolutely (and 2 ulps
 // below 1/32) against exactSmooth.
 func TestSigmoidTanhAccuracy(t *testing.T) {
@@ -122,7 +157,7 @@ func TestSigmoidTanhAccuracy(t *testing.T) {
 	t.Logf("worst: sigmoid %.2f ulps, tanh %.3g absolutely, %.2f ulps below 1/32", sigWorst, tanhWorst, tanhSmallWorst)
 }
 
-// BenchmarkApply: sigmoid and tanh on 4096 values (a layer of 64 neurons for a batch of 64), against the
+// BenchmarkApply: sigmoid, tanh and elu on 4096 values (a layer of 64 neurons for a batch of 64), against the
 // standard library's functions in the same loop.
 func BenchmarkApply(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -131,7 +166,7 @@ func BenchmarkApply(b *testing.B) {
 		src[i] = rng.NormFloat64() * 2
 	}
 	xs := make([]float64, len(src))
-	for _, name := range []string{"sigmoid", "tanh"} {
+	for _, name := range []string{"sigmoid", "tanh", "elu"} {
 		a, _ := New(name)
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
@@ -145,6 +180,16 @@ func BenchmarkApply(b *testing.B) {
 			copy(xs, src)
 			for i, x := range xs {
 				xs[i] = 1 / (1 + math.Exp(-x))
+			}
+		}
+	})
+	b.Run("math.Expm1-elu", func(b *testing.B) {
+		for b.Loop() {
+			copy(xs, src)
+			for i, x := range xs {
+				if x <= 0 {
+					xs[i] = math.Expm1(x)
+				}
 			}
 		}
 	})
@@ -219,8 +264,8 @@ func TestSmoothLinesBoundTheExactFunction(t *testing.T) {
 }
 
 // TestApplyVector: Apply's vector loops (four values at a time, where the CPU has AVX2) give Value to the
-// bit, on slices of every length mod 4, with values in every branch: below tanh's 1/32 switch, both
-// signs, beyond exp's fast range (where the loops leave the group to Value), infinities and NaN.
+// bit, on slices of every length mod 4, with values in every branch: below tanh's 1/32 switch, on
+// either side of elu's switch to its polynomial, both signs, beyond exp's fast range (where the loops leave the group to Value), infinities and NaN.
 func TestApplyVector(t *testing.T) {
 	if !hasVec {
 		t.Log("no AVX2 here: Apply is scalar; the comparison still runs")
@@ -235,9 +280,13 @@ func TestApplyVector(t *testing.T) {
 func testApplyVector(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	special := []float64{0, math.Copysign(0, -1), 1.0 / 32, -1.0 / 32, math.Nextafter(1.0/32, 0), 19.1, -19.1,
-		350, -350, math.Nextafter(350, 400), 700, -700, 700.5, -710, 800, -800, math.Inf(1), math.Inf(-1), math.NaN()}
-	for _, name := range []string{"sigmoid", "tanh"} {
-		act, _ := New(name)
+		350, -350, math.Nextafter(350, 400), 700, -700, 700.5, -710, 800, -800, math.Inf(1), math.Inf(-1), math.NaN(),
+		expm1Switch, math.Nextafter(expm1Switch, 0), math.Nextafter(expm1Switch, -1)}
+	for _, name := range []string{"sigmoid", "tanh", "elu", "elu(0.0001220703125)", "elu(2.5)"} {
+		act, err := Parse(name)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for n := 0; n < 70; n++ {
 			in := make([]float64, n)
 			for i := range in {

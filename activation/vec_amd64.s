@@ -21,6 +21,10 @@
 #define T3 544(CX)
 #define SIGNMASK 576(CX)
 #define HALFLIMIT 608(CX)
+#define ESWITCH 640(CX)
+#define E14 672(CX)
+#define E13 704(CX)
+// E12 ... E2 (1/12! ... 1/2!) follow at 736(CX) ... 1056(CX).
 
 // EXP sets Y1 = e^Y0 (every lane in the fast range), by exp's operations in exp's order; it uses Y2-Y7.
 #define EXP \
@@ -131,4 +135,69 @@ tanhloop:
 tanhdone:
 	VZEROUPPER
 	MOVQ AX, ret+32(FP)
+	RET
+
+// func eluVec(xs *float64, n int, consts *[34][4]uint64, table *[128]float64, alpha *float64) int
+TEXT ·eluVec(SB), NOSPLIT, $0-48
+	ARGS
+	MOVQ alpha+32(FP), R8
+	VBROADCASTSD (R8), Y12
+	VXORPD Y13, Y13, Y13
+
+eluloop:
+	CMPQ BX, $4
+	JLT  eludone
+	VMOVUPD (SI), Y9
+	VMINPD  Y9, Y13, Y0 // min(0, x); x itself when NaN
+	VANDPD  ABSMASK, Y0, Y10
+	VCMPPD  $0x12, LIMIT, Y10, Y8
+	VMOVMSKPD Y8, R9
+	CMPQ R9, $15
+	JNE  eludone
+	VMOVUPD Y0, Y11 // EXP keeps Y0; its polynomial below reads Y11
+	EXP
+	VSUBPD ONE, Y1, Y1 // e^x - 1
+	// Above the switch: x + x^2 q, q by Horner from 1/14! (expm1Neg's order).
+	VMULPD E14, Y11, Y2
+	VADDPD E13, Y2, Y2
+	VMOVUPD Y11, Y0
+	VMULPD Y0, Y2, Y2
+	VADDPD 736(CX), Y2, Y2
+	VMULPD Y0, Y2, Y2
+	VADDPD 768(CX), Y2, Y2
+	VMULPD Y0, Y2, Y2
+	VADDPD 800(CX), Y2, Y2
+	VMULPD Y0, Y2, Y2
+	VADDPD 832(CX), Y2, Y2
+	VMULPD Y0, Y2, Y2
+	VADDPD 864(CX), Y2, Y2
+	VMULPD Y0, Y2, Y2
+	VADDPD 896(CX), Y2, Y2
+	VMULPD Y0, Y2, Y2
+	VADDPD 928(CX), Y2, Y2
+	VMULPD Y0, Y2, Y2
+	VADDPD 960(CX), Y2, Y2
+	VMULPD Y0, Y2, Y2
+	VADDPD 992(CX), Y2, Y2
+	VMULPD Y0, Y2, Y2
+	VADDPD 1024(CX), Y2, Y2
+	VMULPD Y0, Y2, Y2
+	VADDPD 1056(CX), Y2, Y2
+	VMULPD Y0, Y0, Y3
+	VMULPD Y2, Y3, Y3
+	VADDPD Y3, Y0, Y3
+	VCMPPD $0x1e, ESWITCH, Y0, Y8 // x > switch (GT_OQ)
+	VBLENDVPD Y8, Y3, Y1, Y1
+	VMULPD Y12, Y1, Y1 // alpha (e^x - 1)
+	VCMPPD $0x1e, Y13, Y9, Y8 // x > 0
+	VBLENDVPD Y8, Y9, Y1, Y1
+	VMOVUPD Y1, (SI)
+	ADDQ $32, SI
+	SUBQ $4, BX
+	ADDQ $4, AX
+	JMP  eluloop
+
+eludone:
+	VZEROUPPER
+	MOVQ AX, ret+40(FP)
 	RET
