@@ -65,7 +65,8 @@ type Config struct {
 	InitFromTeacher bool    `mapstructure:"init_from_teacher"`
 	Sharpness       float64 `mapstructure:"sharpness"`
 	// Init starts from a saved network (.onnx or .nnet) instead of random weights: training resumed,
-	// e.g. with more epochs or a lower learning rate. Its hidden layers and activation must be these.
+	// e.g. with more epochs or a lower learning rate. Its activation and depth must be these, its hidden
+	// layers these or narrower (then widened with neurons that do not change its function).
 	Init string `mapstructure:"init"`
 	// Mine, with a teacher, adds up to Mine inputs (each with three close neighbours) every MineEvery
 	// epochs where the student's decision still differs from the teacher's, found among 20*Mine uniform

@@ -279,7 +279,7 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 		}
 	}
 	if cfg.Init != "" {
-		if net, err = resume(cfg.Init, sizes, act); err != nil {
+		if net, err = resume(cfg.Init, sizes, act, rng); err != nil {
 			return nil, err
 		}
 	}
@@ -414,8 +414,9 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 }
 
 // resume loads the network to start from and checks that it has the layer sizes and hidden activation
-// asked for, and a linear output layer.
-func resume(path string, sizes []int, act activation.Activation) (*nn.Network, error) {
+// asked for, and a linear output layer. A network with as many layers but narrower hidden ones is widened
+// first (widen): it computes the same function, with room to grow.
+func resume(path string, sizes []int, act activation.Activation, rng *rand.Rand) (*nn.Network, error) {
 	net, err := netio.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err)
@@ -424,7 +425,11 @@ func resume(path string, sizes []int, act activation.Activation) (*nn.Network, e
 	for _, l := range net.Layers {
 		got = append(got, l.Out)
 	}
-	if !slices.Equal(got, sizes) {
+	narrower := len(got) == len(sizes) && got[0] == sizes[0] && got[len(got)-1] == sizes[len(sizes)-1]
+	for k := range got {
+		narrower = narrower && got[k] <= sizes[k]
+	}
+	if !narrower {
 		return nil, fmt.Errorf("init %s: layer sizes %v, the config asks for %v", path, got, sizes)
 	}
 	for k, l := range net.Layers {
@@ -436,7 +441,41 @@ func resume(path string, sizes []int, act activation.Activation) (*nn.Network, e
 			return nil, fmt.Errorf("init %s: layer %d is %s, the config asks for %s", path, k+1, l.Act, want)
 		}
 	}
+	if !slices.Equal(got, sizes) {
+		net = widen(net, sizes, rng)
+	}
 	return net, nil
+}
+
+// widen returns net with its hidden layers grown to sizes (which keeps its input and output sizes and
+// its depth, and is nowhere narrower). The new neurons' incoming weights and biases are random, as
+// nn.Random draws them, and their weights into the original neurons are zero, so the widened network
+// computes net's function exactly; training moves those weights first (their gradients are the new
+// neurons' outputs times the next layer's), the incoming ones after.
+func widen(net *nn.Network, sizes []int, rng *rand.Rand) *nn.Network {
+	out := &nn.Network{Norm: net.Norm}
+	for k, l := range net.Layers {
+		in, o := sizes[k], sizes[k+1]
+		w := nn.Layer{In: in, Out: o, W: make([]float64, in*o), B: make([]float64, o), Act: l.Act}
+		lim := math.Sqrt(6 / float64(in+o))
+		for j := 0; j < o; j++ {
+			if j >= l.Out {
+				w.B[j] = (2*rng.Float64() - 1) * 0.1
+			} else {
+				w.B[j] = l.B[j]
+			}
+			for i := 0; i < in; i++ {
+				switch {
+				case j < l.Out && i < l.In:
+					w.W[j*in+i] = l.W[j*l.In+i]
+				case j >= l.Out:
+					w.W[j*in+i] = (2*rng.Float64() - 1) * lim
+				}
+			}
+		}
+		out.Layers = append(out.Layers, w)
+	}
+	return out
 }
 
 // graph is a compiled training graph with its extra inputs.
@@ -471,11 +510,17 @@ func rebuild(net *nn.Network, batch int, dec []property.Conjunction, margin floa
 }
 
 // FromReLU returns a network with activation act that computes nearly what the ReLU network teacher
-// computes: every hidden neuron relu(z) becomes act(k*z)/k, which differs from relu(z) by at most
-// 1/k for elu (alpha 1) and log(2)/k for softplus. The scale k is folded into the weights: a layer's
-// weights and bias are multiplied by k, except that the weights of a layer after a hidden one are
-// unchanged (the 1/k of the outputs below cancels the k), and the output layer's weights are divided by
-// k. Only activations that approach relu this way (elu, softplus) are accepted.
+// computes, with sharpness k:
+//   - elu: every hidden neuron relu(z) becomes elu with alpha 1/k (rounded to float32, as ONNX stores
+//     it), which differs from relu(z) by at most alpha; the weights are the teacher's.
+//   - softplus, which has no parameter: relu(z) becomes softplus(k*z)/k, off by at most log(2)/k. The
+//     scale k is folded into the weights: a layer's weights and bias are multiplied by k, except that the
+//     weights of a layer after a hidden one are unchanged (the 1/k of the outputs below cancels the k),
+//     and the output layer's weights are divided by k.
+//
+// Only these activations approach relu so. (Elu could be scaled like softplus, elu(k*z)/k; its network's
+// hidden biases and outputs are then k times the teacher's and its output weights 1/k of them, and
+// repair's optimizer, whose steps are of one size in every layer, moves such a network badly.)
 func FromReLU(teacher *nn.Network, act activation.Activation, k float64) (*nn.Network, error) {
 	if act.Name != "elu" && act.Name != "softplus" {
 		return nil, fmt.Errorf("init from a ReLU teacher: %s does not approach relu when scaled (elu and softplus do)", act)
@@ -483,11 +528,18 @@ func FromReLU(teacher *nn.Network, act activation.Activation, k float64) (*nn.Ne
 	if !teacher.AllReLU() {
 		return nil, fmt.Errorf("init from teacher: the teacher is not a ReLU network")
 	}
-	if !(k > 0) {
-		return nil, fmt.Errorf("init from teacher: sharpness %v must be > 0", k)
+	if !(k > 0) || math.IsInf(k, 1) {
+		return nil, fmt.Errorf("init from teacher: sharpness %v must be finite and > 0", k)
 	}
 	net := teacher.Clone()
 	last := len(net.Layers) - 1
+	if act.Name == "elu" {
+		act.Param = float64(float32(1 / k))
+		for i := 0; i < last; i++ {
+			net.Layers[i].Act = act
+		}
+		return net, nil
+	}
 	for i := range net.Layers {
 		l := &net.Layers[i]
 		wScale, bScale := k, k

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -16,8 +17,9 @@ import (
 )
 
 // TestFromReLU checks the rewritten network against the teacher: each hidden neuron is off by at most
-// 1/k (elu) or log(2)/k (softplus), so the outputs differ by at most that error carried through the
-// absolute weights, computed here layer by layer.
+// 1/k (elu, alpha 1/k, here exact in float32) or log(2)/k (softplus), so the outputs differ by at most
+// that error carried through the absolute weights, computed here layer by layer. The elu network keeps
+// the teacher's weights.
 func TestFromReLU(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	teacher := nn.Random(rng, []int{3, 12, 12, 2}, activation.ReLU, activation.Identity)
@@ -26,10 +28,20 @@ func TestFromReLU(t *testing.T) {
 		per float64
 	}{{"elu", 1}, {"softplus", math.Ln2}} {
 		act, _ := activation.Parse(tc.act)
-		const k = 1000
+		const k = 1024
 		s, err := FromReLU(teacher, act, k)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if tc.act == "elu" {
+			for li, l := range s.Layers {
+				if !slices.Equal(l.W, teacher.Layers[li].W) || !slices.Equal(l.B, teacher.Layers[li].B) {
+					t.Errorf("elu: layer %d's weights are not the teacher's", li)
+				}
+				if li < len(s.Layers)-1 && l.Act.Param != 1.0/k {
+					t.Errorf("elu: layer %d: alpha %v, want 1/%d", li, l.Act.Param, k)
+				}
+			}
 		}
 		// Error bound: e_1 = per/k on each neuron of layer 1; e_{l+1} = |W| e_l + per/k (activations are
 		// 1-Lipschitz); the output gets |W_L| e_{L-1}.
@@ -102,7 +114,8 @@ func TestTrainCSV(t *testing.T) {
 }
 
 // TestTrainResume: training started from a saved network (init) with a negligible learning rate returns
-// that network's function; a saved network of other sizes or another activation is refused.
+// that network's function, widened or not; a saved network that is wider, of another depth or of another
+// activation is refused.
 func TestTrainResume(t *testing.T) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -123,7 +136,8 @@ func TestTrainResume(t *testing.T) {
 		ok     bool
 	}{
 		{"same shape", []int{16}, "tanh", true},
-		{"other sizes", []int{8}, "tanh", false},
+		{"wider", []int{24}, "tanh", true},
+		{"narrower", []int{8}, "tanh", false},
 		{"other depth", []int{16, 16}, "tanh", false},
 		{"other activation", []int{16}, "sigmoid", false},
 	} {
@@ -145,6 +159,40 @@ func TestTrainResume(t *testing.T) {
 			// The ONNX file holds float32 weights: the outputs agree to about 1e-6.
 			if math.Abs(want[i]-got[i]) > 1e-5 {
 				t.Fatalf("%s: output %d is %v, the saved network gives %v", tc.name, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestWiden: a widened network computes the original's outputs, and its new neurons have random incoming
+// weights (so that they differ from one another) and zero weights into the original neurons.
+func TestWiden(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	net := nn.Random(rng, []int{3, 5, 4, 2}, activation.Sigmoid, activation.Identity)
+	wide := widen(net, []int{3, 9, 7, 2}, rng)
+	for k, want := range []int{9, 7, 2} {
+		if l := wide.Layers[k]; l.Out != want || l.In != []int{3, 9, 7}[k] || len(l.W) != l.In*l.Out {
+			t.Fatalf("layer %d: %d x %d with %d weights, want %d outputs", k, l.Out, l.In, len(l.W), want)
+		}
+	}
+	x := make([]float64, 3*50)
+	for i := range x {
+		x[i] = 4*rng.Float64() - 2
+	}
+	want, got := net.Forward(x), wide.Forward(x)
+	for i := range want {
+		if math.Abs(want[i]-got[i]) > 1e-12 {
+			t.Fatalf("output %d: %v, the original gives %v", i, got[i], want[i])
+		}
+	}
+	l1, l2 := wide.Layers[0], wide.Layers[1]
+	for j := 5; j < 9; j++ {
+		if l1.W[j*3] == 0 || l1.W[j*3] == l1.W[(j-1)*3] {
+			t.Errorf("new neuron %d of layer 1: incoming weight %v", j, l1.W[j*3])
+		}
+		for o := 0; o < 4; o++ { // to the original neurons; the new ones' are muted in turn
+			if l2.W[o*9+j] != 0 {
+				t.Errorf("new neuron %d of layer 1: weight to original neuron %d is %v", j, o, l2.W[o*9+j])
 			}
 		}
 	}

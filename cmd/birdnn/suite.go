@@ -29,9 +29,9 @@ func newBenchMakeSuite() *cobra.Command {
 		Long: `Builds the activation suite: for each teacher (N2,1, N2,9, N3,5 against property 2, N1,9 against
 property 7) a tanh student distilled as the config says (uniform samples, samples where the teacher's
 advisory changes, and samples around its counterexamples), the sigmoid network that computes exactly the same
-function (tanh(z) = 2 sigmoid(2z) - 1), and an elu student started from the teacher rewritten with
-elu(k z)/k and distilled further. A student is kept only if a counterexample search finds it violating the
-teacher's failing property. Writes OUT/<activation>_n<ij>.onnx and OUT/suite.json (agreement with the
+function (tanh(z) = 2 sigmoid(2z) - 1), and an elu student started from the teacher with elu of alpha
+1/8192 for relu (the teacher's weights) and distilled further. A student is kept only if a counterexample
+search finds it violating the teacher's failing property. Writes OUT/<activation>_n<ij>.onnx and OUT/suite.json (agreement with the
 teacher on 10000 uniform samples, violation, epochs, seconds).
 
 --resume continues training each tanh student from its file in OUT (its epochs and seconds add up in
@@ -83,7 +83,7 @@ suite.json), e.g. with --set epochs=100 --set learn_rate=0.0005.`,
 						}
 					}
 					if act == "elu" {
-						cfg.InitFromTeacher, cfg.Sharpness = true, 1e4
+						cfg.InitFromTeacher, cfg.Sharpness = true, 8192
 						cfg.Epochs, cfg.LearnRate, cfg.Squash = 3, 1e-5, 0
 					}
 					s, err := bench.MakeStudent(t, act, cfg, rep)
