@@ -38,6 +38,11 @@ type Kind struct {
 	PiecewiseLinear bool
 	// Monotone reports that the function is non-decreasing (every entry here is).
 	Monotone bool
+	// Support, for a convex function, returns a point where s is a subgradient (a derivative, or between
+	// the two sides' derivatives at a kink), for s strictly between the derivative's limits at -Inf and
+	// +Inf; nil otherwise. The verifier's optimized lower lines of convex activations are the lines of
+	// slope s through (Support(s), f(Support(s))) (Tangents).
+	Support func(s, p float64) float64
 }
 
 var registry = map[string]*Kind{}
@@ -122,12 +127,21 @@ func init() {
 			}
 			return y + p
 		},
+		// f'(z) = p e^z below 0 (up to p), 1 above: a kink at 0 for p < 1.
+		Support: func(s, p float64) float64 {
+			if s < p {
+				return math.Log(s / p)
+			}
+			return 0
+		},
 		Monotone: true,
 	})
 	register(&Kind{
-		Name:     "softplus",
-		Value:    softplus,
-		Deriv:    func(x, _ float64) float64 { return sigmoid(x) },
+		Name:  "softplus",
+		Value: softplus,
+		Deriv: func(x, _ float64) float64 { return sigmoid(x) },
+		// f' = sigmoid, whose inverse is the logit.
+		Support:  func(s, _ float64) float64 { return math.Log(s / (1 - s)) },
 		Monotone: true,
 	})
 }

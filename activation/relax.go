@@ -141,6 +141,13 @@ func (a Activation) RelaxParallel(l, u float64) Relaxation {
 // SShaped reports whether Relax and RelaxParallel can differ: the activation is sigmoid or tanh.
 func (a Activation) SShaped() bool { return shapeOf(a.Name, a.Param) == shapeSigmoid }
 
+// HasTangents reports whether Tangents may give a free family of lines on some interval: sigmoid and tanh
+// (both sides), and the convex activations, softplus and elu with alpha <= 1 (the lower side).
+func (a Activation) HasTangents() bool {
+	sh := shapeOf(a.Name, a.Param)
+	return sh == shapeSigmoid || sh == shapeConvex
+}
+
 // smoothMargin is the relative margin by which the lines of smooth activations are moved out, to cover
 // the rounding of their values, derivatives and tangent points (a few ulps, far below this).
 const smoothMargin = 1e-13
@@ -215,6 +222,11 @@ type Tangents struct {
 	// Free says the family has more than one line; Start is the theta of Relax's line.
 	Free  bool
 	Start float64
+	// convex marks the lower family of a convex activation, indexed by slope: theta runs the slope from
+	// f'(l) to f'(u) (sl, su), and the line of slope s passes through (t, f(t)), t = Support(s) clamped
+	// to [l, u] (here l and u are not reflected).
+	convex bool
+	sl, su float64
 }
 
 // Tangents returns the family of upper lines of a on [l, u] when upper is true, else of lower lines.
@@ -222,6 +234,17 @@ func (a Activation) Tangents(l, u float64, upper bool) Tangents {
 	tg := Tangents{a: a, k: a.mustKind(), reflect: !upper, l: l, u: u}
 	if !upper {
 		tg.l, tg.u = -u, -l
+	}
+	if shapeOf(a.Name, a.Param) == shapeConvex && !upper && u > l && tg.k.Support != nil {
+		// Every supporting line of a convex function lies below it; the chord above is best, so only the
+		// lower side is free. Relax's line is the tangent at the midpoint.
+		tg.l, tg.u, tg.reflect = l, u, false
+		tg.sl, tg.su = tg.k.Deriv(l, a.Param), tg.k.Deriv(u, a.Param)
+		if tg.su > tg.sl {
+			tg.convex, tg.Free = true, true
+			tg.Start = math.Min(1, math.Max(0, (tg.k.Deriv((l+u)/2, a.Param)-tg.sl)/(tg.su-tg.sl)))
+		}
+		return tg
 	}
 	if shapeOf(a.Name, a.Param) != shapeSigmoid || !(u > l) {
 		return tg
@@ -261,6 +284,26 @@ func (tg Tangents) df(z float64) float64 {
 	return tg.k.Deriv(z, tg.a.Param)
 }
 
+// convexLine is Line for a convex activation's lower family: slope s = sl + theta (su - sl) through
+// (t, f(t)), t = Support(s) clamped to [l, u]. For s a subgradient at t the line is below f everywhere;
+// where the clamp moves t to l (s <= f'(l)) or u (s >= f'(u)), it is below f on [l, u], which is what a
+// relaxation needs. The intercept's derivative is -t ds/dtheta (the envelope theorem: b(s) = min f(z) - s z).
+func (tg Tangents) convexLine(theta float64) (slope, intercept, dSlope, dIntercept float64) {
+	w := tg.su - tg.sl
+	s := tg.sl + theta*w
+	t := tg.u
+	switch {
+	case s <= tg.sl:
+		s, t = tg.sl, tg.l
+	case s < tg.su:
+		t = math.Min(tg.u, math.Max(tg.l, tg.k.Support(s, tg.a.Param)))
+	default:
+		s = tg.su
+	}
+	r := withSmoothMargin(Relaxation{LowerSlope: s, LowerIntercept: tg.k.Value(t, tg.a.Param) - s*t}, tg.l, tg.u)
+	return r.LowerSlope, r.LowerIntercept, w, -t * w
+}
+
 // d2f is the second derivative (of sigmoid or tanh, or g's).
 func (tg Tangents) d2f(z float64) float64 {
 	x := z
@@ -292,6 +335,9 @@ func (tg Tangents) tol() float64 { return 1e-12 * (1 + math.Abs(tg.f(tg.l))) }
 // intercept with respect to theta (for gradient steps; the margin's own derivative is left out).
 func (tg Tangents) Line(theta float64) (slope, intercept, dSlope, dIntercept float64) {
 	theta = math.Min(1, math.Max(0, theta))
+	if tg.convex {
+		return tg.convexLine(theta)
+	}
 	t := tg.lo + theta*(tg.hi-tg.lo)
 	s := tg.df(t)
 	d2 := tg.d2f(t)

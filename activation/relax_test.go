@@ -127,12 +127,17 @@ func randomInterval(rng *rand.Rand, trial int) (float64, float64) {
 	return l, u
 }
 
-// TestTangentsAreSound checks every kind of line of the tangent families of sigmoid and tanh against the
-// function on a dense grid: random thetas, the ends, Relax's theta, and thetas within a few 1e-12 of the
-// point where a tangent starts to cut the curve (where the line's form changes).
+// tangentKinds are the activations with tangent families: sigmoid and tanh, and the convex ones (lower
+// lines only), elu at alpha 1 and 1/8192 (a kink at 0) and softplus.
+var tangentKinds = []Activation{Sigmoid, Tanh, {Name: "elu", Param: 1}, {Name: "elu", Param: 1.0 / 8192}, {Name: "softplus"}}
+
+// TestTangentsAreSound checks every kind of line of the tangent families of sigmoid, tanh and the convex
+// activations against the function on a dense grid: random thetas, the ends, Relax's theta, and thetas
+// within a few 1e-12 of the point where a tangent starts to cut the curve (where the line's form changes).
 func TestTangentsAreSound(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 1))
-	for _, a := range []Activation{Sigmoid, Tanh} {
+	free := map[string]int{}
+	for _, a := range tangentKinds {
 		for trial := 0; trial < 3000; trial++ {
 			l, u := randomInterval(rng, trial)
 			for _, upper := range []bool{true, false} {
@@ -140,8 +145,17 @@ func TestTangentsAreSound(t *testing.T) {
 				if !tg.Free {
 					continue
 				}
+				if upper && !a.SShaped() {
+					t.Fatalf("%s on [%v, %v]: a free upper family", a, l, u)
+				}
+				free[a.String()]++
 				thetas := []float64{0, 1, tg.Start, rng.Float64(), rng.Float64(), rng.Float64()}
-				if tg.l < 0 {
+				if tg.convex && tg.sl < a.Param && a.Param < tg.su {
+					// elu's kink: the slope alpha, where the line's point reaches 0 and stays.
+					th := (a.Param - tg.sl) / (tg.su - tg.sl)
+					thetas = append(thetas, th, th-1e-12, th+1e-12)
+				}
+				if tg.l < 0 && !tg.convex {
 					// The root of phi(t(theta)), by bisection: phi >= 0 at lo, < 0 at hi (if at all).
 					lo, hi := 0.0, 1.0
 					if tg.phi(tg.hi) < 0 {
@@ -171,6 +185,9 @@ func TestTangentsAreSound(t *testing.T) {
 				}
 			}
 		}
+		if free[a.String()] < 500 {
+			t.Errorf("%s: only %d free families", a, free[a.String()])
+		}
 	}
 }
 
@@ -179,7 +196,7 @@ func TestTangentsAreSound(t *testing.T) {
 func TestTangentsStartAtRelax(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 1))
 	free := 0
-	for _, a := range []Activation{Sigmoid, Tanh} {
+	for _, a := range tangentKinds {
 		for trial := 0; trial < 2000; trial++ {
 			l, u := randomInterval(rng, trial)
 			r := a.Relax(l, u)
@@ -202,7 +219,7 @@ func TestTangentsStartAtRelax(t *testing.T) {
 				s0, b0, ds, db := tg.Line(th)
 				s1, b1, _, _ := tg.Line(th + h)
 				s2, b2, _, _ := tg.Line(th - h)
-				if tg.l < 0 && (tg.phi(tg.lo+(th-h)*(tg.hi-tg.lo)) > 0) != (tg.phi(tg.lo+(th+h)*(tg.hi-tg.lo)) > 0) {
+				if tg.l < 0 && !tg.convex && (tg.phi(tg.lo+(th-h)*(tg.hi-tg.lo)) > 0) != (tg.phi(tg.lo+(th+h)*(tg.hi-tg.lo)) > 0) {
 					continue // the line changes form in between
 				}
 				fs, fb := (s1-s2)/(2*h), (b1-b2)/(2*h)

@@ -53,10 +53,11 @@ type alphaOpt struct {
 	corner []float64
 	prev   []float64
 	norms  [][]float64 // rowNorms(net), for the rounding margin
-	// Sigmoid and tanh layers: per side (0 lower, 1 upper), the family of tangent lines of each neuron
+	// Layers whose activation has tangent families (sigmoid and tanh; softplus and elu, the lower side
+	// only): per side (0 lower, 1 upper), the family of tangent lines of each neuron
 	// (made when its coefficient first asks for that side), its theta and Adam moments, and the current
 	// line with its derivatives in theta. tuned marks the lines moved from Relax's.
-	sshaped        []bool
+	tangents       []bool
 	fam            [2][][]activation.Tangents
 	famSet, tuned  [2][][]bool
 	theta, tm, tv  [2][][]float64
@@ -71,7 +72,7 @@ func newAlphaOpt(net *nn.Network) *alphaOpt {
 		for _, s := range []*[][]float64{&o.alpha, &o.m, &o.v, &o.coefs, &o.pre, &o.post, &o.beta, &o.sign, &o.bm, &o.bv} {
 			*s = append(*s, make([]float64, l.Out))
 		}
-		o.sshaped = append(o.sshaped, k < len(net.Layers)-1 && l.Act.SShaped())
+		o.tangents = append(o.tangents, k < len(net.Layers)-1 && l.Act.HasTangents())
 		for side := range 2 {
 			o.fam[side] = append(o.fam[side], make([]activation.Tangents, l.Out))
 			for _, s := range []*[][]bool{&o.famSet[side], &o.tuned[side]} {
@@ -98,7 +99,7 @@ func (o *alphaOpt) unstable(rx *relaxed, k, j int) bool {
 // relu), the upper line otherwise.
 func (o *alphaOpt) line(rx *relaxed, k, j int, a float64) (float64, float64) {
 	r := rx.relax[k][j]
-	if o.sshaped[k] {
+	if o.tangents[k] {
 		if side := sideOf(a); o.tuned[side][k][j] {
 			return o.ls[side][k][j], o.lb[side][k][j]
 		}
@@ -121,7 +122,7 @@ func sideOf(a float64) int {
 	return 1
 }
 
-// tangentStep moves the tangent line of sigmoid or tanh neuron j of layer k, on the side its coefficient
+// tangentStep moves the tangent line of a sigmoid, tanh or convex neuron j of layer k, on the side its coefficient
 // a asks for, one Adam step (step number t) up the bound's gradient a * (dslope * v + dintercept), v the
 // neuron's pre-activation at the bound's minimizing corner.
 func (o *alphaOpt) tangentStep(rx *relaxed, k, j int, a, v, t float64) {
@@ -222,7 +223,7 @@ func (o *alphaOpt) reset(rx *relaxed, splits []neuronSplit) {
 		for _, s := range [][]float64{o.m[k], o.v[k], o.beta[k], o.sign[k], o.bm[k], o.bv[k]} {
 			clear(s)
 		}
-		if o.sshaped[k] {
+		if o.tangents[k] {
 			for side := range 2 {
 				clear(o.famSet[side][k])
 				clear(o.tuned[side][k])
@@ -326,8 +327,9 @@ func (o *alphaOpt) optimize(rx *relaxed, box property.Box, conj property.Conjunc
 				adamStep(&o.alpha[k][j], &o.m[k][j], &o.v[k][j], a*o.pre[k][j], alphaRate, t, 0, 1)
 			}
 		}
-		// Tangent points of sigmoid and tanh: Adam ascent, projected on their ranges.
-		for k, on := range o.sshaped {
+		// Tangent points of sigmoid and tanh, slopes of the convex activations' lower lines: Adam ascent,
+		// projected on their ranges.
+		for k, on := range o.tangents {
 			if !on {
 				continue
 			}

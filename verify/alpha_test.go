@@ -166,8 +166,8 @@ func TestTangentGradientMatchesFiniteDifferences(t *testing.T) {
 		conj := randomConj(rng, 4, 2)
 		lambda := []float64{0.3, 0.7}
 		// Every free family of every neuron at a random tangent point, away from the ends.
-		for k := range o.sshaped {
-			if !o.sshaped[k] {
+		for k := range o.tangents {
+			if !o.tangents[k] {
 				continue
 			}
 			for j := range o.fam[0][k] {
@@ -189,8 +189,8 @@ func TestTangentGradientMatchesFiniteDifferences(t *testing.T) {
 		}
 		o.bound(rx, box, conj, lambda)
 		o.forward(rx)
-		for k := range o.sshaped {
-			if !o.sshaped[k] {
+		for k := range o.tangents {
+			if !o.tangents[k] {
 				continue
 			}
 			for j, a := range o.coefs[k] {
