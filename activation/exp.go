@@ -65,7 +65,8 @@ func exp(x float64) float64 {
 // exact for e^x >= 1/2 (Sterbenz), and exp's error, 1 ulp of e^x, is at most 2 of the result's, which is
 // at least 1/4 in size. Above, where exp(x) - 1 would cancel, it is the Taylor polynomial to x^14/14!
 // (the next term is below 1e-19 of the result). The verifier's margins, 1e-10 of the terms' magnitudes,
-// cover this many times over. In a loop it costs about 60% of math.Expm1 (BenchmarkApply).
+// cover this many times over. Apply's elu loop takes three quarters of the time it took with math.Expm1,
+// and half with the AVX2 loop, eluVec (BenchmarkApply: 18.7, 12.1 and 24.7 us on 4096 values).
 func expm1Neg(x float64) float64 {
 	if x > expm1Switch {
 		// Products converted explicitly, as in exp: never fused, the same on every build.

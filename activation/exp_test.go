@@ -90,11 +90,11 @@ func TestExpSpecialCases(t *testing.T) {
 }
 
 // TestExpm1NegAccuracy: expm1Neg is within 2 ulps of e^x - 1 for x <= 0 (refExp's, minus 1 exactly),
-// near 0 (where e^x - 1 cancels), around the switch at -0.2877, and far out; and -1, NaN, 0 where math.Expm1
+// near 0 (where e^x - 1 cancels), around the switch (expm1Switch), and far out; and -1, NaN, 0 where math.Expm1
 // has them.
 func TestExpm1NegAccuracy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	xs := []float64{-0.2877, math.Nextafter(-0.2877, 0), math.Log(0.75), -0.25, -1e-30, -1e-10, -700, -40}
+	xs := []float64{expm1Switch, math.Nextafter(expm1Switch, 0), math.Log(0.75), -0.25, -1e-30, -1e-10, -700, -40}
 	for i := range 20000 {
 		switch i % 4 {
 		case 0:
@@ -102,7 +102,7 @@ func TestExpm1NegAccuracy(t *testing.T) {
 		case 1:
 			xs = append(xs, -rng.Float64()*0.3)
 		case 2:
-			xs = append(xs, -0.2877+(2*rng.Float64()-1)*0.02)
+			xs = append(xs, expm1Switch+(2*rng.Float64()-1)*0.02)
 		default:
 			xs = append(xs, -rng.Float64()*700)
 		}
@@ -265,7 +265,8 @@ func TestSmoothLinesBoundTheExactFunction(t *testing.T) {
 
 // TestApplyVector: Apply's vector loops (four values at a time, where the CPU has AVX2) give Value to the
 // bit, on slices of every length mod 4, with values in every branch: below tanh's 1/32 switch, on
-// either side of elu's switch to its polynomial, both signs, beyond exp's fast range (where the loops leave the group to Value), infinities and NaN.
+// either side of elu's switch to its polynomial, both signs, beyond exp's fast range (where the loops
+// leave the group to Value), infinities and NaN.
 func TestApplyVector(t *testing.T) {
 	if !hasVec {
 		t.Log("no AVX2 here: Apply is scalar; the comparison still runs")

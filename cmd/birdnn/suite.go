@@ -31,8 +31,8 @@ property 7) a tanh student distilled as the config says (uniform samples, sample
 advisory changes, and samples around its counterexamples), the sigmoid network that computes exactly the same
 function (tanh(z) = 2 sigmoid(2z) - 1), and an elu student started from the teacher with elu of alpha
 1/8192 for relu (the teacher's weights) and distilled further. A student is kept only if a counterexample
-search finds it violating the teacher's failing property. Writes OUT/<activation>_n<ij>.onnx and OUT/suite.json (agreement with the
-teacher on 10000 uniform samples, violation, epochs, seconds).
+search finds it violating the teacher's failing property. Writes OUT/<activation>_n<ij>.onnx and
+OUT/suite.json (agreement with the teacher on 10000 uniform samples, violation, epochs, seconds).
 
 --resume continues training each tanh student from its file in OUT (its epochs and seconds add up in
 suite.json), e.g. with --set epochs=100 --set learn_rate=0.0005.`,
