@@ -458,19 +458,14 @@ func widen(net *nn.Network, sizes []int, rng *rand.Rand) *nn.Network {
 		in, o := sizes[k], sizes[k+1]
 		w := nn.Layer{In: in, Out: o, W: make([]float64, in*o), B: make([]float64, o), Act: l.Act}
 		lim := math.Sqrt(6 / float64(in+o))
-		for j := 0; j < o; j++ {
-			if j >= l.Out {
-				w.B[j] = (2*rng.Float64() - 1) * 0.1
-			} else {
-				w.B[j] = l.B[j]
-			}
-			for i := 0; i < in; i++ {
-				switch {
-				case j < l.Out && i < l.In:
-					w.W[j*in+i] = l.W[j*l.In+i]
-				case j >= l.Out:
-					w.W[j*in+i] = (2*rng.Float64() - 1) * lim
-				}
+		copy(w.B, l.B)
+		for j := range l.Out { // the original neurons: their weights, zero from the new inputs
+			copy(w.W[j*in:], l.W[j*l.In:(j+1)*l.In])
+		}
+		for j := l.Out; j < o; j++ {
+			w.B[j] = (2*rng.Float64() - 1) * 0.1
+			for i := range in {
+				w.W[j*in+i] = (2*rng.Float64() - 1) * lim
 			}
 		}
 		out.Layers = append(out.Layers, w)
