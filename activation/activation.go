@@ -43,6 +43,14 @@ type Kind struct {
 	// +Inf; nil otherwise. The verifier's optimized lower lines of convex activations are the lines of
 	// slope s through (Support(s), f(Support(s))) (Tangents).
 	Support func(s, p float64) float64
+	// ShadowSlope, for a function that is the identity on [0, +Inf) and stays within a bounded distance
+	// of a line through 0 below it, returns that line's slope for parameter p: the function's piecewise-
+	// linear shadow is the identity above 0 and that line below (relu's slope 0 for elu). nil otherwise.
+	// ShadowGap(l, u, p), for l <= u <= 0, returns a line's slope s and bounds lo <= f(z) - s*z <= hi on
+	// [l, u], rounding of f's evaluation included; nil when the function is its own shadow (relu,
+	// leaky_relu: s is the shadow's slope, lo = hi = 0).
+	ShadowSlope func(p float64) float64
+	ShadowGap   func(l, u, p float64) (s, lo, hi float64)
 }
 
 var registry = map[string]*Kind{}
@@ -72,6 +80,7 @@ func init() {
 			return 0
 		},
 		Node:            func(x *G.Node, _ float64) (*G.Node, error) { return G.Rectify(x) },
+		ShadowSlope:     func(float64) float64 { return 0 },
 		PiecewiseLinear: true, Monotone: true,
 	})
 	register(&Kind{
@@ -89,6 +98,7 @@ func init() {
 			return p
 		},
 		Node:            func(x *G.Node, p float64) (*G.Node, error) { return G.LeakyRelu(x, p) },
+		ShadowSlope:     func(p float64) float64 { return p },
 		PiecewiseLinear: true, Monotone: true,
 	})
 	register(&Kind{
@@ -134,7 +144,10 @@ func init() {
 			}
 			return 0
 		},
-		Monotone: true,
+		// Below 0, elu is p(e^z - 1), from -p to 0: within |p| of relu.
+		ShadowSlope: func(float64) float64 { return 0 },
+		ShadowGap:   eluGap,
+		Monotone:    true,
 	})
 	register(&Kind{
 		Name:  "softplus",
@@ -144,6 +157,30 @@ func init() {
 		Support:  func(s, _ float64) float64 { return math.Log(s / (1 - s)) },
 		Monotone: true,
 	})
+}
+
+// eluGap is elu's Kind.ShadowGap: on [l, u] (u <= 0) the chord's slope s, and the range of f(z) - s*z,
+// which is convex (concave for p < 0) and equal at both ends: its other extreme is where f' = s, at
+// t = log(s/p). The chord leaves the narrowest band of any line (for a convex function, the best uniform
+// approximation by a line is parallel to the chord). Value's error is at most 3 ulps (expm1Neg's 2 and
+// the product's rounding), and t's rounding moves f(t) - s*t by a second-order amount; both lie far inside
+// the relative margin smoothMargin.
+func eluGap(l, u, p float64) (s, lo, hi float64) {
+	u = math.Min(u, 0)
+	l = math.Min(l, u)
+	f := func(z float64) float64 { return p * expm1Neg(z) }
+	fl, fu := f(l), f(u)
+	if u > l {
+		s = (fu - fl) / (u - l)
+	}
+	end := math.Max(fl-s*l, fu-s*u) // equal in exact arithmetic
+	other := math.Min(fl-s*l, fu-s*u)
+	if t := math.Log(s / p); s/p > 0 && t > l && t < u {
+		other = f(t) - s*t
+	}
+	lo, hi = math.Min(end, other), math.Max(end, other)
+	m := smoothMargin * (math.Abs(fl) + math.Abs(fu) + math.Abs(s)*math.Max(-l, 1))
+	return s, lo - m, hi + m
 }
 
 // sigmoid is 1/(1 + e^-x), within 3 ulps for either sign, with no branch: below x = -709.8, e^-x
@@ -268,6 +305,27 @@ func (a Activation) mustKind() *Kind {
 		panic(fmt.Sprintf("activation: unknown activation %q (validate with Kind first)", a.Name))
 	}
 	return k
+}
+
+// Shadow reports whether a follows a piecewise-linear function with a kink at 0 up to a bounded gap (see
+// Kind.ShadowSlope), and that function's slope below 0.
+func (a Activation) Shadow() (slope float64, ok bool) {
+	k, found := registry[a.Name]
+	if !found || k.ShadowSlope == nil {
+		return 0, false
+	}
+	return k.ShadowSlope(a.Param), true
+}
+
+// ShadowGap returns a slope s and bounds lo <= f(z) - s*z <= hi for every z in [l, u], l <= u <= 0, where
+// f is a, exactly or as evaluated: Shadow's slope and 0, 0 for relu and leaky_relu; for elu, the chord's
+// slope and the band around it, widened for rounding. a must have a shadow.
+func (a Activation) ShadowGap(l, u float64) (s, lo, hi float64) {
+	k := a.mustKind()
+	if k.ShadowGap == nil {
+		return k.ShadowSlope(a.Param), 0, 0
+	}
+	return k.ShadowGap(l, u, a.Param)
 }
 
 // Value computes a at x. a must be a registered activation (see Kind).

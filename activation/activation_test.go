@@ -136,3 +136,80 @@ func TestDerivOutMatchesDeriv(t *testing.T) {
 		}
 	}
 }
+
+// TestShadowGapBoundsTheFunction checks each activation with a shadow against it: the identity at and
+// above 0 (bit for bit), and below 0 the gap f(z) - s*z within ShadowGap's bounds on random intervals, for
+// Value and for the exact value computed a second way (alpha*math.Expm1 for elu). The band is checked
+// against a dense sampling of the gap: it covers every sample, and is no wider than the sampled band
+// plus what sampling can miss (half a step of curvature) and the margin. For elu the line is the chord, so
+// both ends of the interval sit on the band's edge. Activations without a shadow report so.
+func TestShadowGapBoundsTheFunction(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	for _, tc := range []struct {
+		act   Activation
+		slope float64                 // the shadow's
+		curv  float64                 // the largest |f''| below 0
+		exact func(z float64) float64 // the function below 0, computed independently
+	}{
+		{Activation{Name: "relu"}, 0, 0, func(float64) float64 { return 0 }},
+		{Activation{Name: "leaky_relu", Param: 0.1}, 0.1, 0, func(z float64) float64 { return 0.1 * z }},
+		{Activation{Name: "elu", Param: 1}, 0, 1, math.Expm1},
+		{Activation{Name: "elu", Param: 1.0 / 8192}, 0, 1.0 / 8192, func(z float64) float64 { return math.Expm1(z) / 8192 }},
+		{Activation{Name: "elu", Param: 2.5}, 0, 2.5, func(z float64) float64 { return 2.5 * math.Expm1(z) }},
+		{Activation{Name: "elu", Param: -0.5}, 0, 0.5, func(z float64) float64 { return -0.5 * math.Expm1(z) }},
+	} {
+		slope, ok := tc.act.Shadow()
+		if !ok || slope != tc.slope {
+			t.Fatalf("%s: shadow slope %g, %v; want %g", tc.act, slope, ok, tc.slope)
+		}
+		for i := 0; i < 200; i++ {
+			if z := 40 * rng.Float64(); tc.act.Value(z) != z || tc.act.Value(0) != 0 {
+				t.Fatalf("%s is not the identity at %g or 0", tc.act, z)
+			}
+		}
+		for i := 0; i < 2000; i++ {
+			l := -30 * rng.Float64() * rng.Float64()
+			u := l * rng.Float64()
+			switch i % 10 {
+			case 0:
+				u = 0
+			case 1:
+				u = l
+			}
+			s, lo, hi := tc.act.ShadowGap(l, u)
+			const n = 2000
+			smin, smax := math.Inf(1), math.Inf(-1)
+			for k := 0; k <= n; k++ {
+				z := math.Min(l+(u-l)*float64(k)/n, u)
+				for _, g := range []float64{tc.act.Value(z) - s*z, tc.exact(z) - s*z} {
+					if g < lo || g > hi {
+						t.Fatalf("%s at %g in [%g, %g]: gap %g outside [%g, %g]", tc.act, z, l, u, g, lo, hi)
+					}
+					smin, smax = math.Min(smin, g), math.Max(smax, g)
+				}
+			}
+			// Between samples the gap can pass beyond them by curv h^2/8.
+			h := (u - l) / n
+			tol := tc.curv*h*h/8 + 1e-12*(math.Abs(tc.exact(l))+math.Abs(s)*math.Max(-l, 1)) + 1e-300
+			if lo < smin-tol || hi > smax+tol {
+				t.Fatalf("%s on [%g, %g]: band [%g, %g] wider than the sampled [%g, %g]", tc.act, l, u, lo, hi, smin, smax)
+			}
+			if tc.curv > 0 && u > l {
+				edge := hi // convex: the chord lies above
+				if tc.act.Param < 0 {
+					edge = lo
+				}
+				for _, z := range []float64{l, u} {
+					if g := tc.exact(z) - s*z; math.Abs(g-edge) > tol+1e-12*math.Abs(g) {
+						t.Fatalf("%s on [%g, %g]: the line is not the chord (gap %g at %g, band edge %g)", tc.act, l, u, g, z, edge)
+					}
+				}
+			}
+		}
+	}
+	for _, name := range []string{"sigmoid", "tanh", "softplus", "identity"} {
+		if _, ok := (Activation{Name: name}).Shadow(); ok {
+			t.Errorf("%s reports a shadow", name)
+		}
+	}
+}

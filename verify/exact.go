@@ -25,6 +25,17 @@ import (
 // Once the box is small enough that a few relus are unstable, this replaces the relaxation's looseness by
 // the exact answer: N3,3's property 2 has a long ridge where the slack is about 1e-3, which input splits
 // alone would have to cut into boxes of about 1e-4 on a side.
+//
+// Activations that follow a piecewise-linear shadow up to a bounded gap (activation.Shadow: elu, within
+// alpha of relu) are decided the same way on their shadow's regions, with the gaps carried as intervals:
+// an inactive neuron's output is s*z plus a gap in [lo, hi] (activation.ShadowGap over the neuron's range
+// on the region: for elu, s is the chord's slope), whose midpoint joins the affine function and whose
+// half-width joins the row's deviation dev, a bound on how far the network's pre-activation can be from
+// the row. Every constraint is
+// loosened by its deviation, so a region proved empty or safe is so for the network itself; a point found
+// in a loosened region is only a counterexample if the forward pass confirms it. The decision is then no
+// longer exact, but it stays sound, and with elu's alpha 1/8192 (the activation suite) the gaps are too
+// small to matter.
 
 // exactMaxUnstable is the most unstable relus a box may have for the exact decision to be tried.
 const exactMaxUnstable = 24
@@ -39,13 +50,16 @@ const (
 // affineRows holds n affine functions of the d inputs, row-major: row j is a[j*d:(j+1)*d]·x + c[j]; mag[j]
 // bounds the magnitude of the terms that made row j, evaluated anywhere on the box (the sum of the
 // absolute values of every product that went into it), which bounds its rounding error.
+//
+// dev[j] bounds how far the network's own value can be from row j on the region, beyond rounding: the
+// shadow's gaps below it (0 for piecewise-linear networks).
 type affineRows struct {
-	a      []float64
-	c, mag []float64
+	a           []float64
+	c, mag, dev []float64
 }
 
 func newAffineRows(n, d int) affineRows {
-	return affineRows{a: make([]float64, n*d), c: make([]float64, n), mag: make([]float64, n)}
+	return affineRows{a: make([]float64, n*d), c: make([]float64, n), mag: make([]float64, n), dev: make([]float64, n)}
 }
 
 // constraint is a·x + c <= 0, already loosened by the rounding error of its terms.
@@ -58,12 +72,13 @@ type constraint struct {
 type exact struct {
 	net *nn.Network
 	// inactive is each layer's slope for negative inputs (0 for relu, the slope for leaky_relu, 1 for
-	// identity); linear marks layers with no kink (identity).
-	inactive []float64
-	linear   []bool
-	d        int
-	xmax     []float64 // per input: the largest magnitude over the box
-	box      property.Box
+	// identity; the shadow's, activation.Shadow); linear marks layers with no kink (identity), gapped those
+	// whose activation is not its own shadow (elu).
+	inactive       []float64
+	linear, gapped []bool
+	d              int
+	xmax           []float64 // per input: the largest magnitude over the box
+	box            property.Box
 	// The budget: boxes with more unstable relus are not tried; a box that needs more regions or
 	// programs is left open.
 	maxUnstable, maxRegions, maxPrograms int
@@ -76,34 +91,43 @@ type exact struct {
 	// Workspaces: the linear program, its rows in the box's unit coordinates (x = mid + r*u) and their
 	// scales, the combined constraint of a certificate, and per layer the pre-activations and slopes on
 	// the current region (the search is depth first, so each layer's buffers serve the next region that
-	// reaches it).
+	// reaches it), and for gapped layers each neuron's gap as a midpoint (off) and half-width (rad), and
+	// its range on the region (zlo, zhi).
 	lp           minimax
 	w, v, scale  []float64
 	mid, r, comb []float64
 	z            []affineRows
 	slope        [][]float64
+	off, rad     [][]float64
+	zlo, zhi     [][]float64
 }
 
-// newExact returns an exact decider for net, or nil when some layer is not piecewise linear with one kink
-// at 0.
+// newExact returns an exact decider for net, or nil when some layer is neither linear nor piecewise
+// linear with one kink at 0, up to a gap (activation.Shadow).
 func newExact(net *nn.Network) *exact {
 	e := &exact{net: net, d: net.Inputs(), maxUnstable: exactMaxUnstable, maxRegions: exactMaxRegions, maxPrograms: exactMaxPrograms}
 	for _, l := range net.Layers {
-		switch l.Act.Name {
-		case "relu":
-			e.inactive = append(e.inactive, 0)
-			e.linear = append(e.linear, false)
-		case "leaky_relu":
-			e.inactive = append(e.inactive, l.Act.Param)
-			e.linear = append(e.linear, false)
-		case "identity":
+		k, err := l.Act.Kind()
+		if err != nil {
+			return nil
+		}
+		if l.Act.Name == "identity" {
 			e.inactive = append(e.inactive, 1)
 			e.linear = append(e.linear, true)
-		default:
+			e.gapped = append(e.gapped, false)
+		} else if slope, ok := l.Act.Shadow(); ok {
+			e.inactive = append(e.inactive, slope)
+			e.linear = append(e.linear, false)
+			e.gapped = append(e.gapped, !k.PiecewiseLinear)
+		} else {
 			return nil
 		}
 		e.z = append(e.z, newAffineRows(l.Out, e.d))
 		e.slope = append(e.slope, make([]float64, l.Out))
+		e.off = append(e.off, make([]float64, l.Out))
+		e.rad = append(e.rad, make([]float64, l.Out))
+		e.zlo = append(e.zlo, make([]float64, l.Out))
+		e.zhi = append(e.zhi, make([]float64, l.Out))
 	}
 	return e
 }
@@ -155,6 +179,7 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 	for j := 0; j < l.Out; j++ {
 		za, w := z.a[j*d:(j+1)*d], l.W[j*l.In:(j+1)*l.In]
 		z.c[j], z.mag[j] = l.B[j], math.Abs(l.B[j])
+		z.dev[j] = 0
 		if k == 0 {
 			copy(za, w)
 			for t, v := range w {
@@ -164,15 +189,26 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 		}
 		clear(za)
 		in, ins := e.z[k-1], e.slope[k-1]
+		gapped, off, rad := e.gapped[k-1], e.off[k-1], e.rad[k-1]
 		for i, wi := range w {
+			if wi == 0 {
+				continue
+			}
+			if gapped { // h_i = s z_i + off_i, up to rad_i
+				t := wi * off[i]
+				z.c[j] += t
+				z.mag[j] += math.Abs(t)
+				z.dev[j] += math.Abs(wi) * rad[i]
+			}
 			s := ins[i]
-			if wi == 0 || s == 0 {
+			if s == 0 {
 				continue
 			}
 			ws := wi * s
-			floats.AddScaled(za, ws, in.a[i*d:(i+1)*d])
+			addScaled(za, ws, in.a[i*d:(i+1)*d])
 			z.c[j] += ws * in.c[i]
 			z.mag[j] += math.Abs(ws) * in.mag[i]
+			z.dev[j] += math.Abs(ws) * in.dev[i]
 		}
 	}
 	// Each neuron's sign: fixed by a split, by the bounds, or by the composed function over the box; the
@@ -184,6 +220,9 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 			slope[j] = 1
 			continue
 		}
+		lo, hi := e.rangeOf(z, j)
+		lo, hi = math.Max(lo, bounds[k][j].Lo), math.Min(hi, bounds[k][j].Hi)
+		e.zlo[k][j], e.zhi[k][j] = lo, hi
 		sign := 0
 		for _, s := range splits {
 			if s.k == k && s.j == j {
@@ -194,8 +233,6 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 			}
 		}
 		if sign == 0 {
-			lo, hi := e.rangeOf(z, j)
-			lo, hi = math.Max(lo, bounds[k][j].Lo), math.Min(hi, bounds[k][j].Hi)
 			switch {
 			case lo >= 0:
 				sign = 1
@@ -203,13 +240,10 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 				sign = -1
 			}
 		}
-		switch sign {
-		case 1:
-			slope[j] = 1
-		case -1:
-			slope[j] = e.inactive[k]
-		default:
+		if sign == 0 {
 			open = append(open, j)
+		} else {
+			e.setSign(k, j, sign > 0)
 		}
 	}
 	// A split restricts the inputs to where its neuron has the split's sign: a constraint of the region.
@@ -247,10 +281,7 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 			if e.lpCalls > e.maxPrograms {
 				return false
 			}
-			slope[j] = e.inactive[k]
-			if active {
-				slope[j] = 1
-			}
+			e.setSign(k, j, active)
 			if !rec(i+1, more, w) {
 				return false
 			}
@@ -260,14 +291,34 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 	return rec(0, cons, wit)
 }
 
+// setSign fixes neuron j of layer k active (slope 1) or inactive on the current region: the shadow's
+// slope, or on gapped layers a line with the gap around it over the neuron's range there, below 0.
+func (e *exact) setSign(k, j int, active bool) {
+	if active {
+		e.slope[k][j], e.off[k][j], e.rad[k][j] = 1, 0, 0
+		return
+	}
+	e.slope[k][j] = e.inactive[k]
+	if !e.gapped[k] {
+		return
+	}
+	u := math.Min(e.zhi[k][j], 0)
+	s, lo, hi := e.net.Layers[k].Act.ShadowGap(math.Min(e.zlo[k][j], u), u)
+	e.slope[k][j] = s
+	off := lo/2 + hi/2
+	r := math.Max(hi-off, off-lo)
+	e.off[k][j], e.rad[k][j] = off, r+relMargin*(r+math.Abs(off))
+}
+
 // leaf proves one region safe: every conjunction of the case is empty on it.
-// The outputs are slope[j] times row j of z.
+// The outputs are slope[j] times row j of z, plus the gaps of a gapped output layer.
 func (e *exact) leaf(z affineRows, slope []float64, cons []constraint, c property.Case) bool {
 	e.regions++
 	if e.regions > e.maxRegions {
 		return false
 	}
 	d := e.d
+	top := len(e.net.Layers) - 1
 	for _, conj := range c.Unsafe {
 		more := append([]constraint(nil), cons...)
 		for _, con := range conj {
@@ -275,12 +326,19 @@ func (e *exact) leaf(z affineRows, slope []float64, cons []constraint, c propert
 			g := constraint{a: make([]float64, d), c: -con.Bound}
 			errs := 0.0
 			for j, w := range con.Coef {
+				if w == 0 {
+					continue
+				}
+				if e.gapped[top] {
+					g.c += w * e.off[top][j]
+					errs += math.Abs(w) * e.rad[top][j]
+				}
 				if w *= slope[j]; w == 0 {
 					continue
 				}
-				floats.AddScaled(g.a, w, z.a[j*d:(j+1)*d])
+				addScaled(g.a, w, z.a[j*d:(j+1)*d])
 				g.c += w * z.c[j]
-				errs += math.Abs(w) * e.roundingError(z, j)
+				errs += math.Abs(w) * e.slack(z, j)
 			}
 			g.c -= errs
 			more = append(more, g)
@@ -297,24 +355,41 @@ func (e *exact) leaf(z affineRows, slope []float64, cons []constraint, c propert
 	return true
 }
 
+// addScaled adds a times src to dst (of one length, the input's dimension): a plain loop, since on a
+// handful of elements the call into gonum's assembly costs more than the work (18% of an elu student's
+// verification went to it).
+func addScaled(dst []float64, a float64, src []float64) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += a * v
+	}
+}
+
 // roundingError bounds how far row j of f, as computed, can be from the exact composition anywhere on the
 // box: the margin of the terms' magnitudes, scaled for the depth of the chain of products.
 func (e *exact) roundingError(f affineRows, j int) float64 {
 	return relMargin*f.mag[j]*float64(len(e.net.Layers)+2) + absMargin
 }
 
-// rangeOf returns sound bounds of row j of f over the box.
+// slack bounds how far the network's value can be from row j of f, as computed, anywhere on the region:
+// the rounding error and the gaps' deviation (with a margin for the deviation's own rounding).
+func (e *exact) slack(f affineRows, j int) float64 {
+	return e.roundingError(f, j) + f.dev[j]*(1+relMargin)
+}
+
+// rangeOf returns sound bounds of the network's value that row j of f stands for, over the region's part
+// of the box.
 func (e *exact) rangeOf(f affineRows, j int) (float64, float64) {
 	a := f.a[j*e.d : (j+1)*e.d]
 	lo, m := extreme(a, e.box, true, nil)
 	hi, _ := extreme(a, e.box, false, nil)
-	r := e.roundingError(f, j) + relMargin*m
+	r := e.slack(f, j) + relMargin*m
 	return lo + f.c[j] - r, hi + f.c[j] + r
 }
 
-// signConstraint is z_j >= 0 (active) or z_j <= 0, loosened by z_j's rounding error.
+// signConstraint is z_j >= 0 (active) or z_j <= 0, loosened by z_j's rounding error and deviation.
 func (e *exact) signConstraint(z affineRows, j int, active bool) constraint {
-	r := e.roundingError(z, j)
+	r := e.slack(z, j)
 	a := append([]float64(nil), z.a[j*e.d:(j+1)*e.d]...)
 	if active { // -z <= 0
 		for t := range a {

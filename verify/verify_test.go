@@ -47,11 +47,12 @@ func verdictsAgree(t *testing.T, opt Options) {
 }
 
 // TestDeepSmoothVerdictsAgreeWithDenseSampling: the verdicts on networks deep enough for back-substituted
-// child bounds (crownFrom) and with tanh and sigmoid (optimized tangent lines) agree with a dense grid.
+// child bounds (crownFrom) and with tanh and sigmoid (optimized tangent lines), or elu close to relu (the
+// exact decision on relu's regions, with elu's gaps), agree with a dense grid.
 func TestDeepSmoothVerdictsAgreeWithDenseSampling(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 10))
 	counts := map[Verdict]int{}
-	for _, act := range []activation.Activation{activation.Tanh, activation.Sigmoid} {
+	for _, act := range []activation.Activation{activation.Tanh, activation.Sigmoid, {Name: "elu", Param: 1.0 / 8192}} {
 		for trial := 0; trial < 8; trial++ {
 			net := nn.Random(rng, []int{2, 8, 8, 8, 8, 8, 2}, act, activation.Identity)
 			scaleWeights(net, 2)

@@ -25,7 +25,8 @@ func newVerify() *cobra.Command {
 		Use:   "verify --net FILE --prop FILE [--timeout DURATION] [--json]",
 		Short: "Prove a property on a network's whole input box, or find a counterexample",
 		Long: `Decide a VNN-LIB property over its whole input box: CROWN bounds with branch and bound over input
-splits, and for relu networks an exact decision of the small boxes by their linear regions, prove it
+splits, and for relu networks an exact decision of the small boxes by their linear regions (elu
+networks: relu's regions, with elu's distance from relu carried as a sound gap), prove it
 (certified), a counterexample confirmed by a forward pass refutes it (violated), or the budget runs out
 (unknown). "certified" is never said of a network with a counterexample: the bounds and the regions'
 certificates are sound, floating-point rounding included.
@@ -92,5 +93,5 @@ func verifierFlags(cmd *cobra.Command, o *verify.Options) {
 	fl := cmd.Flags()
 	fl.IntVar(&o.ReluSplits, "relu-splits", 0, "unstable relus tried for splitting at each branch beside the input dimensions (0: none)")
 	fl.BoolVar(&o.NoAlpha, "no-alpha", false, "keep CROWN's fixed relu slopes and the least-area sigmoid and tanh lines (do not optimize them per objective)")
-	fl.BoolVar(&o.NoExact, "no-exact", false, "never decide small boxes exactly by their linear regions (relu networks)")
+	fl.BoolVar(&o.NoExact, "no-exact", false, "never decide small boxes exactly by their linear regions (relu and elu networks)")
 }
