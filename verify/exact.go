@@ -31,11 +31,10 @@ import (
 // an inactive neuron's output is s*z plus a gap in [lo, hi] (activation.ShadowGap over the neuron's range
 // on the region: for elu, s is the chord's slope), whose midpoint joins the affine function and whose
 // half-width joins the row's deviation dev, a bound on how far the network's pre-activation can be from
-// the row. Every constraint is
-// loosened by its deviation, so a region proved empty or safe is so for the network itself; a point found
-// in a loosened region is only a counterexample if the forward pass confirms it. The decision is then no
-// longer exact, but it stays sound, and with elu's alpha 1/8192 (the activation suite) the gaps are too
-// small to matter.
+// the row. Every constraint is loosened by its deviation, so a region proved empty or safe is so for the
+// network itself; a point found in a loosened region is only a counterexample if the forward pass
+// confirms it. The decision is then no longer exact, but it stays sound, and with elu's alpha 1/8192 (the
+// activation suite) the gaps rarely matter.
 
 // exactMaxUnstable is the most unstable relus a box may have for the exact decision to be tried.
 const exactMaxUnstable = 24
