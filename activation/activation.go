@@ -1,5 +1,6 @@
 // Package activation is the one registry of the activation functions birdnn networks use: each entry gives
-// the function's value, its derivative and its linear relaxations; training graphs compute it with
+// the function's value, its derivative and its linear relaxations (and, for elu, its gap from relu, by
+// which the verifier decides elu networks on relu's linear regions); training graphs compute it with
 // Gorgonia's own operation where it has a fast one (relu), else with one pointwise operation built from the
 // value and derivative, on every core.
 package activation
