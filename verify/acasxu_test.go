@@ -8,6 +8,7 @@ import (
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/nn/nnet"
+	"github.com/birdnn/birdnn/nn/onnx"
 	"github.com/birdnn/birdnn/property"
 )
 
@@ -39,12 +40,20 @@ func TestACASXuN21Property2(t *testing.T) {
 }
 
 // TestBoundsNeverCertifyAViolatedNetwork runs the bounds alone (no counterexample search) on N2,1, which
-// violates property 2: whatever the budget, the verdict must not be certified.
+// violates property 2, and on the activation suite's elu student of N2,1 (decided on relu's regions with
+// elu's gaps), which violates it too: whatever the budget, the verdict must not be certified.
 func TestBoundsNeverCertifyAViolatedNetwork(t *testing.T) {
-	net, prop := acasProblem(t, 2, 1, 2)
-	res := Verify(context.Background(), net, prop, Options{NoAttack: true, MaxBoxes: 1000})
-	if res.Verdict == Certified {
-		t.Fatalf("certified a network with a counterexample after %d boxes", res.Boxes)
+	teacher, prop := acasProblem(t, 2, 1, 2)
+	student, err := onnx.ReadFile("../datasets/suite/elu_n21.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, net := range map[string]*nn.Network{"N2,1": teacher, "N2,1's elu student": student} {
+		res := Verify(context.Background(), net, prop, Options{NoAttack: true, MaxBoxes: 1000})
+		if res.Verdict == Certified {
+			t.Fatalf("%s: certified a network with a counterexample after %d boxes", name, res.Boxes)
+		}
+		t.Logf("%s: %s after %d boxes", name, res.Verdict, res.Boxes)
 	}
 }
 
