@@ -106,18 +106,15 @@ type exact struct {
 func newExact(net *nn.Network) *exact {
 	e := &exact{net: net, d: net.Inputs(), maxUnstable: exactMaxUnstable, maxRegions: exactMaxRegions, maxPrograms: exactMaxPrograms}
 	for _, l := range net.Layers {
-		k, err := l.Act.Kind()
-		if err != nil {
-			return nil
-		}
 		if l.Act.Name == "identity" {
 			e.inactive = append(e.inactive, 1)
 			e.linear = append(e.linear, true)
 			e.gapped = append(e.gapped, false)
 		} else if slope, ok := l.Act.Shadow(); ok {
+			k, _ := l.Act.Kind() // known: it has a shadow
 			e.inactive = append(e.inactive, slope)
 			e.linear = append(e.linear, false)
-			e.gapped = append(e.gapped, !k.PiecewiseLinear)
+			e.gapped = append(e.gapped, k.ShadowGap != nil)
 		} else {
 			return nil
 		}
@@ -297,8 +294,8 @@ func (e *exact) setSign(k, j int, active bool) {
 		e.slope[k][j], e.off[k][j], e.rad[k][j] = 1, 0, 0
 		return
 	}
-	e.slope[k][j] = e.inactive[k]
 	if !e.gapped[k] {
+		e.slope[k][j] = e.inactive[k]
 		return
 	}
 	u := math.Min(e.zhi[k][j], 0)

@@ -113,14 +113,7 @@ func TestExactGapsNearTheMaximum(t *testing.T) {
 		for trial := 0; trial < 12; trial++ {
 			net := nn.Random(rng, []int{2, 8, 8, 2}, act, activation.Identity)
 			box := randomBox(rng, 2, 0.5)
-			const n = 300
-			var grid []float64
-			for a := 0; a <= n; a++ {
-				for b := 0; b <= n; b++ {
-					grid = append(grid, box.Lo[0]+(box.Hi[0]-box.Lo[0])*float64(a)/n, box.Lo[1]+(box.Hi[1]-box.Lo[1])*float64(b)/n)
-				}
-			}
-			y := net.Forward(grid)
+			y := net.Forward(gridPoints(box, 300))
 			lo, hi := math.Inf(1), math.Inf(-1)
 			for r := 0; r < len(y)/2; r++ {
 				lo, hi = math.Min(lo, y[2*r+1]-y[2*r]), math.Max(hi, y[2*r+1]-y[2*r])

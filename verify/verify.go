@@ -778,42 +778,29 @@ func branch(bd *bounder, c property.Case, j job, o *outcome, opt Options, unstab
 				return true
 			}
 		}
-		sa, sb := kids[0].known.score, kids[1].known.score
-		if kids[0].known.safe {
-			sa = 0
-		}
-		if kids[1].known.safe {
-			sb = 0
-		}
-		// The split that leaves the least to prove: the sum of the halves' shortfalls (a proved half
-		// counts zero). When the exact decision is on, the fewest unstable relus left in the open halves
-		// comes first (the shortfalls only break ties): that is what brings boxes within its reach, and
-		// on the ACAS Xu benchmark it pays even far from it (N4,2 property 2: certified in 11 s, where
-		// the shortfalls alone left it unknown after 300 s).
-		score := sa + sb
-		if unstable != nil {
-			u := 0
-			for _, k := range kids {
-				if !k.known.safe && k.known.bounds != nil {
-					u += unstable(k.known.bounds)
-				}
+		// The split that leaves the least to prove: first the least left open, then the least sum of the
+		// halves' shortfalls (a proved half counts zero). An open half counts one, or, when the exact
+		// decision is on, its unstable relus: that is what brings boxes within its reach, and on the ACAS
+		// Xu benchmark it pays even far from it (N4,2 property 2: certified in 11 s, where the shortfalls
+		// alone left it unknown after 300 s). Without it, counting open halves matters because the
+		// candidates' shortfalls come from the quick bounds, which the chosen halves' tighter ones can
+		// beat by far: on a domain-repaired N3,5 sigmoid student, a split proved one half and left the
+		// other 0.294 short (both proved with the tighter bounds) while the others left 0.146 + 0.146, so
+		// the sum alone never chose it; the proof stood at all but 2e-8 of the box after 150 s, and is
+		// certified in 24.2 s with the count first.
+		open, short := 0, 0.0
+		for _, k := range kids {
+			switch {
+			case k.known.safe:
+				continue
+			case unstable == nil:
+				open++
+			case k.known.bounds != nil:
+				open += unstable(k.known.bounds)
 			}
-			score = -float64(u) + math.Atan(score)/4
-		} else {
-			// Otherwise the fewest open halves come first, and the shortfalls break ties. The candidates'
-			// shortfalls come from the quick bounds, which the chosen halves' tighter ones can beat by
-			// far: on a domain-repaired N3,5 sigmoid student, a split proved one half and left the other
-			// 0.294 short (both proved with the tighter bounds) while the others left 0.146 + 0.146, so
-			// the sum alone never chose it; the proof stood at all but 2e-8 of the box after 150 s, and
-			// is certified in 24.2 s with the count first.
-			open := 0
-			for _, k := range kids {
-				if !k.known.safe {
-					open++
-				}
-			}
-			score = -float64(open) + math.Atan(score)/4
+			short += k.known.score
 		}
+		score := -float64(open) + math.Atan(short)/4
 		if score > bestScore || best == nil {
 			bestScore, best = score, kids
 		}

@@ -92,14 +92,7 @@ func diffProperty(box property.Box, th float64) *property.Property {
 // number of unsafe grid points.
 func checkVerdict(t *testing.T, net *nn.Network, prop *property.Property, res Result, name string) int {
 	t.Helper()
-	box := prop.Cases[0].Box
-	const n = 200
-	x := make([]float64, 0, 2*(n+1)*(n+1))
-	for a := 0; a <= n; a++ {
-		for b := 0; b <= n; b++ {
-			x = append(x, box.Lo[0]+(box.Hi[0]-box.Lo[0])*float64(a)/n, box.Lo[1]+(box.Hi[1]-box.Lo[1])*float64(b)/n)
-		}
-	}
+	x := gridPoints(prop.Cases[0].Box, 200)
 	y := net.Forward(x)
 	unsafe := 0
 	for r := 0; r < len(x)/2; r++ {
@@ -118,6 +111,17 @@ func checkVerdict(t *testing.T, net *nn.Network, prop *property.Property, res Re
 		}
 	}
 	return unsafe
+}
+
+// gridPoints returns the (n+1) x (n+1) grid of a 2-dimensional box, row-major.
+func gridPoints(box property.Box, n int) []float64 {
+	x := make([]float64, 0, 2*(n+1)*(n+1))
+	for a := 0; a <= n; a++ {
+		for b := 0; b <= n; b++ {
+			x = append(x, box.Lo[0]+(box.Hi[0]-box.Lo[0])*float64(a)/float64(n), box.Lo[1]+(box.Hi[1]-box.Lo[1])*float64(b)/float64(n))
+		}
+	}
+	return x
 }
 
 // TestCollectedCounterexamples: a search that collects counterexamples (with CollectFor limiting it
