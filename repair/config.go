@@ -50,8 +50,8 @@ type DomainConfig struct {
 	Grace float64 `mapstructure:"grace"`
 	// Stall ends a round's verification early, in every round but the last, when its proof falls behind:
 	// when the unproven share of the box, shrinking at the pace of the last quarter of the time so far,
-	// would still be above Stall at VerifySeconds (verify.Options.Stall). 0: every round takes its whole
-	// budget.
+	// would still be above Stall at VerifySeconds, or when the open boxes have stopped falling with a
+	// third of VerifySeconds left (verify.Options.Stall). 0: every round takes its whole budget.
 	Stall float64 `mapstructure:"stall"`
 	// Neighbours is how many inputs are sampled around each counterexample (and in each undecided box)
 	// to join the repair set.

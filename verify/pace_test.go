@@ -58,26 +58,38 @@ func TestPaceOfGrace(t *testing.T) {
 	}
 }
 
-// TestPaceOfStall drives Options.Stall's test (stall 0.005, timeout 1 s, no grace) with made-up unproven
-// shares and checks when it stops the search; the times were worked out by hand from the rule (checks
-// from 1/3 s every 0.05 s, marks every 0.03 s at these 10 ms calls; the unproven share at 1 s, projected
-// geometrically from the last quarter of the time so far, must be 0.005 or less).
+// TestPaceOfStall drives Options.Stall's tests (stall 0.005, timeout 1 s, no grace) with made-up unproven
+// shares and open boxes and checks when they stop the search; the times were worked out by hand from the
+// rules (checks from 1/3 s every 0.05 s, at 0.34, 0.39, ... s, marks every 0.03 s at these 10 ms calls).
+// The unproven share at 1 s, projected geometrically from the last quarter of the time so far, must be
+// 0.005 or less; and from 2/3 s on (the check at 0.69 s) the open boxes must be fewer than at the start
+// of that quarter.
 func TestPaceOfStall(t *testing.T) {
+	falling := func(s float64) float64 { return 1000 * (1 - s) }
 	tests := []struct {
 		name     string
 		unproven func(s float64) float64
+		open     func(s float64) float64
 		stop     float64 // 0: never (up to 2 s)
 	}{
 		// 0.1 e^-5s: the projection is exact, 0.1 e^-5 = 0.00067 at 1 s.
-		{"fast", func(s float64) float64 { return 0.1 * math.Exp(-5*s) }, 0},
+		{"fast", func(s float64) float64 { return 0.1 * math.Exp(-5*s) }, falling, 0},
 		// 0.1 e^-2s: 0.0135 at 1 s, stopped at the first check.
-		{"slow", func(s float64) float64 { return 0.1 * math.Exp(-2*s) }, 0.34},
+		{"slow", func(s float64) float64 { return 0.1 * math.Exp(-2*s) }, falling, 0.34},
 		// 0.1 e^-5s, stuck from 0.5 s at 0.00821. At 0.54 s the window starts at the mark of 0.39 s
 		// (0.01423): 3.67/s, 0.0015 at 1 s; at 0.59 s, from 0.42 s (0.01225): 2.35/s, 0.0031; at 0.64 s,
 		// from 0.48 s (0.00907): 0.62/s, 0.0066.
-		{"stuck later", func(s float64) float64 { return 0.1 * math.Exp(-5*math.Min(s, 0.5)) }, 0.64},
-		// Below the stall share all along: never stopped, however slow.
-		{"nearly done", func(s float64) float64 { return 0.004 }, 0},
+		{"stuck later", func(s float64) float64 { return 0.1 * math.Exp(-5*math.Min(s, 0.5)) }, falling, 0.64},
+		// Below the stall share all along and the open boxes falling: never stopped, however slow.
+		{"nearly done", func(s float64) float64 { return 0.004 }, falling, 0},
+		// The share as fast as "fast", but the open boxes grow: stopped at the first check from 2/3 s.
+		{"open boxes grow", func(s float64) float64 { return 0.1 * math.Exp(-5*s) }, func(s float64) float64 { return 100 + 100*s }, 0.69},
+		// Below the stall share, and as many open boxes at 0.69 s as at the window's start (0.51 s).
+		{"open boxes steady", func(s float64) float64 { return 0.004 }, func(s float64) float64 { return 100 }, 0.69},
+		// The open boxes grow until 0.6 s (160), then fall 300/s: at 0.69 s 133 against 151 at the mark of
+		// 0.51 s, and fewer at every later check.
+		{"open boxes peak at 0.6 s", func(s float64) float64 { return 0.1 * math.Exp(-5*s) },
+			func(s float64) float64 { return 100 + 100*math.Min(s, 0.6) - 300*math.Max(s-0.6, 0) }, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,7 +97,7 @@ func TestPaceOfStall(t *testing.T) {
 			stop := 0.0
 			for ms := 0; ms <= 2000; ms += 10 {
 				s := float64(ms) / 1000
-				if !pace(time.Duration(ms)*time.Millisecond, 1-tc.unproven(s), 100) {
+				if !pace(time.Duration(ms)*time.Millisecond, 1-tc.unproven(s), int(math.Round(tc.open(s)))) {
 					stop = s
 					break
 				}

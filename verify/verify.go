@@ -61,8 +61,11 @@ type Options struct {
 	// Stall ends a search that is falling behind before Timeout, with Unknown (Result.Stalled): from a
 	// third of Timeout on, and then every twentieth of it, the unproven share of the box, shrinking by the
 	// factor it shrank over the last quarter of the time so far for every such span, must be Stall or
-	// less at Timeout. 0: off. Domain-wise repair sets it for every round but the last: a round whose
-	// proof will not finish hands its open boxes to the next round sooner.
+	// less at Timeout; and from two thirds of Timeout on, the open boxes must be fewer than at the start
+	// of that quarter (a frontier still growing with a third of the time left does not finish: N3,5's
+	// round-1 sigmoid retraining was 99.87% proven at 30 s with its open boxes growing from 10 s on, and
+	// needed more than 200 s). 0: off. Domain-wise repair sets it for every round but the last: a round
+	// whose proof will not finish hands its open boxes to the next round sooner.
 	Stall float64
 	// MaxBoxes ends the search with Unknown after this many boxes (0: no limit).
 	MaxBoxes int
@@ -403,6 +406,9 @@ func newPace(timeout, grace time.Duration, stall float64) func(now time.Duration
 				if u, u0 := 1-proven, 1-m.proven; u > stall && now > m.at {
 					shrink := math.Log(u0/u) / (now - m.at).Seconds() // per second; <= 0 when stuck
 					ok = u*math.Exp(-shrink*(timeout-now).Seconds()) <= stall
+				}
+				if now >= 2*timeout/3 && now > m.at && open >= m.open {
+					ok = false // a third of the time left and the open boxes no fewer: the proof will not finish
 				}
 			}
 			return ok

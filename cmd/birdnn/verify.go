@@ -78,7 +78,7 @@ Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 	fl.StringVar(&propPath, "prop", "", "VNN-LIB property (a file, data:REL or builtin:REL)")
 	fl.DurationVar(&timeout, "timeout", time.Minute, "give up with unknown after this long")
 	fl.DurationVar(&opt.Grace, "grace", 0, "after --timeout, go on up to this long while the proven share and the open boxes move fast enough to finish in time")
-	fl.Float64Var(&opt.Stall, "stall", 0, "before --timeout, give up with unknown once the unproven share, shrinking at its recent pace, would still exceed this at the timeout (0: never)")
+	fl.Float64Var(&opt.Stall, "stall", 0, "before --timeout, give up with unknown once the unproven share, shrinking at its recent pace, would still exceed this at the timeout, or once the open boxes stop falling with a third of it left (0: never)")
 	fl.BoolVar(&opt.BreadthFirst, "breadth-first", false, "work the boxes level by level (the proven share then measures progress evenly)")
 	verifierFlags(cmd, &opt)
 	fl.BoolVar(&asJSON, "json", false, "print JSON: verdict, seconds, boxes, counterexample")
