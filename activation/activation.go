@@ -35,8 +35,6 @@ type Kind struct {
 	// Node builds the function as a Gorgonia operation on x, or is nil: then training graphs apply Value
 	// and the derivative element by element, on every core (one operation instead of a chain of them).
 	Node func(x *G.Node, p float64) (*G.Node, error)
-	// PiecewiseLinear reports that the function is linear on each side of 0 (identity, relu, leaky_relu).
-	PiecewiseLinear bool
 	// Monotone reports that the function is non-decreasing (every entry here is).
 	Monotone bool
 	// Support, for a convex function, returns a point where s is a subgradient (a derivative, or between
@@ -60,11 +58,11 @@ func register(k *Kind) { registry[k.Name] = k }
 
 func init() {
 	register(&Kind{
-		Name:            "identity",
-		Value:           func(x, _ float64) float64 { return x },
-		Deriv:           func(_, _ float64) float64 { return 1 },
-		Node:            func(x *G.Node, _ float64) (*G.Node, error) { return x, nil },
-		PiecewiseLinear: true, Monotone: true,
+		Name:     "identity",
+		Value:    func(x, _ float64) float64 { return x },
+		Deriv:    func(_, _ float64) float64 { return 1 },
+		Node:     func(x *G.Node, _ float64) (*G.Node, error) { return x, nil },
+		Monotone: true,
 	})
 	register(&Kind{
 		Name: "relu",
@@ -80,9 +78,9 @@ func init() {
 			}
 			return 0
 		},
-		Node:            func(x *G.Node, _ float64) (*G.Node, error) { return G.Rectify(x) },
-		ShadowSlope:     func(float64) float64 { return 0 },
-		PiecewiseLinear: true, Monotone: true,
+		Node:        func(x *G.Node, _ float64) (*G.Node, error) { return G.Rectify(x) },
+		ShadowSlope: func(float64) float64 { return 0 },
+		Monotone:    true,
 	})
 	register(&Kind{
 		Name: "leaky_relu", Param: "slope", DefaultParam: 0.01,
@@ -98,9 +96,9 @@ func init() {
 			}
 			return p
 		},
-		Node:            func(x *G.Node, p float64) (*G.Node, error) { return G.LeakyRelu(x, p) },
-		ShadowSlope:     func(p float64) float64 { return p },
-		PiecewiseLinear: true, Monotone: true,
+		Node:        func(x *G.Node, p float64) (*G.Node, error) { return G.LeakyRelu(x, p) },
+		ShadowSlope: func(p float64) float64 { return p },
+		Monotone:    true,
 	})
 	register(&Kind{
 		Name:     "sigmoid",
@@ -316,6 +314,14 @@ func (a Activation) Shadow() (slope float64, ok bool) {
 		return 0, false
 	}
 	return k.ShadowSlope(a.Param), true
+}
+
+// PiecewiseLinear reports whether a is linear on each side of 0 with a kink there: it has a shadow
+// (Shadow) and is its own (relu, leaky_relu; not elu, within a gap of relu, nor identity, which has no
+// kink).
+func (a Activation) PiecewiseLinear() bool {
+	k, found := registry[a.Name]
+	return found && k.ShadowSlope != nil && k.ShadowGap == nil
 }
 
 // ShadowGap returns a slope s and bounds lo <= f(z) - s*z <= hi for every z in [l, u], l <= u <= 0, where

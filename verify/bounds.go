@@ -186,7 +186,7 @@ func newBounder(net *nn.Network) *bounder {
 	b := &bounder{net: net}
 	for _, l := range net.Layers {
 		w = max(w, l.In, l.Out)
-		b.stablePWL = append(b.stablePWL, l.Act.Name == "relu" || l.Act.Name == "leaky_relu")
+		b.stablePWL = append(b.stablePWL, l.Act.PiecewiseLinear())
 	}
 	b.zc = make([]float64, w)
 	b.bufs = [2][]float64{make([]float64, w), make([]float64, w)}

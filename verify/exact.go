@@ -111,10 +111,9 @@ func newExact(net *nn.Network) *exact {
 			e.linear = append(e.linear, true)
 			e.gapped = append(e.gapped, false)
 		} else if slope, ok := l.Act.Shadow(); ok {
-			k, _ := l.Act.Kind() // known: it has a shadow
 			e.inactive = append(e.inactive, slope)
 			e.linear = append(e.linear, false)
-			e.gapped = append(e.gapped, k.ShadowGap != nil)
+			e.gapped = append(e.gapped, !l.Act.PiecewiseLinear())
 		} else {
 			return nil
 		}
@@ -216,9 +215,6 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 			slope[j] = 1
 			continue
 		}
-		lo, hi := e.rangeOf(z, j)
-		lo, hi = math.Max(lo, bounds[k][j].Lo), math.Min(hi, bounds[k][j].Hi)
-		e.zlo[k][j], e.zhi[k][j] = lo, hi
 		sign := 0
 		for _, s := range splits {
 			if s.k == k && s.j == j {
@@ -228,7 +224,15 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 				}
 			}
 		}
+		// The neuron's range on the region: for its sign when no split fixed it, and on gapped layers for
+		// the gap of an inactive neuron (setSign).
+		if sign == 0 || e.gapped[k] {
+			lo, hi := e.rangeOf(z, j)
+			lo, hi = math.Max(lo, bounds[k][j].Lo), math.Min(hi, bounds[k][j].Hi)
+			e.zlo[k][j], e.zhi[k][j] = lo, hi
+		}
 		if sign == 0 {
+			lo, hi := e.zlo[k][j], e.zhi[k][j]
 			switch {
 			case lo >= 0:
 				sign = 1
