@@ -292,7 +292,8 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 	scale = math.Sqrt(scale/float64(len(ty))) + 1e-12
 	batch := min(cfg.Batch, nt)
 	dec := property.OrderConjunctions(set.M)
-	gr, err := rebuild(net, batch, dec, cfg.Margin*scale)
+	margin := cfg.Margin * scale
+	gr, err := rebuild(net, batch, dec, margin, cfg.CapMargin)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +301,7 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 	lr := cfg.LearnRate
 	opt := train.NewAdam(lr)
 	bx, bt := make([]float64, batch*set.D), make([]float64, batch*set.M)
-	bw, bk := make([]float64, batch), make([]float64, batch*len(dec))
+	bw, bk, bm := make([]float64, batch), make([]float64, batch*len(dec)), make([]float64, batch*len(dec))
 	sseW := 1 / (float64(batch) * float64(set.M) * scale * scale)
 	keepW := cfg.Keep / (float64(batch) * scale)
 	score := func(net *nn.Network) (float64, float64) {
@@ -330,39 +331,22 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 		epochs = epoch + 1
 		rng.Shuffle(nt, func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for s := 0; s+batch <= nt; s += batch { // whole batches; the shuffle covers the rest over epochs
-			clear(bk)
 			for b := 0; b < batch; b++ {
 				r := order[s+b]
 				copy(bx[b*set.D:(b+1)*set.D], tx[r*set.D:(r+1)*set.D])
 				t := ty[r*set.M : (r+1)*set.M]
 				copy(bt[b*set.M:(b+1)*set.M], t)
 				bw[b] = sseW
-				per := set.M - 1
-				if !cfg.Rank {
-					a := nn.Argmin(t)
-					for j := 0; j < per; j++ {
-						bk[b*set.M*per+a*per+j] = keepW
-					}
-					continue
-				}
-				// The whole order: every output below another stays below it (conjunction a*(m-1)+k
-				// says y_j <= y_a, k the index of j among the outputs other than a).
-				for a := 0; a < set.M; a++ {
-					for j, k := 0, 0; j < set.M; j++ {
-						if j == a {
-							continue
-						}
-						if t[a] < t[j] {
-							bk[b*set.M*per+a*per+k] = keepW
-						}
-						k++
-					}
-				}
+				w := set.M * (set.M - 1)
+				hingeRow(t, cfg.Rank, keepW, margin, bk[b*w:(b+1)*w], bm[b*w:(b+1)*w])
 			}
 			for _, f := range []struct {
 				n *G.Node
 				v []float64
-			}{{gr.X, bx}, {gr.tn, bt}, {gr.wn, bw}, {gr.kn, bk}} {
+			}{{gr.X, bx}, {gr.tn, bt}, {gr.wn, bw}, {gr.kn, bk}, {gr.mn, bm}} {
+				if f.n == nil {
+					continue
+				}
 				if err := gr.Feed(f.n, f.v); err != nil {
 					return nil, err
 				}
@@ -397,7 +381,7 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 			lr /= 2
 			calm = 0
 			gr.Close()
-			if gr, err = rebuild(best.Net, batch, dec, cfg.Margin*scale); err != nil {
+			if gr, err = rebuild(best.Net, batch, dec, margin, cfg.CapMargin); err != nil {
 				return nil, err
 			}
 			opt = train.NewAdam(lr)
@@ -413,11 +397,43 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 	return best, nil
 }
 
+// hingeRow fills one row's decision-hinge weights k and margins mg (m(m-1) each; conjunction a*(m-1)+i
+// says y_j <= y_a, i the index of j among the outputs other than a) for the targets t: weight keepW for
+// the decision's pairs (a the argmin of t, every j), or with rank for every pair that t orders (t_a <
+// t_j), and 0 elsewhere; each weighed pair's margin capped at half the targets' own gap,
+// min(margin, (t_j - t_a)/2), so that the targets are a zero of the hinge with room to spare (at a gap of
+// exactly the margin a hinge's gradient is not zero). CapMargin feeds mg; else the margin is margin.
+func hingeRow(t []float64, rank bool, keepW, margin float64, k, mg []float64) {
+	m := len(t)
+	clear(k)
+	clear(mg)
+	dec := nn.Argmin(t)
+	for a := 0; a < m; a++ {
+		if !rank && a != dec {
+			continue
+		}
+		for j, i := 0, 0; j < m; j++ {
+			if j == a {
+				continue
+			}
+			if a == dec && !rank || t[a] < t[j] {
+				k[a*(m-1)+i] = keepW
+				mg[a*(m-1)+i] = min(margin, (t[j]-t[a])/2)
+			}
+			i++
+		}
+	}
+}
+
 // resume loads the network to start from and checks that it has the layer sizes and hidden activation
 // asked for, and a linear output layer. A network with as many layers but narrower hidden ones is widened
 // first (widen): it computes the same function, with room to grow.
 func resume(path string, sizes []int, act activation.Activation, rng *rand.Rand) (*nn.Network, error) {
-	net, err := netio.Load(path)
+	file, err := datasets.Resolve(path)
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	net, err := netio.Load(file)
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err)
 	}
@@ -477,9 +493,12 @@ func widen(net *nn.Network, sizes []int, rng *rand.Rand) *nn.Network {
 type graph struct {
 	*train.Graph
 	tn, wn, kn *G.Node
+	mn         *G.Node // the hinge's margin per row and pair (nil: margin, the same for all)
 }
 
-func rebuild(net *nn.Network, batch int, dec []property.Conjunction, margin float64) (*graph, error) {
+// rebuild compiles the training graph of net: the weighted squared error plus the decision hinge over the
+// conjunctions dec, with the margin given, or (capped) a margin per row and pair fed at mn.
+func rebuild(net *nn.Network, batch int, dec []property.Conjunction, margin float64, capped bool) (*graph, error) {
 	gr, err := train.NewGraph(net, batch, train.Options{})
 	if err != nil {
 		return nil, err
@@ -491,7 +510,13 @@ func rebuild(net *nn.Network, batch int, dec []property.Conjunction, margin floa
 	loss, err := gr.WeightedSSE(gr.Out, g.tn, g.wn)
 	if err == nil {
 		var keep *G.Node
-		if keep, err = gr.ViolationLoss(gr.Out, dec, g.kn, margin); err == nil {
+		if capped {
+			g.mn = gr.NewInput("keep_margin", batch, len(dec))
+			keep, err = gr.ViolationLossPer(gr.Out, dec, g.kn, g.mn)
+		} else {
+			keep, err = gr.ViolationLoss(gr.Out, dec, g.kn, margin)
+		}
+		if err == nil {
 			if loss, err = G.Add(loss, keep); err == nil {
 				err = gr.Compile(loss)
 			}

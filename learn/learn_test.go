@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 
+	G "gorgonia.org/gorgonia"
+
 	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/nn"
@@ -292,6 +294,78 @@ func TestMineFindsDisagreements(t *testing.T) {
 		}
 		if !box.Contains(x[2*r : 2*r+2]) {
 			t.Fatalf("row %d outside the box", r)
+		}
+	}
+}
+
+// TestHingeRow checks one row's hinge weights and capped margins by hand: targets (0.3, 0.1, 0.5) decide
+// output 1; conjunction a*2+i says y_j <= y_a, i the index of j among the outputs other than a.
+func TestHingeRow(t *testing.T) {
+	tgt := []float64{0.3, 0.1, 0.5}
+	for _, tc := range []struct {
+		name     string
+		rank     bool
+		margin   float64
+		wantK    []float64
+		wantMarg []float64
+	}{
+		// Decision pairs (1, 0) and (1, 2): gaps 0.2 and 0.4, half of them 0.1 and 0.2.
+		{"decision", false, 0.5, []float64{0, 0, 2, 2, 0, 0}, []float64{0, 0, 0.1, 0.2, 0, 0}},
+		{"decision, narrow margin", false, 0.15, []float64{0, 0, 2, 2, 0, 0}, []float64{0, 0, 0.1, 0.15, 0, 0}},
+		// The whole order 1 < 0 < 2: also (0, 2), gap 0.2.
+		{"rank", true, 0.5, []float64{0, 2, 2, 2, 0, 0}, []float64{0, 0.1, 0.1, 0.2, 0, 0}},
+	} {
+		k, mg := make([]float64, 6), []float64{9, 9, 9, 9, 9, 9}
+		hingeRow(tgt, tc.rank, 2, tc.margin, k, mg)
+		for i := range k {
+			if k[i] != tc.wantK[i] || math.Abs(mg[i]-tc.wantMarg[i]) > 1e-15 {
+				t.Fatalf("%s: weights %v margins %v, want %v and %v", tc.name, k, mg, tc.wantK, tc.wantMarg)
+			}
+		}
+	}
+}
+
+// TestCapMarginKeepsTeacher: with the margins capped, a network that computes the targets exactly is a
+// zero of the whole loss (squared error and hinge), so training leaves it where it is; with a margin
+// wider than the targets' own gaps the hinge is not zero there and pulls it away.
+func TestCapMarginKeepsTeacher(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 1))
+	net := nn.Random(rng, []int{2, 8, 3}, activation.ReLU, activation.Identity)
+	const batch = 64
+	x := make([]float64, 2*batch)
+	for i := range x {
+		x[i] = 2*rng.Float64() - 1
+	}
+	y := net.Forward(x)
+	dec := property.OrderConjunctions(3)
+	for _, capped := range []bool{true, false} {
+		gr, err := rebuild(net, batch, dec, 10, capped)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bw, bk, bm := make([]float64, batch), make([]float64, batch*6), make([]float64, batch*6)
+		for r := 0; r < batch; r++ {
+			bw[r] = 1
+			hingeRow(y[r*3:(r+1)*3], false, 1, 10, bk[r*6:(r+1)*6], bm[r*6:(r+1)*6])
+		}
+		for _, f := range []struct {
+			n *G.Node
+			v []float64
+		}{{gr.X, x}, {gr.tn, y}, {gr.wn, bw}, {gr.kn, bk}, {gr.mn, bm}} {
+			if f.n != nil {
+				if err := gr.Feed(f.n, f.v); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		loss, err := gr.Run()
+		gr.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The graph's products round differently from nn.Forward's: the squared error is about 1e-31.
+		if capped && !(loss < 1e-20) || !capped && !(loss > 1) {
+			t.Errorf("capped %v: loss %v at the targets' network, want 0 (rounding) capped, > 1 with margin 10", capped, loss)
 		}
 	}
 }

@@ -270,6 +270,57 @@ func TestViolationLossGradient(t *testing.T) {
 	}
 }
 
+// TestViolationLossPerGradient checks the violation loss with a margin per row and conjunction against
+// property.Region.Loss, row by row and conjunction by conjunction with that margin, and its parameter
+// gradients by finite differences; and that conjunctions of more than one constraint are refused.
+func TestViolationLossPerGradient(t *testing.T) {
+	conjs := property.OrderConjunctions(3)
+	rng := rand.New(rand.NewPCG(8, 9))
+	net := nn.Random(rng, []int{3, 6, 3}, activation.Tanh, activation.Identity)
+	const batch = 5
+	x := randVec(rng, batch*3, 2)
+	c, want := make([]float64, batch*len(conjs)), make([]float64, batch*len(conjs))
+	for i := range c {
+		c[i] = float64(i%4) * 0.5 // some zero weights
+		want[i] = 2 * rng.Float64()
+	}
+	ref := func(n *nn.Network) float64 {
+		y := n.Forward(x)
+		s := 0.0
+		for r := 0; r < batch; r++ {
+			for k, conj := range conjs {
+				i := r*len(conjs) + k
+				s += c[i] * property.Region{conj}.Loss(y[r*3:r*3+3], want[i], nil)
+			}
+		}
+		return s
+	}
+	gr, err := NewGraph(net, batch, Options{})
+	must(t, err)
+	defer gr.Close()
+	cn, wn := gr.NewInput("c", batch, len(conjs)), gr.NewInput("want", batch, len(conjs))
+	loss, err := gr.ViolationLossPer(gr.Out, conjs, cn, wn)
+	must(t, err)
+	must(t, gr.Compile(loss))
+	must(t, gr.Feed(gr.X, x))
+	must(t, gr.Feed(cn, c))
+	must(t, gr.Feed(wn, want))
+	got, err := gr.Run()
+	must(t, err)
+	if w := ref(net); math.Abs(got-w) > 1e-10*math.Max(1, w) || w == 0 {
+		t.Fatalf("loss %v, reference %v (want a non-zero loss to test)", got, w)
+	}
+	checkParamGrads(t, "tanh", net, gr, ref)
+
+	two := []property.Conjunction{{{Coef: []float64{1, 0, 0}}, {Coef: []float64{0, 1, 0}}}}
+	g2, err := NewGraph(net, batch, Options{})
+	must(t, err)
+	defer g2.Close()
+	if _, err := g2.ViolationLossPer(g2.Out, two, g2.NewInput("c", batch, 1), g2.NewInput("w", batch, 1)); err == nil {
+		t.Error("a conjunction of two constraints: no error")
+	}
+}
+
 // TestMaskKeepsOtherParameters trains with Adam under a mask and checks that only the chosen neurons'
 // incoming weights and biases moved, and that the unchosen ones are bit-identical: for a mask with a
 // layer of no chosen neuron, one with a nil layer (none chosen), and a sigmoid network (whose steps have

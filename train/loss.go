@@ -146,6 +146,56 @@ func (gr *Graph) ViolationLoss(out *G.Node, conjs []property.Conjunction, c *G.N
 	return G.Sum(weighted)
 }
 
+// ViolationLossPer is ViolationLoss with a margin per row and conjunction: want is a Batch x len(conjs)
+// node, and it builds sum over r and k of c_rk * max(0, want_rk - m_k(y_r)). Each conjunction must have one
+// constraint (as property.OrderConjunctions's do).
+func (gr *Graph) ViolationLossPer(out *G.Node, conjs []property.Conjunction, c, want *G.Node) (*G.Node, error) {
+	nout, batch := out.Shape()[1], out.Shape()[0]
+	k := len(conjs)
+	if k == 0 {
+		return nil, fmt.Errorf("violation loss: no conjunctions")
+	}
+	for _, n := range []*G.Node{c, want} {
+		if n.Shape()[0] != batch || n.Shape()[1] != k {
+			return nil, fmt.Errorf("violation loss: weights or margins of shape %v, want (%d, %d)", n.Shape(), batch, k)
+		}
+	}
+	a := make([]float64, nout*k) // nout x k
+	b := make([]float64, k)
+	for j, conj := range conjs {
+		if len(conj) != 1 {
+			return nil, fmt.Errorf("violation loss with per-row margins: conjunction %d has %d constraints, want 1", j, len(conj))
+		}
+		if len(conj[0].Coef) != nout {
+			return nil, fmt.Errorf("violation loss: constraint over %d outputs, network has %d", len(conj[0].Coef), nout)
+		}
+		for i, v := range conj[0].Coef {
+			a[i*k+j] = v
+		}
+		b[j] = conj[0].Bound
+	}
+	s, err := G.Mul(out, gr.Constant(nout, k, a))
+	if err != nil {
+		return nil, err
+	}
+	if s, err = G.BroadcastSub(s, gr.Constant(1, k, b), nil, []byte{0}); err != nil {
+		return nil, err
+	}
+	gap, err := G.Sub(want, s)
+	if err != nil {
+		return nil, err
+	}
+	h, err := G.Rectify(gap)
+	if err != nil {
+		return nil, err
+	}
+	weighted, err := G.HadamardProd(h, c)
+	if err != nil {
+		return nil, err
+	}
+	return G.Sum(weighted)
+}
+
 func sortedInts(v []int) bool {
 	for i := 1; i < len(v); i++ {
 		if v[i] < v[i-1] {

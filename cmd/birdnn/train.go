@@ -16,7 +16,7 @@ import (
 func newTrain() *cobra.Command {
 	var cfgPath, out string
 	var sets []string
-	var force, quiet bool
+	var force, quiet, verbose bool
 	cmd := &cobra.Command{
 		Use:   "train --config FILE [--set key=value ...] [--out FILE] [--force]",
 		Short: "Train a network of a chosen architecture and activation, on a CSV or by distilling a teacher",
@@ -40,6 +40,8 @@ Writes the network as ONNX (the config's out, or --out); an existing file is kep
 			rep := progress.Stderr()
 			if quiet {
 				rep = progress.To(nil)
+			} else if verbose {
+				rep = rep.Verbose()
 			}
 			res, err := trainFromConfig(cfg, rep)
 			if err != nil {
@@ -59,6 +61,7 @@ Writes the network as ONNX (the config's out, or --out); an existing file is kep
 	fl.StringVar(&out, "out", "", "ONNX file to write (default: the config's out)")
 	fl.BoolVar(&force, "force", false, "overwrite the output file")
 	fl.BoolVar(&quiet, "quiet", false, "no progress output")
+	fl.BoolVar(&verbose, "verbose", false, "log every epoch instead of a progress bar")
 	cmd.MarkFlagRequired("config")
 	return cmd
 }
