@@ -48,9 +48,9 @@ type Config struct {
 	// about other ranks (ACAS Xu property 2: the clear-of-conflict score is not the largest) carry over.
 	Rank   bool    `mapstructure:"rank"`
 	Margin float64 `mapstructure:"margin"`
-	// CapMargin asks of each pair of outputs at most the target's own gap between them: the hinge's
-	// margin for the pair (a, j) of a row is min(Margin, t_j - t_a). The targets are then a zero of the
-	// loss, which a margin wider than the teacher's own pulls the student away from.
+	// CapMargin asks of each pair of outputs at most half the targets' own gap between them: the hinge's
+	// margin for the pair (a, j) of a row is min(Margin, (t_j - t_a)/2). The targets are then a zero of
+	// the loss, which a margin wider than the teacher's own pulls the student away from.
 	CapMargin bool `mapstructure:"cap_margin"`
 	// TargetAgreement stops training once the held-out agreement reaches it (after MinEpochs); 0 never.
 	TargetAgreement float64 `mapstructure:"target_agreement"`

@@ -304,6 +304,7 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 	bw, bk, bm := make([]float64, batch), make([]float64, batch*len(dec)), make([]float64, batch*len(dec))
 	sseW := 1 / (float64(batch) * float64(set.M) * scale * scale)
 	keepW := cfg.Keep / (float64(batch) * scale)
+	w := len(dec) // hinge entries per row
 	score := func(net *nn.Network) (float64, float64) {
 		y := net.Forward(hx)
 		same, se := 0, 0.0
@@ -337,7 +338,6 @@ func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
 				t := ty[r*set.M : (r+1)*set.M]
 				copy(bt[b*set.M:(b+1)*set.M], t)
 				bw[b] = sseW
-				w := set.M * (set.M - 1)
 				hingeRow(t, cfg.Rank, keepW, margin, bk[b*w:(b+1)*w], bm[b*w:(b+1)*w])
 			}
 			for _, f := range []struct {
@@ -416,7 +416,7 @@ func hingeRow(t []float64, rank bool, keepW, margin float64, k, mg []float64) {
 			if j == a {
 				continue
 			}
-			if a == dec && !rank || t[a] < t[j] {
+			if !rank || t[a] < t[j] {
 				k[a*(m-1)+i] = keepW
 				mg[a*(m-1)+i] = min(margin, (t[j]-t[a])/2)
 			}

@@ -60,21 +60,6 @@ func (gr *Graph) ViolationLoss(out *G.Node, conjs []property.Conjunction, c *G.N
 			others = append(others, k)
 		}
 	}
-	slack := func(cons []property.Constraint) (*G.Node, error) {
-		a := make([]float64, nout*len(cons)) // nout x m
-		b := make([]float64, len(cons))
-		for j, con := range cons {
-			for i, v := range con.Coef {
-				a[i*len(cons)+j] = v
-			}
-			b[j] = con.Bound
-		}
-		s, err := G.Mul(out, gr.Constant(nout, len(cons), a))
-		if err != nil {
-			return nil, err
-		}
-		return G.BroadcastSub(s, gr.Constant(1, len(cons), b), nil, []byte{0})
-	}
 	wantNode := gr.Scalar(want)
 	var cols []*G.Node
 	if len(singles) > 0 {
@@ -82,7 +67,7 @@ func (gr *Graph) ViolationLoss(out *G.Node, conjs []property.Conjunction, c *G.N
 		for i, k := range singles {
 			cons[i] = conjs[k][0]
 		}
-		s, err := slack(cons)
+		s, err := gr.slacks(out, cons)
 		if err != nil {
 			return nil, err
 		}
@@ -97,7 +82,7 @@ func (gr *Graph) ViolationLoss(out *G.Node, conjs []property.Conjunction, c *G.N
 		cols = append(cols, h)
 	}
 	for _, k := range others {
-		s, err := slack(conjs[k])
+		s, err := gr.slacks(out, conjs[k])
 		if err != nil {
 			return nil, err
 		}
@@ -160,8 +145,7 @@ func (gr *Graph) ViolationLossPer(out *G.Node, conjs []property.Conjunction, c, 
 			return nil, fmt.Errorf("violation loss: weights or margins of shape %v, want (%d, %d)", n.Shape(), batch, k)
 		}
 	}
-	a := make([]float64, nout*k) // nout x k
-	b := make([]float64, k)
+	cons := make([]property.Constraint, k)
 	for j, conj := range conjs {
 		if len(conj) != 1 {
 			return nil, fmt.Errorf("violation loss with per-row margins: conjunction %d has %d constraints, want 1", j, len(conj))
@@ -169,16 +153,10 @@ func (gr *Graph) ViolationLossPer(out *G.Node, conjs []property.Conjunction, c, 
 		if len(conj[0].Coef) != nout {
 			return nil, fmt.Errorf("violation loss: constraint over %d outputs, network has %d", len(conj[0].Coef), nout)
 		}
-		for i, v := range conj[0].Coef {
-			a[i*k+j] = v
-		}
-		b[j] = conj[0].Bound
+		cons[j] = conj[0]
 	}
-	s, err := G.Mul(out, gr.Constant(nout, k, a))
+	s, err := gr.slacks(out, cons)
 	if err != nil {
-		return nil, err
-	}
-	if s, err = G.BroadcastSub(s, gr.Constant(1, k, b), nil, []byte{0}); err != nil {
 		return nil, err
 	}
 	gap, err := G.Sub(want, s)
@@ -194,6 +172,24 @@ func (gr *Graph) ViolationLossPer(out *G.Node, conjs []property.Conjunction, c, 
 		return nil, err
 	}
 	return G.Sum(weighted)
+}
+
+// slacks builds the Batch x len(cons) node of a_j·y - b_j for the constraints cons on out's rows.
+func (gr *Graph) slacks(out *G.Node, cons []property.Constraint) (*G.Node, error) {
+	nout := out.Shape()[1]
+	a := make([]float64, nout*len(cons)) // nout x len(cons)
+	b := make([]float64, len(cons))
+	for j, con := range cons {
+		for i, v := range con.Coef {
+			a[i*len(cons)+j] = v
+		}
+		b[j] = con.Bound
+	}
+	s, err := G.Mul(out, gr.Constant(nout, len(cons), a))
+	if err != nil {
+		return nil, err
+	}
+	return G.BroadcastSub(s, gr.Constant(1, len(cons), b), nil, []byte{0})
 }
 
 func sortedInts(v []int) bool {
