@@ -29,6 +29,11 @@ func (t SuiteTeacher) Name() string { return fmt.Sprintf("N%d,%d", t.I, t.J) }
 // File is the base name of a student's ONNX file, e.g. "tanh_n21.onnx".
 func (t SuiteTeacher) File(act string) string { return fmt.Sprintf("%s_n%d%d.onnx", act, t.I, t.J) }
 
+// Path is the teacher's .nnet file as configs name it (resolved by datasets.Resolve).
+func (t SuiteTeacher) Path() string {
+	return fmt.Sprintf("data:acasxu/nnet/ACASXU_run2a_%d_%d_batch_2000.nnet", t.I, t.J)
+}
+
 // SuiteTeachers are the teachers of the activation suite: N2,1, N2,9, N3,5 against property 2 (N2,9 also
 // fails property 8), and N1,9 against property 7.
 var SuiteTeachers = []SuiteTeacher{{2, 1, 2}, {2, 9, 2}, {3, 5, 2}, {1, 9, 7}}

@@ -3,6 +3,7 @@ package learn
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -79,6 +80,26 @@ type Config struct {
 	MineEvery int `mapstructure:"mine_every"`
 	// Out is the ONNX file written.
 	Out string `mapstructure:"out"`
+	// Teachers holds keys for one teacher only: an entry named after a teacher's file (its base name
+	// without folder or extension, any case, e.g. ACASXU_run2a_1_9_batch_2000) applies its keys when that
+	// file is the teacher, over the file's own keys and under --set. Entries may not set teacher or
+	// teachers.
+	Teachers map[string]map[string]any `mapstructure:"teachers"`
+}
+
+// TeacherName is the name a Teachers entry gives the teacher file path: its base name without
+// extension, lower-cased (viper lower-cases the entries' names).
+func TeacherName(path string) string {
+	base := filepath.Base(path)
+	return strings.ToLower(strings.TrimSuffix(base, filepath.Ext(base)))
+}
+
+// TeacherKeys returns the Teachers entry of the configured teacher, or nil.
+func (c *Config) TeacherKeys() map[string]any {
+	if c.Teacher == "" {
+		return nil
+	}
+	return c.Teachers[TeacherName(c.Teacher)]
 }
 
 // Defaults returns the configuration every run starts from.
@@ -88,7 +109,8 @@ func Defaults() Config {
 		Keep: 1, Margin: 0.01, TargetAgreement: 0, MinEpochs: 0, Seed: 1, Out: "student.onnx", Sharpness: 1000, Region: "domain"}
 }
 
-// LoadConfig reads a YAML file over the defaults, then key=value overrides. Unknown keys are errors.
+// LoadConfig reads a YAML file over the defaults, then the teacher's entry of its teachers map (if any),
+// then key=value overrides. Unknown keys are errors.
 func LoadConfig(path string, yaml []byte, overrides []string) (*Config, error) {
 	v := viper.New()
 	var m map[string]any
@@ -111,16 +133,38 @@ func LoadConfig(path string, yaml []byte, overrides []string) (*Config, error) {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
+	set := map[string]bool{}
 	for _, o := range overrides {
 		k, val, ok := override.Parse(o)
-		if !ok || m[k] == nil {
+		if !ok || m[k] == nil || k == "teachers" {
 			return nil, fmt.Errorf("--set %q: want key=value with a known key", o)
 		}
 		v.Set(k, val)
+		set[k] = true
 	}
 	cfg := Defaults()
 	if err := v.UnmarshalExact(&cfg); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	// The teacher is known only now: its entry goes in under --set, and the config is read again.
+	for name, keys := range cfg.Teachers {
+		for k := range keys {
+			if _, known := m[k]; !known || k == "teacher" || k == "teachers" {
+				return nil, fmt.Errorf("config %s: teachers: %s: %q is not a key an entry may set", path, name, k)
+			}
+		}
+	}
+	if keys := cfg.TeacherKeys(); len(keys) > 0 {
+		name := TeacherName(cfg.Teacher)
+		for k, val := range keys {
+			if !set[k] {
+				v.Set(k, val)
+			}
+		}
+		cfg = Defaults()
+		if err := v.UnmarshalExact(&cfg); err != nil {
+			return nil, fmt.Errorf("config %s: teachers: %s: %w", path, name, err)
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)

@@ -253,6 +253,86 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// TestTeacherEntries: a teachers entry applies to its teacher only, over the file's keys and under
+// --set; its name matches in any case; an entry may set only known keys, never teacher or teachers.
+func TestTeacherEntries(t *testing.T) {
+	const file = `
+teacher: data:acasxu/nnet/ACASXU_run2a_1_9_batch_2000.nnet
+hidden: [64, 64]
+seed: 1
+epochs: 7
+teachers:
+  ACASXU_run2a_1_9_batch_2000: {hidden: [50, 50, 50], seed: 3}
+  other_net: {epochs: 9}
+`
+	for _, tt := range []struct {
+		name      string
+		sets      []string
+		hidden    []int
+		seed      uint64
+		epochs    int
+		applies   bool
+		wantError bool
+	}{
+		{name: "entry applies", hidden: []int{50, 50, 50}, seed: 3, epochs: 7, applies: true},
+		{name: "--set wins", sets: []string{"seed=5"}, hidden: []int{50, 50, 50}, seed: 5, epochs: 7, applies: true},
+		{name: "another teacher, no entry", sets: []string{"teacher=dir/ACASXU_run2a_2_1_batch_2000.nnet"}, hidden: []int{64, 64}, seed: 1, epochs: 7},
+		{name: "another teacher's entry", sets: []string{"teacher=nets/OTHER_NET.onnx"}, hidden: []int{64, 64}, seed: 1, epochs: 9, applies: true},
+		{name: "--set teachers refused", sets: []string{"teachers=x"}, wantError: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := LoadConfig("", []byte(file), tt.sets)
+			if tt.wantError {
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(cfg.Hidden, tt.hidden) || cfg.Seed != tt.seed || cfg.Epochs != tt.epochs {
+				t.Errorf("hidden %v, seed %d, epochs %d; want %v, %d, %d", cfg.Hidden, cfg.Seed, cfg.Epochs, tt.hidden, tt.seed, tt.epochs)
+			}
+			if got := cfg.TeacherKeys() != nil; got != tt.applies {
+				t.Errorf("TeacherKeys() != nil is %v, want %v", got, tt.applies)
+			}
+		})
+	}
+	for _, bad := range []string{
+		"teacher: t.onnx\nteachers: {t: {no_such_key: 1}}\n",
+		"teacher: t.onnx\nteachers: {u: {teacher: v.onnx}}\n",
+		"teacher: t.onnx\nteachers: {t: {epochs: 0}}\n", // the entry's value fails validation
+	} {
+		if _, err := LoadConfig("", []byte(bad), nil); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}
+
+// TestSuiteConfig: the shipped suite config gives N1,9's students the teacher's 6 x 50 shape and seed 3,
+// and the other teachers' the file's 6 x 64 and seed 1, as datasets/suite/README.md says they were made.
+func TestSuiteConfig(t *testing.T) {
+	for _, tt := range []struct {
+		teacher string
+		hidden  int
+		seed    uint64
+	}{
+		{"ACASXU_run2a_1_9_batch_2000", 50, 3},
+		{"ACASXU_run2a_2_1_batch_2000", 64, 1},
+		{"ACASXU_run2a_3_5_batch_2000", 64, 1},
+	} {
+		cfg, err := LoadConfig("../datasets/suite/suite.yaml", nil, []string{"teacher=data:acasxu/nnet/" + tt.teacher + ".nnet"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Repeat([]int{tt.hidden}, 6)
+		if !slices.Equal(cfg.Hidden, want) || cfg.Seed != tt.seed {
+			t.Errorf("%s: hidden %v, seed %d; want %v, %d", tt.teacher, cfg.Hidden, cfg.Seed, want, tt.seed)
+		}
+	}
+}
+
 // TestStandardize: each row becomes zero-mean with its spread (nearly) one, computed by hand here, and
 // the order of the outputs within a row is kept.
 func TestStandardize(t *testing.T) {

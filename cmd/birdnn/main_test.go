@@ -114,6 +114,7 @@ func TestBadInputs(t *testing.T) {
 	cols := write("cols.csv", "x0,x1,x2,x3,x4\n0,0,0,0,0\n0,0,0,0\n")
 	nan := write("nan.csv", "x0,x1,x2,x3,x4\n0,0,0,0,0\n0,0,NaN,0,0\n")
 	conv := write("conv.onnx", "")
+	entry := write("entry.yaml", "teacher: t.onnx\nteachers: {t: {no_such_key: 1}}\n")
 	tests := []struct {
 		name string
 		args []string
@@ -128,6 +129,8 @@ func TestBadInputs(t *testing.T) {
 		{"unknown format", []string{"inspect", "--net", cols}, []string{cols, "unknown network format"}},
 		{"missing file", []string{"inspect", "--net", filepath.Join(dir, "nope.nnet")}, []string{"nope.nnet", "no such file"}},
 		{"no data", []string{"eval", "--net", goodNet}, []string{"--data CSV or --samples N"}},
+		{"suite teacher set", []string{"bench", "make-activation-suite", "--set", "teacher=x.nnet", "--out", dir}, []string{"teacher=x.nnet", "sets each teacher itself"}},
+		{"unknown key in a teacher's entry", []string{"train", "--config", entry}, []string{"teachers: t", "no_such_key"}},
 		{"stall share", []string{"verify", "--net", goodNet, "--prop", prop, "--stall", "1.5"}, []string{"--stall 1.5", "[0, 1)"}},
 	}
 	for _, tt := range tests {

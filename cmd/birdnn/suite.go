@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/bench"
 	"github.com/birdnn/birdnn/internal/atomicfile"
+	"github.com/birdnn/birdnn/internal/override"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/learn"
 	"github.com/birdnn/birdnn/nn/netio"
@@ -38,9 +40,19 @@ OUT/suite.json (agreement with the teacher on 10000 uniform samples, violation, 
 suite.json), e.g. with --set epochs=100 --set learn_rate=0.0005.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			base, err := learn.LoadConfig(cfgPath, nil, sets)
-			if err != nil {
-				return err
+			for _, o := range sets {
+				if k, _, _ := override.Parse(o); k == "teacher" {
+					return fmt.Errorf("--set %q: the suite sets each teacher itself (see --teachers)", o)
+				}
+			}
+			// Each teacher's config is the file, then the file's entry for that teacher, then --set.
+			configs := map[string]*learn.Config{}
+			for _, t := range bench.SuiteTeachers {
+				cfg, err := learn.LoadConfig(cfgPath, nil, append([]string{"teacher=" + t.Path()}, sets...))
+				if err != nil {
+					return err
+				}
+				configs[t.Name()] = cfg
 			}
 			teachers, err := pick(bench.SuiteTeachers, bench.SuiteTeacher.Name, only, "--teachers")
 			if err != nil {
@@ -62,6 +74,9 @@ suite.json), e.g. with --set epochs=100 --set learn_rate=0.0005.`,
 			w := cmd.ErrOrStderr()
 			rep := progress.Stderr()
 			for _, t := range teachers {
+				if keys := configs[t.Name()].TeacherKeys(); len(keys) > 0 {
+					fmt.Fprintf(w, "%s: %s's entry for this teacher (--set overrides it): %s\n", t.Name(), cfgPath, formatKeys(keys))
+				}
 				for _, act := range strings.Split(acts, ",") {
 					if act != "tanh" && act != "elu" {
 						return fmt.Errorf("--activations: %q: want tanh (which brings sigmoid) or elu", act)
@@ -71,7 +86,7 @@ suite.json), e.g. with --set epochs=100 --set learn_rate=0.0005.`,
 					if statErr == nil && !force && !resume {
 						return fmt.Errorf("%s exists (use --force to rebuild, --resume to train it further)", path)
 					}
-					cfg := *base
+					cfg := *configs[t.Name()]
 					var before *bench.Student // the student resumed
 					if resume && act == "tanh" {
 						if statErr != nil {
@@ -146,6 +161,15 @@ suite.json), e.g. with --set epochs=100 --set learn_rate=0.0005.`,
 	return cmd
 }
 
+// formatKeys writes a config's keys as key=value, sorted by key.
+func formatKeys(keys map[string]any) string {
+	parts := make([]string, 0, len(keys))
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, keys[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
 // replaceStudent puts s in the list in place of the entry for the same file, or appends it.
 func replaceStudent(list []*bench.Student, s *bench.Student) []*bench.Student {
 	for i, o := range list {
@@ -190,7 +214,7 @@ and DIR/activations.json. --set changes the repair config (e.g. --set domain.ver
 			}
 			var nets []bench.SuiteNet
 			for _, t := range teachers {
-				teacher := bench.SuiteNet{Teacher: t, Activation: "relu (teacher)", Path: fmt.Sprintf("data:acasxu/nnet/ACASXU_run2a_%d_%d_batch_2000.nnet", t.I, t.J)}
+				teacher := bench.SuiteNet{Teacher: t, Activation: "relu (teacher)", Path: t.Path()}
 				if want["teacher"] {
 					nets = append(nets, teacher)
 					teacher.Path = ""

@@ -34,6 +34,9 @@ Writes the network as ONNX (the config's out, or --out); an existing file is kep
 			if out != "" {
 				cfg.Out = out
 			}
+			if keys := cfg.TeacherKeys(); len(keys) > 0 && !quiet {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s's entry for this teacher (--set overrides it): %s\n", cfgPath, formatKeys(keys))
+			}
 			if _, err := os.Stat(cfg.Out); err == nil && !force {
 				return fmt.Errorf("%s exists (use --force to overwrite)", cfg.Out)
 			}
