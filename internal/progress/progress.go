@@ -1,5 +1,5 @@
 // Package progress shows the progress of long phases: a bar when stderr is a terminal, otherwise a few
-// plain log lines per phase.
+// plain log lines per phase (at each quarter, and at least every minute of a long one).
 package progress
 
 import (
@@ -18,7 +18,12 @@ type Reporter struct {
 	w        io.Writer
 	terminal bool
 	verbose  bool
+	// every is the longest a plain log stays silent within a phase while steps are done (0: logEvery).
+	every time.Duration
 }
+
+// logEvery is how often at least a plain log reports a phase that takes long between its quarters.
+const logEvery = time.Minute
 
 // Verbose makes r log every step (not only a few per phase), in place of the bar.
 func (r *Reporter) Verbose() *Reporter {
@@ -45,6 +50,7 @@ type Phase struct {
 	bar     *progressbar.ProgressBar
 	start   time.Time
 	nextLog int
+	lastLog time.Time
 	mu      sync.Mutex
 }
 
@@ -61,6 +67,7 @@ func (r *Reporter) Start(name string, total int) *Phase {
 	}
 	fmt.Fprintf(r.w, "%s: started (%d steps)\n", name, total)
 	p.nextLog = max(total/4, 1)
+	p.lastLog = p.start
 	return p
 }
 
@@ -77,9 +84,20 @@ func (p *Phase) Add(n int, status string) {
 		p.bar.Add(n)
 	case p.r != nil && p.r.w != nil && p.r.verbose:
 		fmt.Fprintf(p.r.w, "%s: %d/%d %s\n", p.name, p.done, p.total, status)
-	case p.r != nil && p.r.w != nil && p.done >= p.nextLog && p.done < p.total:
+	case p.r != nil && p.r.w != nil && p.done < p.total:
+		now := time.Now()
+		every := p.r.every
+		if every <= 0 {
+			every = logEvery
+		}
+		if p.done < p.nextLog && now.Sub(p.lastLog) < every {
+			return
+		}
 		fmt.Fprintf(p.r.w, "%s: %d/%d %s\n", p.name, p.done, p.total, status)
-		p.nextLog += max(p.total/4, 1)
+		p.lastLog = now
+		for p.nextLog <= p.done {
+			p.nextLog += max(p.total/4, 1)
+		}
 	}
 }
 
