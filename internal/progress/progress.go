@@ -43,12 +43,16 @@ func To(w io.Writer) *Reporter { return &Reporter{w: w} }
 
 // Phase is one long step with a known number of units of work.
 type Phase struct {
-	r       *Reporter
-	name    string
-	total   int
-	done    int
-	bar     *progressbar.ProgressBar
-	start   time.Time
+	r     *Reporter
+	name  string
+	total int
+	done  int
+	bar   *progressbar.ProgressBar
+	start time.Time
+	// A plain log reports the step count at every quarter (nextLog, advanced by quarter) and when every
+	// has passed since its last line (lastLog).
+	quarter int
+	every   time.Duration
 	nextLog int
 	lastLog time.Time
 	mu      sync.Mutex
@@ -66,7 +70,12 @@ func (r *Reporter) Start(name string, total int) *Phase {
 		return p
 	}
 	fmt.Fprintf(r.w, "%s: started (%d steps)\n", name, total)
-	p.nextLog = max(total/4, 1)
+	p.quarter = max(total/4, 1)
+	p.nextLog = p.quarter
+	p.every = r.every
+	if p.every <= 0 {
+		p.every = logEvery
+	}
 	p.lastLog = p.start
 	return p
 }
@@ -86,17 +95,13 @@ func (p *Phase) Add(n int, status string) {
 		fmt.Fprintf(p.r.w, "%s: %d/%d %s\n", p.name, p.done, p.total, status)
 	case p.r != nil && p.r.w != nil && p.done < p.total:
 		now := time.Now()
-		every := p.r.every
-		if every <= 0 {
-			every = logEvery
-		}
-		if p.done < p.nextLog && now.Sub(p.lastLog) < every {
+		if p.done < p.nextLog && now.Sub(p.lastLog) < p.every {
 			return
 		}
 		fmt.Fprintf(p.r.w, "%s: %d/%d %s\n", p.name, p.done, p.total, status)
 		p.lastLog = now
 		for p.nextLog <= p.done {
-			p.nextLog += max(p.total/4, 1)
+			p.nextLog += p.quarter
 		}
 	}
 }
