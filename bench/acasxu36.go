@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/imitate"
@@ -148,7 +149,7 @@ type Row struct {
 
 // Run runs every task with cfg (its network, property and dataset keys are ignored) and returns a row each.
 // progress, when not nil, is called after each task.
-func Run(tasks []Task, cfg *repair.Config, opt SampleOptions, progress func(Row)) []Row {
+func Run(tasks []Task, cfg *configs.Repair, opt SampleOptions, progress func(Row)) []Row {
 	var rows []Row
 	for _, t := range tasks {
 		t0 := time.Now()

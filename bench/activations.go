@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/learn"
@@ -77,7 +78,7 @@ type Student struct {
 
 // MakeStudent distils one student of t with the given activation from base (a learn config whose
 // teacher, property and activation it sets), and checks it.
-func MakeStudent(t SuiteTeacher, act string, base learn.Config, rep *progress.Reporter) (*Student, error) {
+func MakeStudent(t SuiteTeacher, act string, base configs.Train, rep *progress.Reporter) (*Student, error) {
 	teacher, prop, err := t.Teacher()
 	if err != nil {
 		return nil, err
@@ -152,7 +153,7 @@ func (r ActivationRow) Verdict() string {
 
 // RunActivations repairs each network (path, with its teacher's failing property) with both paradigms,
 // sample-wise and domain-wise, starting from base.
-func RunActivations(ctx context.Context, nets []SuiteNet, base *repair.Config, progress func(ActivationRow)) []ActivationRow {
+func RunActivations(ctx context.Context, nets []SuiteNet, base *configs.Repair, progress func(ActivationRow)) []ActivationRow {
 	var rows []ActivationRow
 	for _, n := range nets {
 		for _, paradigm := range []string{"retrain", "finetune"} {
@@ -196,7 +197,7 @@ type SuiteNet struct {
 	Path       string
 }
 
-func runSample(cfg *repair.Config) (*repair.Result, error) {
+func runSample(cfg *configs.Repair) (*repair.Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/domain"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/repair"
@@ -54,7 +55,7 @@ func Veritex35() []RepairTask {
 
 // Config returns the domain-wise repair config of the task, from base (whose network and properties it
 // replaces).
-func (t RepairTask) Config(base *repair.Config) *repair.Config {
+func (t RepairTask) Config(base *configs.Repair) *configs.Repair {
 	cfg := *base
 	cfg.Mode = "domain"
 	cfg.Network = fmt.Sprintf("data:acasxu/nnet/ACASXU_run2a_%d_%d_batch_2000.nnet", t.I, t.J)
@@ -83,7 +84,7 @@ type RepairRow struct {
 }
 
 // RunRepair runs domain-wise repair on every task with base's settings, calling progress after each.
-func RunRepair(ctx context.Context, tasks []RepairTask, base *repair.Config, progress func(RepairRow)) []RepairRow {
+func RunRepair(ctx context.Context, tasks []RepairTask, base *configs.Repair, progress func(RepairRow)) []RepairRow {
 	var rows []RepairRow
 	for _, t := range tasks {
 		row := RepairRow{Task: t.Name()}
@@ -106,7 +107,7 @@ func RunRepair(ctx context.Context, tasks []RepairTask, base *repair.Config, pro
 	return rows
 }
 
-func runDomain(ctx context.Context, cfg *repair.Config) (*repair.Result, error) {
+func runDomain(ctx context.Context, cfg *configs.Repair) (*repair.Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

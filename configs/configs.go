@@ -1,5 +1,5 @@
-// Package configs holds birdnn's shipped YAML runs (the CARE benchmarks, the demo) and lists them; the
-// schema of a run is repair.Config.
+// Package configs is the schema of birdnn's YAML runs (Repair, Train), their defaults, validation and
+// loader (file, --set, BIRDNN_*), and the shipped runs (the CARE benchmarks, the demo, domain-wise runs).
 package configs
 
 import (

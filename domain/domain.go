@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/imitate"
 	"github.com/birdnn/birdnn/internal/progress"
@@ -22,7 +23,7 @@ import (
 // the box samples of p, the counterexamples of the original network and their neighbourhoods, and, after
 // each round, the verifier's counterexample or samples of the boxes it left undecided. The result's
 // report has a Domain section; Certified is set only by a verifier proof over every box.
-func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *progress.Reporter) (*repair.Result, error) {
+func Repair(ctx context.Context, cfg *configs.Repair, p *repair.Problem, rep *progress.Reporter) (*repair.Result, error) {
 	start := time.Now()
 	net, prop := p.Net, p.Prop
 	d := net.Inputs()
@@ -58,7 +59,7 @@ func Repair(ctx context.Context, cfg *repair.Config, p *repair.Problem, rep *pro
 	// tenth of its budget, not all of it.
 	budget := time.Duration(dc.VerifySeconds * float64(time.Second))
 	growMargin := func() {
-		for _, t := range []*repair.TrainSpec{&run.Retrain.Train, &run.Finetune.Train} {
+		for _, t := range []*configs.TrainSpec{&run.Retrain.Train, &run.Finetune.Train} {
 			t.HardMargin = grownMargin(t.HardMargin, t.Margin, dc.MarginGrowth, dc.MaxMargin)
 		}
 	}

@@ -25,7 +25,7 @@ func TestDemoCertified(t *testing.T) {
 		{"retrain", "false"}, {"finetune", "false"}, {"retrain", "true"}, {"finetune", "true"},
 	} {
 		t.Run(tc.paradigm+"/hard_start="+tc.hardStart, func(t *testing.T) {
-			cfg, err := repair.LoadConfig("", y, []string{"mode=domain", "paradigm=" + tc.paradigm, "domain.verify_seconds=20", "domain.hard_start=" + tc.hardStart})
+			cfg, err := configs.LoadRepair("", y, []string{"mode=domain", "paradigm=" + tc.paradigm, "domain.verify_seconds=20", "domain.hard_start=" + tc.hardStart})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +54,7 @@ func TestTanhStudentCertified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := repair.LoadConfig("", y, []string{"mode=domain", "paradigm=retrain", "domain.verify_seconds=20"})
+	cfg, err := configs.LoadRepair("", y, []string{"mode=domain", "paradigm=retrain", "domain.verify_seconds=20"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestTanhStudentCertified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lc := learn.Defaults()
+	lc := configs.TrainDefaults()
 	lc.Hidden, lc.Activation, lc.Samples, lc.BoundarySamples, lc.FocusSamples = []int{16, 16}, "tanh", 6000, 2000, 2000
 	lc.Holdout, lc.Epochs, lc.Batch, lc.LearnRate, lc.Patience = 2000, 80, 256, 0.01, 8
 	set, err := learn.Distil(p.Net, p.Prop, &lc, nil)

@@ -111,7 +111,7 @@ func TestRepairRejectsOffsetEarly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := repair.LoadConfig("", y, []string{"mode=domain", "domain.finish=offset"})
+	cfg, err := configs.LoadRepair("", y, []string{"mode=domain", "domain.finish=offset"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/internal/progress"
@@ -44,7 +45,7 @@ func (s *Set) Rows() int { return len(s.X) / s.D }
 // cfg.BoundarySamples near inputs where its decision (argmin) changes, and, when a property is given,
 // cfg.FocusSamples in the property's boxes plus the neighbourhoods of the teacher's counterexamples (so a
 // student inherits the teacher's faults). Targets are the teacher's outputs.
-func Distil(teacher *nn.Network, prop *property.Property, cfg *Config, rep *progress.Reporter) (*Set, error) {
+func Distil(teacher *nn.Network, prop *property.Property, cfg *configs.Train, rep *progress.Reporter) (*Set, error) {
 	d, m := teacher.Inputs(), teacher.Outputs()
 	box, ok := DomainBox(teacher)
 	if cfg.Region == "property" && prop != nil {
@@ -80,7 +81,7 @@ func Distil(teacher *nn.Network, prop *property.Property, cfg *Config, rep *prog
 }
 
 // targets returns the teacher's outputs on x, transformed as cfg says (Squash, Standardize).
-func targets(teacher *nn.Network, x []float64, cfg *Config) []float64 {
+func targets(teacher *nn.Network, x []float64, cfg *configs.Train) []float64 {
 	y := teacher.Forward(x)
 	if s := cfg.Squash; s > 0 {
 		for i := range y {
@@ -96,7 +97,7 @@ func targets(teacher *nn.Network, x []float64, cfg *Config) []float64 {
 // mine returns up to n inputs where the student's decision differs from the teacher's, found among 20n
 // uniform samples of the box, each with three neighbours within half a percent of the box, and their
 // targets.
-func mine(student, teacher *nn.Network, box property.Box, n int, rng *rand.Rand, cfg *Config) ([]float64, []float64) {
+func mine(student, teacher *nn.Network, box property.Box, n int, rng *rand.Rand, cfg *configs.Train) ([]float64, []float64) {
 	d, m := teacher.Inputs(), teacher.Outputs()
 	x := box.Sample(rng, 20*n)
 	ys, yt := student.Forward(x), teacher.Forward(x)
@@ -240,7 +241,7 @@ type Result struct {
 // Train fits a new network (cfg.Hidden layers of cfg.Activation, a linear output layer) to the set,
 // holding out cfg.Holdout rows to score it, with Adam, a decision hinge beside the squared error, and
 // early stopping on held-out agreement. The best network on the held-out rows is returned.
-func Train(set *Set, cfg *Config, rep *progress.Reporter) (*Result, error) {
+func Train(set *Set, cfg *configs.Train, rep *progress.Reporter) (*Result, error) {
 	start := time.Now()
 	act, err := activation.Parse(cfg.Activation)
 	if err != nil {

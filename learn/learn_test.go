@@ -12,6 +12,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/nn/netio"
@@ -101,7 +102,7 @@ func TestTrainCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Defaults()
+	cfg := configs.TrainDefaults()
 	cfg.Hidden, cfg.Activation, cfg.Epochs, cfg.Holdout, cfg.Batch, cfg.LearnRate = []int{16}, "tanh", 60, 500, 128, 0.01
 	res, err := Train(set, &cfg, progress.To(nil))
 	if err != nil {
@@ -143,7 +144,7 @@ func TestTrainResume(t *testing.T) {
 		{"other depth", []int{16, 16}, "tanh", false},
 		{"other activation", []int{16}, "sigmoid", false},
 	} {
-		cfg := Defaults()
+		cfg := configs.TrainDefaults()
 		cfg.Hidden, cfg.Activation, cfg.Epochs, cfg.Holdout, cfg.Batch, cfg.LearnRate = tc.hidden, tc.act, 1, 100, 50, 1e-12
 		cfg.Init = path
 		res, err := Train(set, &cfg, progress.To(nil))
@@ -234,105 +235,6 @@ func TestConvert(t *testing.T) {
 }
 
 // TestConfigErrors: bad configs are refused before any work, with the key named.
-func TestConfigErrors(t *testing.T) {
-	for _, y := range []string{
-		"hidden: [4]\n",                       // neither teacher nor csv
-		"teacher: t.onnx\ncsv: d.csv\n",       // both
-		"teacher: t.onnx\nactivation: nope\n", // unknown activation
-		"teacher: t.onnx\nhidden: []\n",       // no hidden layer
-		"teacher: t.onnx\nregion: property\n", // region property without a property
-		"teacher: t.onnx\nepochs: 0\n",        // no epochs
-		"teacher: t.onnx\nunknown_key: 1\n",   // unknown key
-	} {
-		if _, err := LoadConfig("", []byte(y), nil); err == nil {
-			t.Errorf("accepted %q", y)
-		}
-	}
-	if _, err := LoadConfig("", []byte("teacher: t.onnx\n"), nil); err != nil {
-		t.Errorf("a minimal config refused: %v", err)
-	}
-}
-
-// TestTeacherEntries: a teachers entry applies to its teacher only, over the file's keys and under
-// --set; its name matches in any case; an entry may set only known keys, never teacher or teachers.
-func TestTeacherEntries(t *testing.T) {
-	const file = `
-teacher: data:acasxu/nnet/ACASXU_run2a_1_9_batch_2000.nnet
-hidden: [64, 64]
-seed: 1
-epochs: 7
-teachers:
-  ACASXU_run2a_1_9_batch_2000: {hidden: [50, 50, 50], seed: 3}
-  other_net: {epochs: 9}
-`
-	for _, tt := range []struct {
-		name      string
-		sets      []string
-		hidden    []int
-		seed      uint64
-		epochs    int
-		applies   bool
-		wantError bool
-	}{
-		{name: "entry applies", hidden: []int{50, 50, 50}, seed: 3, epochs: 7, applies: true},
-		{name: "--set wins", sets: []string{"seed=5"}, hidden: []int{50, 50, 50}, seed: 5, epochs: 7, applies: true},
-		{name: "another teacher, no entry", sets: []string{"teacher=dir/ACASXU_run2a_2_1_batch_2000.nnet"}, hidden: []int{64, 64}, seed: 1, epochs: 7},
-		{name: "another teacher's entry", sets: []string{"teacher=nets/OTHER_NET.onnx"}, hidden: []int{64, 64}, seed: 1, epochs: 9, applies: true},
-		{name: "--set teachers refused", sets: []string{"teachers=x"}, wantError: true},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := LoadConfig("", []byte(file), tt.sets)
-			if tt.wantError {
-				if err == nil {
-					t.Fatal("accepted")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(cfg.Hidden, tt.hidden) || cfg.Seed != tt.seed || cfg.Epochs != tt.epochs {
-				t.Errorf("hidden %v, seed %d, epochs %d; want %v, %d, %d", cfg.Hidden, cfg.Seed, cfg.Epochs, tt.hidden, tt.seed, tt.epochs)
-			}
-			if got := cfg.TeacherKeys() != nil; got != tt.applies {
-				t.Errorf("TeacherKeys() != nil is %v, want %v", got, tt.applies)
-			}
-		})
-	}
-	for _, bad := range []string{
-		"teacher: t.onnx\nteachers: {t: {no_such_key: 1}}\n",
-		"teacher: t.onnx\nteachers: {u: {teacher: v.onnx}}\n",
-		"teacher: t.onnx\nteachers: {t: {epochs: 0}}\n", // the entry's value fails validation
-	} {
-		if _, err := LoadConfig("", []byte(bad), nil); err == nil {
-			t.Errorf("accepted %q", bad)
-		}
-	}
-}
-
-// TestSuiteConfig: the shipped suite config gives N1,9's students the teacher's 6 x 50 shape and seed 3,
-// and the other teachers' the file's 6 x 64 and seed 1, as datasets/suite/README.md says they were made.
-func TestSuiteConfig(t *testing.T) {
-	for _, tt := range []struct {
-		teacher string
-		hidden  int
-		seed    uint64
-	}{
-		{"ACASXU_run2a_1_9_batch_2000", 50, 3},
-		{"ACASXU_run2a_2_1_batch_2000", 64, 1},
-		{"ACASXU_run2a_3_5_batch_2000", 64, 1},
-	} {
-		cfg, err := LoadConfig("../datasets/suite/suite.yaml", nil, []string{"teacher=data:acasxu/nnet/" + tt.teacher + ".nnet"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := slices.Repeat([]int{tt.hidden}, 6)
-		if !slices.Equal(cfg.Hidden, want) || cfg.Seed != tt.seed {
-			t.Errorf("%s: hidden %v, seed %d; want %v, %d", tt.teacher, cfg.Hidden, cfg.Seed, want, tt.seed)
-		}
-	}
-}
-
 // TestStandardize: each row becomes zero-mean with its spread (nearly) one, computed by hand here, and
 // the order of the outputs within a row is kept.
 func TestStandardize(t *testing.T) {
@@ -357,7 +259,7 @@ func TestMineFindsDisagreements(t *testing.T) {
 	teacher := nn.Random(rng, []int{2, 8, 3}, activation.ReLU, activation.Identity)
 	student := nn.Random(rng, []int{2, 8, 3}, activation.Tanh, activation.Identity)
 	box := property.Box{Lo: []float64{-1, -1}, Hi: []float64{1, 1}}
-	cfg := Defaults()
+	cfg := configs.TrainDefaults()
 	x, y := mine(student, teacher, box, 50, rng, &cfg)
 	if len(x) == 0 || len(x)%(4*2) != 0 || len(y) != len(x)/2*3 {
 		t.Fatalf("mined %d inputs, %d targets", len(x), len(y))

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/imitate"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/nn"
@@ -80,7 +81,7 @@ type rowSet struct {
 // stall with every negative safe (stale); if negatives are still unsafe after the fourth, the network of
 // least loss that left every negative safe, in the latest round that had one within fixedSlack of its
 // best's loss (standIn), is returned instead of the best.
-func fit(net *nn.Network, in fitInput, spec TrainSpec, mask [][]bool, seed uint64, rep *progress.Reporter) (*nn.Network, error) {
+func fit(net *nn.Network, in fitInput, spec configs.TrainSpec, mask [][]bool, seed uint64, rep *progress.Reporter) (*nn.Network, error) {
 	scale := outputScale(in.neg, in.pos)
 	margin := spec.Margin * scale
 	cs := newCaseSets(in.prop)
@@ -174,7 +175,7 @@ func keepLeast(c *scored, s scored, ok bool) {
 // repair rows unsafe and the safe network (no repair row unsafe) of least loss is within safeSlack of it:
 // then it is that one.
 func fitRound(net *nn.Network, rows *rowSet, cs *caseSets,
-	spec TrainSpec, mask [][]bool, margin float64, seed uint64, rep *progress.Reporter, round int) (best, fixed scored, err error) {
+	spec configs.TrainSpec, mask [][]bool, margin float64, seed uint64, rep *progress.Reporter, round int) (best, fixed scored, err error) {
 	batch := evenBatch(rows.epochLen(spec.EpochRows), spec.Batch)
 	lr := spec.LearnRate
 	tr, err := newTrainer(net, rows, cs.all, batch, mask, margin, spec, lr)
@@ -256,7 +257,7 @@ type imitTerm struct {
 	e, w  *G.Node
 }
 
-func newTrainer(net *nn.Network, rows *rowSet, conjs []property.Conjunction, batch int, mask [][]bool, margin float64, spec TrainSpec, lr float64) (*trainer, error) {
+func newTrainer(net *nn.Network, rows *rowSet, conjs []property.Conjunction, batch int, mask [][]bool, margin float64, spec configs.TrainSpec, lr float64) (*trainer, error) {
 	gr, err := train.NewGraph(net, batch, train.Options{Mask: mask})
 	if err != nil {
 		return nil, err
@@ -526,7 +527,7 @@ func outputScale(b ...*imitate.Behaviour) float64 {
 // buildRows lays out the negatives, positives and anchors with their targets and weights. Output terms
 // are divided by scale² and the violation term by scale, so that all terms are in units of the output
 // scale.
-func buildRows(net *nn.Network, in fitInput, spec TrainSpec, scale float64, cs *caseSets) *rowSet {
+func buildRows(net *nn.Network, in fitInput, spec configs.TrainSpec, scale float64, cs *caseSets) *rowSet {
 	neg, pos, anc := in.neg, in.pos, in.anchors
 	if anc == nil {
 		anc = &imitate.Behaviour{Sizes: neg.Sizes, Layers: make([][]float64, len(neg.Sizes))}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/imitate"
 	"github.com/birdnn/birdnn/internal/par"
 	"github.com/birdnn/birdnn/internal/progress"
@@ -16,7 +17,7 @@ import (
 // runPSO is BIRDNN-FT's published optimizer: a particle swarm over one factor (1 + r) per localized
 // neuron, scaling the neuron's output, minimizing (1 - alpha) * (share of negatives still unsafe) +
 // alpha * (share of positives made unsafe). It returns the best network and its cost.
-func runPSO(net *nn.Network, prop *property.Property, neg, pos *imitate.Behaviour, neurons []localize.Neuron, cfg PSOConfig, seed uint64, rep *progress.Reporter) (*nn.Network, float64, error) {
+func runPSO(net *nn.Network, prop *property.Property, neg, pos *imitate.Behaviour, neurons []localize.Neuron, cfg configs.PSO, seed uint64, rep *progress.Reporter) (*nn.Network, float64, error) {
 	k := len(neurons)
 	for _, n := range neurons {
 		if n.Layer == len(net.Layers)-1 && net.Layers[n.Layer].Act.Name != "identity" && !homogeneous(net.Layers[n.Layer].Act.Name) {

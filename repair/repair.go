@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/imitate"
@@ -35,7 +36,7 @@ type Problem struct {
 	// domain-wise repair); targets, imitation and every measure still refer to Net.
 	Start *nn.Network
 	// Hard lists inputs (row-major; each also among Neg or Pos) that get the larger margin
-	// TrainSpec.HardMargin: domain-wise repair puts there the samples of the boxes its verifier left open.
+	// configs.TrainSpec.HardMargin: domain-wise repair puts there the samples of the boxes its verifier left open.
 	Hard []float64
 	// Focus is how many counterexamples the samples were drawn around, when uniform samples held no
 	// negative (0: none needed).
@@ -52,7 +53,7 @@ type Result struct {
 
 // Load builds the problem a configuration describes: it reads the network, the property and the data,
 // checks that their dimensions agree, and splits the inputs into negatives and positives.
-func Load(cfg *Config) (*Problem, error) {
+func Load(cfg *configs.Repair) (*Problem, error) {
 	netPath, err := datasets.Resolve(cfg.Network)
 	if err != nil {
 		return nil, err
@@ -160,7 +161,7 @@ func focusSamples(prop *property.Property, x, cx []float64, seed uint64) []float
 }
 
 // Run repairs p as cfg says, reporting progress to rep (which may be nil).
-func Run(cfg *Config, p *Problem, rep *progress.Reporter) (*Result, error) {
+func Run(cfg *configs.Repair, p *Problem, rep *progress.Reporter) (*Result, error) {
 	start := time.Now()
 	report := &Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{}}
 	if cfg.Paradigm == "finetune" {
@@ -261,7 +262,7 @@ func hardSet(p *Problem) map[string]bool {
 }
 
 // localizeNeurons scores the neurons and picks the top k.
-func localizeNeurons(cfg *Config, p *Problem, neg, pos, expected *imitate.Behaviour) ([]localize.Neuron, error) {
+func localizeNeurons(cfg *configs.Repair, p *Problem, neg, pos, expected *imitate.Behaviour) ([]localize.Neuron, error) {
 	method, err := localize.ParseMethod(cfg.Localize.Method)
 	if err != nil {
 		return nil, err

@@ -16,66 +16,17 @@ import (
 	"github.com/birdnn/birdnn/nn/netio"
 )
 
-func demoConfig(t *testing.T, sets ...string) *Config {
+func demoConfig(t *testing.T, sets ...string) *configs.Repair {
 	t.Helper()
 	y, err := configs.Get("demo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := LoadConfig("", y, sets)
+	cfg, err := configs.LoadRepair("", y, sets)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg
-}
-
-func TestConfigErrors(t *testing.T) {
-	dir := t.TempDir()
-	write := func(s string) string {
-		p := filepath.Join(dir, "c.yaml")
-		os.WriteFile(p, []byte(s), 0o644)
-		return p
-	}
-	base := "network: builtin:demo/demo.onnx\nproperty: builtin:demo/demo.vnnlib\n"
-	tests := []struct {
-		name, yaml string
-		sets       []string
-		want       string
-	}{
-		{"unknown key", base + "finetune:\n  epochz: 3\n", nil, "epochz"},
-		{"unknown --set", base, []string{"finetune.epochz=3"}, "unknown key"},
-		{"bad --set", base, []string{"finetune"}, "want key=value"},
-		{"bad paradigm", base + "paradigm: magic\n", nil, "paradigm \"magic\""},
-		{"bad type", base + "seed: abc\n", nil, "seed"},
-		{"range", base, []string{"finetune.pso.alpha=2"}, "finetune.pso.alpha 2"},
-		{"negative", base, []string{"retrain.train.learn_rate=-1"}, "retrain.train.learn_rate -1"},
-		{"no network", "property: x.vnnlib\n", nil, "network: missing"},
-		{"max margin", base, []string{"domain.max_margin=-1"}, "max_margin >= 0"},
-		{"stall", base, []string{"domain.stall=1"}, "stall in [0, 1)"},
-		{"finish", base, []string{"domain.finish=shift"}, `domain.finish: "shift", want none or offset`},
-		{"bad yaml", base + "  : [\n", nil, "config"},
-	}
-	for _, tt := range tests {
-		_, err := LoadConfig(write(tt.yaml), nil, tt.sets)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
-		}
-	}
-	if _, err := LoadConfig(filepath.Join(dir, "missing.yaml"), nil, nil); err == nil {
-		t.Error("no error for a missing config file")
-	}
-}
-
-func TestConfigOverrides(t *testing.T) {
-	t.Setenv("BIRDNN_FINETUNE_TRAIN_EPOCHS", "7")
-	cfg := demoConfig(t, "localize.top_k=3", "localize.layers=0,1", "paradigm=retrain")
-	if cfg.Finetune.Train.Epochs != 7 || cfg.Localize.TopK != 3 || cfg.Paradigm != "retrain" ||
-		!reflect.DeepEqual(cfg.Localize.Layers, []int{0, 1}) {
-		t.Fatalf("overrides not applied: %+v", cfg)
-	}
-	if cfg.Retrain.Train.Epochs != Defaults().Retrain.Train.Epochs {
-		t.Error("an unrelated key changed")
-	}
 }
 
 func TestLoadRejectsMismatchedDimensions(t *testing.T) {
@@ -89,7 +40,7 @@ func TestLoadRejectsMismatchedDimensions(t *testing.T) {
 }
 
 // repairDemo loads the demo problem of cfg and repairs it.
-func repairDemo(t *testing.T, cfg *Config) (*Problem, *Result) {
+func repairDemo(t *testing.T, cfg *configs.Repair) (*Problem, *Result) {
 	t.Helper()
 	p, err := Load(cfg)
 	if err != nil {
@@ -237,7 +188,7 @@ func TestLoadFocusesOnRareViolations(t *testing.T) {
 	if err := os.WriteFile(propPath, []byte(vnnlib), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := LoadConfig("", []byte("network: "+netPath+"\nproperty: "+propPath+"\n"), nil)
+	cfg, err := configs.LoadRepair("", []byte("network: "+netPath+"\nproperty: "+propPath+"\n"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

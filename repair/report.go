@@ -85,7 +85,7 @@ type DomainRound struct {
 	Boxes         int     `json:"boxes"`
 	// Proven is the share of the boxes' volume the bounds proved safe.
 	Proven float64 `json:"proven"`
-	// Stalled says the verifier stopped before its budget, its proof falling behind (DomainConfig.Stall).
+	// Stalled says the verifier stopped before its budget, its proof falling behind (configs.Domain.Stall).
 	Stalled bool `json:"stalled,omitempty"`
 	// Added is how many inputs joined the repair set after this round.
 	Added int `json:"added"`

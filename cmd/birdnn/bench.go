@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/birdnn/birdnn/bench"
+	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/internal/atomicfile"
 	"github.com/birdnn/birdnn/repair"
 	"github.com/birdnn/birdnn/verify"
@@ -108,7 +109,7 @@ and the published averages.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sets = append([]string{"paradigm=" + paradigm, "finetune.optimizer=" + optimizer,
 				"network=unused", "property=unused"}, sets...)
-			cfg, err := repair.LoadConfig("", []byte("dataset: {samples: 1, test_samples: 1}\n"), sets)
+			cfg, err := configs.LoadRepair("", []byte("dataset: {samples: 1, test_samples: 1}\n"), sets)
 			if err != nil {
 				return err
 			}
@@ -175,7 +176,7 @@ the repair config (e.g. --set domain.verify_seconds=30).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sets = append([]string{"mode=domain", "paradigm=" + paradigm, "network=unused", "property=unused"}, sets...)
-			cfg, err := repair.LoadConfig("", nil, sets)
+			cfg, err := configs.LoadRepair("", nil, sets)
 			if err != nil {
 				return err
 			}

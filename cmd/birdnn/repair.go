@@ -91,12 +91,12 @@ Writes DIR/repaired.onnx, DIR/repaired.nnet (ReLU networks), DIR/report.json and
 
 // loadConfig reads a config file, a shipped config by name, or the default, and returns it with a name
 // for the output folder.
-func loadConfig(path string, sets []string) (*repair.Config, string, error) {
+func loadConfig(path string, sets []string) (*configs.Repair, string, error) {
 	if path == "" {
 		path = defaultConfig
 	}
 	if _, err := os.Stat(path); err == nil {
-		cfg, err := repair.LoadConfig(path, nil, sets)
+		cfg, err := configs.LoadRepair(path, nil, sets)
 		return cfg, strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), err
 	}
 	if strings.ContainsAny(path, "/.") {
@@ -106,7 +106,7 @@ func loadConfig(path string, sets []string) (*repair.Config, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	cfg, err := repair.LoadConfig("", yaml, sets)
+	cfg, err := configs.LoadRepair("", yaml, sets)
 	if err != nil {
 		return nil, "", fmt.Errorf("shipped config %s: %w", path, err)
 	}

@@ -13,12 +13,12 @@ import (
 
 	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/bench"
+	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/internal/atomicfile"
 	"github.com/birdnn/birdnn/internal/override"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/learn"
 	"github.com/birdnn/birdnn/nn/netio"
-	"github.com/birdnn/birdnn/repair"
 )
 
 func newBenchMakeSuite() *cobra.Command {
@@ -46,13 +46,13 @@ suite.json), e.g. with --set epochs=100 --set learn_rate=0.0005.`,
 				}
 			}
 			// Each teacher's config is the file, then the file's entry for that teacher, then --set.
-			configs := map[string]*learn.Config{}
+			cfgs := map[string]*configs.Train{}
 			for _, t := range bench.SuiteTeachers {
-				cfg, err := learn.LoadConfig(cfgPath, nil, append([]string{"teacher=" + t.Path()}, sets...))
+				cfg, err := configs.LoadTrain(cfgPath, nil, append([]string{"teacher=" + t.Path()}, sets...))
 				if err != nil {
 					return err
 				}
-				configs[t.Name()] = cfg
+				cfgs[t.Name()] = cfg
 			}
 			teachers, err := pick(bench.SuiteTeachers, bench.SuiteTeacher.Name, only, "--teachers")
 			if err != nil {
@@ -74,7 +74,7 @@ suite.json), e.g. with --set epochs=100 --set learn_rate=0.0005.`,
 			w := cmd.ErrOrStderr()
 			rep := progress.Stderr()
 			for _, t := range teachers {
-				if keys := configs[t.Name()].TeacherKeys(); len(keys) > 0 {
+				if keys := cfgs[t.Name()].TeacherKeys(); len(keys) > 0 {
 					fmt.Fprintf(w, "%s: %s's entry for this teacher (--set overrides it): %s\n", t.Name(), cfgPath, formatKeys(keys))
 				}
 				for _, act := range strings.Split(acts, ",") {
@@ -86,7 +86,7 @@ suite.json), e.g. with --set epochs=100 --set learn_rate=0.0005.`,
 					if statErr == nil && !force && !resume {
 						return fmt.Errorf("%s exists (use --force to rebuild, --resume to train it further)", path)
 					}
-					cfg := *configs[t.Name()]
+					cfg := *cfgs[t.Name()]
 					var before *bench.Student // the student resumed
 					if resume && act == "tanh" {
 						if statErr != nil {
@@ -236,7 +236,7 @@ and DIR/activations.json. --set changes the repair config (e.g. --set domain.ver
 				}
 			}
 			sets = append([]string{"network=unused", "property=unused"}, sets...)
-			cfg, err := repair.LoadConfig("", nil, sets)
+			cfg, err := configs.LoadRepair("", nil, sets)
 			if err != nil {
 				return err
 			}

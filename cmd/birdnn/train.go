@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/learn"
@@ -20,14 +21,14 @@ func newTrain() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train --config FILE [--set key=value ...] [--out FILE] [--force]",
 		Short: "Train a network of a chosen architecture and activation, on a CSV or by distilling a teacher",
-		Long: `Train a new network as a YAML config says (keys: see learn.Config and the README): hidden layer
+		Long: `Train a new network as a YAML config says (keys: see configs.Train and the README): hidden layer
 sizes and activation, and either csv (a dataset of inputs and targets or class labels) or teacher (a network
 to distil over its input domain, with samples where its decision changes and, given a property, around its
 counterexamples). Adam with early stopping on the held-out argmin agreement; the seed makes it repeatable.
 Writes the network as ONNX (the config's out, or --out); an existing file is kept unless --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := learn.LoadConfig(cfgPath, nil, sets)
+			cfg, err := configs.LoadTrain(cfgPath, nil, sets)
 			if err != nil {
 				return err
 			}
@@ -70,7 +71,7 @@ Writes the network as ONNX (the config's out, or --out); an existing file is kep
 }
 
 // trainFromConfig builds the training set a config describes and trains on it.
-func trainFromConfig(cfg *learn.Config, rep *progress.Reporter) (*learn.Result, error) {
+func trainFromConfig(cfg *configs.Train, rep *progress.Reporter) (*learn.Result, error) {
 	var set *learn.Set
 	if cfg.CSV != "" {
 		p, err := datasets.Resolve(cfg.CSV)

@@ -1,20 +1,14 @@
-package repair
+package configs
 
 import (
 	"fmt"
-	"os"
-	"sort"
 	"strings"
-
-	"github.com/spf13/viper"
-
-	"github.com/birdnn/birdnn/internal/override"
 )
 
-// Config is a repair run, as read from YAML. Every key has a default (Defaults), so a file sets only what
+// Repair is a repair run, as read from YAML. Every key has a default (RepairDefaults), so a file sets only what
 // it changes. Paths may start with "data:" (relative to the shared data folder, see datasets.Dir) or
 // "builtin:" (the project's own embedded files, e.g. builtin:demo/demo.onnx).
-type Config struct {
+type Repair struct {
 	// Mode is "sample" (repair given or sampled bad inputs) or "domain" (repair until a verifier certifies
 	// the property over its whole input boxes; see package domain).
 	Mode string `mapstructure:"mode"`
@@ -26,19 +20,19 @@ type Config struct {
 	// Properties lists several properties to repair together (instead of property).
 	Properties []string `mapstructure:"properties"`
 	// Seed makes the run reproducible: the same seed gives the same result.
-	Seed     uint64         `mapstructure:"seed"`
-	Dataset  DatasetConfig  `mapstructure:"dataset"`
-	Imitate  ImitateConfig  `mapstructure:"imitate"`
-	Localize LocalizeConfig `mapstructure:"localize"`
-	Finetune FinetuneConfig `mapstructure:"finetune"`
-	Retrain  RetrainConfig  `mapstructure:"retrain"`
-	Eval     EvalConfig     `mapstructure:"eval"`
-	Domain   DomainConfig   `mapstructure:"domain"`
+	Seed     uint64   `mapstructure:"seed"`
+	Dataset  Dataset  `mapstructure:"dataset"`
+	Imitate  Imitate  `mapstructure:"imitate"`
+	Localize Localize `mapstructure:"localize"`
+	Finetune Finetune `mapstructure:"finetune"`
+	Retrain  Retrain  `mapstructure:"retrain"`
+	Eval     Eval     `mapstructure:"eval"`
+	Domain   Domain   `mapstructure:"domain"`
 }
 
-// DomainConfig controls domain-wise repair: rounds of repair, verification, and growth of the repair set
+// Domain controls domain-wise repair: rounds of repair, verification, and growth of the repair set
 // from counterexamples and undecided regions.
-type DomainConfig struct {
+type Domain struct {
 	// Rounds is the most repair-verify rounds.
 	Rounds int `mapstructure:"rounds"`
 	// VerifySeconds is the verifier's budget per round.
@@ -88,9 +82,9 @@ type DomainConfig struct {
 	Continue bool `mapstructure:"continue"`
 }
 
-// DatasetConfig says where the repair and test inputs come from: CSV files, or samples of the property's
+// Dataset says where the repair and test inputs come from: CSV files, or samples of the property's
 // box when no CSV is given.
-type DatasetConfig struct {
+type Dataset struct {
 	// Negatives and Positives are CSVs of inputs used for repair; rows are re-classified with the network,
 	// so a file may mix both.
 	Negatives string `mapstructure:"negatives"`
@@ -110,8 +104,8 @@ type DatasetConfig struct {
 	Anchors int `mapstructure:"anchors"`
 }
 
-// ImitateConfig controls positive search and imitation targets.
-type ImitateConfig struct {
+// Imitate controls positive search and imitation targets.
+type Imitate struct {
 	// Target is nearest_input, nearest_output or mean_k.
 	Target string `mapstructure:"target"`
 	// K is the number of positives averaged by mean_k.
@@ -124,8 +118,8 @@ type ImitateConfig struct {
 	PerNegative int `mapstructure:"per_negative"`
 }
 
-// LocalizeConfig controls fault localization (fine-tuning only).
-type LocalizeConfig struct {
+// Localize controls fault localization (fine-tuning only).
+type Localize struct {
 	// Method is gradient, normalized or paper.
 	Method string `mapstructure:"method"`
 	// TopK is how many neurons to change.
@@ -134,17 +128,17 @@ type LocalizeConfig struct {
 	Layers []int `mapstructure:"layers"`
 }
 
-// FinetuneConfig controls fine-tuning of the localized neurons.
-type FinetuneConfig struct {
+// Finetune controls fine-tuning of the localized neurons.
+type Finetune struct {
 	// Optimizer is gradient (masked training through the Gorgonia engine) or pso (the paper's particle
 	// swarm over per-neuron output factors).
 	Optimizer string    `mapstructure:"optimizer"`
 	Train     TrainSpec `mapstructure:"train"`
-	PSO       PSOConfig `mapstructure:"pso"`
+	PSO       PSO       `mapstructure:"pso"`
 }
 
-// RetrainConfig controls retraining of every weight.
-type RetrainConfig struct {
+// Retrain controls retraining of every weight.
+type Retrain struct {
 	Train TrainSpec `mapstructure:"train"`
 }
 
@@ -185,8 +179,8 @@ type TrainSpec struct {
 	HardMargin float64 `mapstructure:"hard_margin"`
 }
 
-// PSOConfig is BIRDNN's particle swarm: one factor (1 + r), r in [-Range, Range], per localized neuron.
-type PSOConfig struct {
+// PSO is BIRDNN's particle swarm: one factor (1 + r), r in [-Range, Range], per localized neuron.
+type PSO struct {
 	Particles  int     `mapstructure:"particles"`
 	Iterations int     `mapstructure:"iterations"`
 	C1         float64 `mapstructure:"c1"`
@@ -196,121 +190,58 @@ type PSOConfig struct {
 	Range      float64 `mapstructure:"range"`
 }
 
-// EvalConfig controls the measurements of the report.
-type EvalConfig struct {
+// Eval controls the measurements of the report.
+type Eval struct {
 	// DomainSamples is how many uniform samples of the network's whole input domain measure fidelity.
 	DomainSamples int `mapstructure:"domain_samples"`
 }
 
-// Defaults returns the configuration every run starts from.
-func Defaults() Config {
-	return Config{
+// RepairDefaults returns the configuration every repair run starts from.
+func RepairDefaults() Repair {
+	return Repair{
 		Mode:       "sample",
 		Paradigm:   "finetune",
 		Seed:       1,
 		Properties: []string{},
-		Dataset:    DatasetConfig{Samples: 10000, TestSamples: 10000, Anchors: 5000},
-		Imitate:    ImitateConfig{Target: "nearest_input", K: 5, Radius: 0.01, PerNegative: 1},
-		Localize:   LocalizeConfig{Method: "gradient", TopK: 20, Layers: []int{}},
-		Finetune: FinetuneConfig{
+		Dataset:    Dataset{Samples: 10000, TestSamples: 10000, Anchors: 5000},
+		Imitate:    Imitate{Target: "nearest_input", K: 5, Radius: 0.01, PerNegative: 1},
+		Localize:   Localize{Method: "gradient", TopK: 20, Layers: []int{}},
+		Finetune: Finetune{
 			Optimizer: "gradient",
 			Train:     TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 0.1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3},
-			PSO:       PSOConfig{Particles: 20, Iterations: 100, C1: 0.41, C2: 0.41, W: 0.8, Alpha: 0.5, Range: 1},
+			PSO:       PSO{Particles: 20, Iterations: 100, C1: 0.41, C2: 0.41, W: 0.8, Alpha: 0.5, Range: 1},
 		},
-		Retrain: RetrainConfig{
+		Retrain: Retrain{
 			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3, EpochRows: 2048},
 		},
-		Eval:   EvalConfig{DomainSamples: 5000},
-		Domain: DomainConfig{Rounds: 8, VerifySeconds: 60, Grace: 1, Stall: 0.005, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true},
+		Eval:   Eval{DomainSamples: 5000},
+		Domain: Domain{Rounds: 8, VerifySeconds: 60, Grace: 1, Stall: 0.005, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true},
 	}
 }
 
-// setDefaults registers every key of c with v, so that environment variables and UnmarshalExact know them.
-func setDefaults(v *viper.Viper, prefix string, m map[string]any) {
-	for k, val := range m {
-		key := k
-		if prefix != "" {
-			key = prefix + "." + k
-		}
-		if sub, ok := val.(map[string]any); ok {
-			setDefaults(v, key, sub)
-			continue
-		}
-		v.SetDefault(key, val)
-	}
-}
-
-// LoadConfig reads a configuration: the defaults, then the YAML file (when path is not empty), then BIRDNN_*
-// environment variables (BIRDNN_FINETUNE_TRAIN_EPOCHS), then the key=value overrides. Unknown keys and
-// malformed values are errors.
-func LoadConfig(path string, yaml []byte, overrides []string) (*Config, error) {
-	v := viper.New()
-	def := Defaults()
-	var m map[string]any
-	if err := decodeToMap(def, &m); err != nil {
+// LoadRepair reads a repair run: the defaults, then the YAML file (when path is not empty) or yaml, then
+// BIRDNN_* environment variables (BIRDNN_FINETUNE_TRAIN_EPOCHS), then the key=value overrides. Unknown
+// keys and malformed values are errors.
+func LoadRepair(path string, yaml []byte, overrides []string) (*Repair, error) {
+	l, err := newLoader(RepairDefaults(), path, yaml, "BIRDNN")
+	if err != nil {
 		return nil, err
 	}
-	setDefaults(v, "", m)
-	v.SetConfigType("yaml")
-	switch {
-	case path != "":
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
-		if err := v.ReadConfig(strings.NewReader(string(b))); err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
-		}
-	case yaml != nil:
-		if err := v.ReadConfig(strings.NewReader(string(yaml))); err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
+	if err := l.override(overrides); err != nil {
+		return nil, err
 	}
-	v.SetEnvPrefix("BIRDNN")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-	known := map[string]bool{}
-	for _, k := range v.AllKeys() {
-		known[k] = true
-	}
-	for _, o := range overrides {
-		k, val, ok := override.Parse(o)
-		if !ok {
-			return nil, fmt.Errorf("--set %q: want key=value", o)
-		}
-		if !known[k] {
-			return nil, fmt.Errorf("--set %s: unknown key (known: %s)", k, strings.Join(sortedKeys(known), ", "))
-		}
-		v.Set(k, val)
-	}
-	cfg := Defaults()
-	if err := v.UnmarshalExact(&cfg); err != nil {
-		where := "config"
-		if path != "" {
-			where = "config " + path
-		}
-		return nil, fmt.Errorf("%s: %w", where, err)
+	cfg := RepairDefaults()
+	if err := l.decode(&cfg); err != nil {
+		return nil, err
 	}
 	if err := cfg.Validate(); err != nil {
-		if path != "" {
-			return nil, fmt.Errorf("config %s: %w", path, err)
-		}
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("%s: %w", l.where, err)
 	}
 	return &cfg, nil
 }
 
-func sortedKeys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Validate checks values and ranges (files are checked when the run loads them).
-func (c *Config) Validate() error {
+func (c *Repair) Validate() error {
 	var errs []string
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 	if c.Mode != "sample" && c.Mode != "domain" {

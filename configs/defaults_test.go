@@ -1,4 +1,4 @@
-package repair
+package configs
 
 import (
 	"os"
@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/viper"
 )
 
-// The documented defaults in configs/README.md must parse and equal Defaults().
+// The documented defaults in configs/README.md must parse and equal RepairDefaults().
 func TestDocumentedDefaults(t *testing.T) {
-	b, err := os.ReadFile("../configs/README.md")
+	b, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestDocumentedDefaults(t *testing.T) {
 	}
 	y := strings.Replace(string(m[1]), "network: \"\"", "network: x", 1)
 	y = strings.Replace(y, "property: \"\"", "property: y", 1)
-	cfg, err := LoadConfig("", []byte(y), nil)
+	cfg, err := LoadRepair("", []byte(y), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestDocumentedDefaults(t *testing.T) {
 		documented[k] = true
 	}
 	var dm map[string]any
-	if err := decodeToMap(Defaults(), &dm); err != nil {
+	if err := decodeToMap(RepairDefaults(), &dm); err != nil {
 		t.Fatal(err)
 	}
 	dv := viper.New()
@@ -47,9 +47,9 @@ func TestDocumentedDefaults(t *testing.T) {
 			t.Errorf("key %s is not documented in configs/README.md", k)
 		}
 	}
-	want := Defaults()
+	want := RepairDefaults()
 	want.Network, want.Property = "x", "y"
 	if !reflect.DeepEqual(*cfg, want) {
-		t.Errorf("documented defaults differ from Defaults():\n%+v\n%+v", *cfg, want)
+		t.Errorf("documented defaults differ from RepairDefaults():\n%+v\n%+v", *cfg, want)
 	}
 }

@@ -1,20 +1,16 @@
-package learn
+package configs
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/go-viper/mapstructure/v2"
-
 	"github.com/birdnn/birdnn/activation"
-	"github.com/birdnn/birdnn/internal/override"
-	"github.com/spf13/viper"
 )
 
-// Config is a training run, as read from YAML by birdnn train. Every key has a default (Defaults).
-type Config struct {
+// Train is a training run of a new network, as read from YAML by birdnn train. Every key has a default
+// (TrainDefaults).
+type Train struct {
 	// Hidden lists the hidden layers' sizes; Activation is their activation (e.g. tanh, sigmoid, elu).
 	Hidden     []int  `mapstructure:"hidden"`
 	Activation string `mapstructure:"activation"`
@@ -95,85 +91,62 @@ func TeacherName(path string) string {
 }
 
 // TeacherKeys returns the Teachers entry of the configured teacher, or nil.
-func (c *Config) TeacherKeys() map[string]any {
+func (c *Train) TeacherKeys() map[string]any {
 	if c.Teacher == "" {
 		return nil
 	}
 	return c.Teachers[TeacherName(c.Teacher)]
 }
 
-// Defaults returns the configuration every run starts from.
-func Defaults() Config {
-	return Config{Hidden: []int{50, 50, 50}, Activation: "tanh", Samples: 100000, BoundarySamples: 50000,
+// TrainDefaults returns the configuration every training run starts from.
+func TrainDefaults() Train {
+	return Train{Hidden: []int{50, 50, 50}, Activation: "tanh", Samples: 100000, BoundarySamples: 50000,
 		FocusSamples: 20000, Holdout: 10000, Epochs: 200, Batch: 1024, LearnRate: 0.003, Patience: 5,
 		Keep: 1, Margin: 0.01, TargetAgreement: 0, MinEpochs: 0, Seed: 1, Out: "student.onnx", Sharpness: 1000, Region: "domain"}
 }
 
-// LoadConfig reads a YAML file over the defaults, then the teacher's entry of its teachers map (if any),
-// then key=value overrides. Unknown keys are errors.
-func LoadConfig(path string, yaml []byte, overrides []string) (*Config, error) {
-	v := viper.New()
-	var m map[string]any
-	if err := mapstructure.Decode(Defaults(), &m); err != nil {
+// LoadTrain reads a training run: the defaults, then the YAML file (when path is not empty) or yaml,
+// then BIRDNN_TRAIN_* environment variables (BIRDNN_TRAIN_EPOCHS), then the teacher's entry of its
+// teachers map (if any), then the key=value overrides. Unknown keys are errors.
+func LoadTrain(path string, yaml []byte, overrides []string) (*Train, error) {
+	l, err := newLoader(TrainDefaults(), path, yaml, "BIRDNN_TRAIN")
+	if err != nil {
 		return nil, err
 	}
-	for k, val := range m {
-		v.SetDefault(k, val)
+	if err := l.override(overrides, "teachers"); err != nil {
+		return nil, err
 	}
-	v.SetConfigType("yaml")
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
-		yaml = b
-	}
-	if yaml != nil {
-		if err := v.ReadConfig(strings.NewReader(string(yaml))); err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
-		}
-	}
-	set := map[string]bool{}
-	for _, o := range overrides {
-		k, val, ok := override.Parse(o)
-		if !ok || m[k] == nil || k == "teachers" {
-			return nil, fmt.Errorf("--set %q: want key=value with a known key", o)
-		}
-		v.Set(k, val)
-		set[k] = true
-	}
-	cfg := Defaults()
-	if err := v.UnmarshalExact(&cfg); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+	cfg := TrainDefaults()
+	if err := l.decode(&cfg); err != nil {
+		return nil, err
 	}
 	// The teacher is known only now: its entry goes in under --set, and the config is read again.
 	for name, keys := range cfg.Teachers {
 		for k := range keys {
-			if _, known := m[k]; !known || k == "teacher" || k == "teachers" {
-				return nil, fmt.Errorf("config %s: teachers: %s: %q is not a key an entry may set", path, name, k)
+			if !l.known[k] || k == "teacher" || k == "teachers" {
+				return nil, fmt.Errorf("%s: teachers: %s: %q is not a key an entry may set", l.where, name, k)
 			}
 		}
 	}
 	if keys := cfg.TeacherKeys(); len(keys) > 0 {
-		name := TeacherName(cfg.Teacher)
 		for k, val := range keys {
-			if !set[k] {
-				v.Set(k, val)
+			if !l.set[k] {
+				l.v.Set(k, val)
 			}
 		}
-		cfg = Defaults()
-		if err := v.UnmarshalExact(&cfg); err != nil {
-			return nil, fmt.Errorf("config %s: teachers: %s: %w", path, name, err)
+		cfg = TrainDefaults()
+		if err := l.decode(&cfg); err != nil {
+			return nil, fmt.Errorf("teachers: %s: %w", TeacherName(cfg.Teacher), err)
 		}
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", l.where, err)
 	}
 	return &cfg, nil
 }
 
 // Validate checks values and ranges.
-func (c *Config) Validate() error {
+func (c *Train) Validate() error {
 	var errs []string
 	bad := func(f string, a ...any) { errs = append(errs, fmt.Sprintf(f, a...)) }
 	if (c.Teacher == "") == (c.CSV == "") {
