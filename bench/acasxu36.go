@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/birdnn/birdnn/nn/nnet"
 	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/repair"
+	"github.com/birdnn/birdnn/samplewise"
 )
 
 // Task is one repair task of a table.
@@ -103,12 +105,12 @@ func loadACASXu(i, j int, rel string) (*nn.Network, *property.Property, string, 
 
 // Problem builds a task's repair problem. Sampled tasks draw the repair set with seed and the test set
 // with an independent seed.
-func (t Task) Problem(opt SampleOptions, seed uint64) (*repair.Problem, error) {
+func (t Task) Problem(opt SampleOptions, seed uint64) (*samplewise.Problem, error) {
 	net, prop, netPath, propPath, err := loadACASXu(t.I, t.J, t.Property)
 	if err != nil {
 		return nil, err
 	}
-	p := &repair.Problem{Net: net, Prop: prop, NetworkPath: netPath, PropertyPath: propPath}
+	p := &samplewise.Problem{Net: net, Prop: prop, NetworkPath: netPath, PropertyPath: propPath}
 	if t.CARE != "" {
 		dir, _ := datasets.ACASXu() // loadACASXu found it
 		var sets [4][]float64
@@ -149,7 +151,7 @@ type Row struct {
 
 // Run runs every task with cfg (its network, property and dataset keys are ignored) and returns a row each.
 // progress, when not nil, is called after each task.
-func Run(tasks []Task, cfg *configs.Repair, opt SampleOptions, progress func(Row)) []Row {
+func Run(ctx context.Context, tasks []Task, cfg *configs.Repair, opt SampleOptions, progress func(Row)) []Row {
 	var rows []Row
 	for _, t := range tasks {
 		t0 := time.Now()
@@ -158,7 +160,7 @@ func Run(tasks []Task, cfg *configs.Repair, opt SampleOptions, progress func(Row
 		row.DataSeconds = time.Since(t0).Seconds()
 		if err == nil {
 			var res *repair.Result
-			if res, err = repair.Run(cfg, p, nil); err == nil {
+			if res, err = repair.RunProblem(ctx, cfg, p, nil); err == nil {
 				r := res.Report
 				row.Negatives, row.TestNegatives, row.TestPositives = r.Counts.RepairNegatives, r.Counts.TestNegatives, r.Counts.TestPositives
 				row.Success, row.Generalization, row.Drawdown = float64(r.RepairSuccessRate), float64(r.Generalization), float64(r.Drawdown)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/datasets"
+	"github.com/birdnn/birdnn/domain"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/learn"
 	"github.com/birdnn/birdnn/nn"
@@ -139,7 +140,7 @@ type ActivationRow struct {
 	OffsetRMS                                            float64   `json:",omitempty"` // the outputs' RMS on the box
 	DomainSeconds, DomainFidelityAfter, InBoxFidelityDom float64
 	// DomainLog is the domain-wise repair's rounds: each one's repair and verification seconds and verdict.
-	DomainLog []repair.DomainRound `json:",omitempty"`
+	DomainLog []domain.Round `json:",omitempty"`
 	Err       string
 }
 
@@ -161,14 +162,14 @@ func RunActivations(ctx context.Context, nets []SuiteNet, base *configs.Repair, 
 			cfg := *base
 			cfg.Paradigm, cfg.Network, cfg.Property, cfg.Properties = paradigm, n.Path, fmt.Sprintf("data:acasxu/vnnlib/prop_%d.vnnlib", n.Teacher.Prop), nil
 			cfg.Mode = "sample"
-			res, err := runSample(&cfg)
+			res, err := repair.Run(ctx, &cfg, nil)
 			if err == nil {
 				r := res.Report
 				row.Success, row.Generalization, row.Drawdown = float64(r.RepairSuccessRate), float64(r.Generalization), float64(r.Drawdown)
 				row.DomainFidelity, row.SampleSeconds = float64(r.Fidelity.Domain), r.Seconds["total"]
 				cfg.Mode = "domain"
 				var dres *repair.Result
-				if dres, err = runDomain(ctx, &cfg); err == nil {
+				if dres, err = repair.Run(ctx, &cfg, nil); err == nil {
 					d := dres.Report.Domain
 					row.Certified, row.DomainVerdict, row.DomainRounds = d.Certified, d.Verdict, d.Rounds
 					if o := d.Offset; o != nil && o.Verdict == "certified" {
@@ -195,17 +196,6 @@ type SuiteNet struct {
 	Teacher    SuiteTeacher
 	Activation string
 	Path       string
-}
-
-func runSample(cfg *configs.Repair) (*repair.Result, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	p, err := repair.Load(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return repair.Run(cfg, p, progress.To(nil))
 }
 
 // ActivationsMarkdown renders the activation bench.

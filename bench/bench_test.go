@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/birdnn/birdnn/repair"
+	"github.com/birdnn/birdnn/domain"
 )
 
 func TestACASXu36Tasks(t *testing.T) {
@@ -119,7 +119,7 @@ func TestRepairCSVRoundTrip(t *testing.T) {
 func TestActivationsMarkdownRounds(t *testing.T) {
 	rows := []ActivationRow{
 		{Teacher: "N3,5", Activation: "tanh", Paradigm: "retrain", DomainVerdict: "certified", DomainRounds: 3, Certified: true,
-			DomainLog: []repair.DomainRound{
+			DomainLog: []domain.Round{
 				{Round: 1, RepairSeconds: 4.14, VerifySeconds: 30.02, Verdict: "unknown", Proven: 0.9987},
 				{Round: 2, RepairSeconds: 4.3, VerifySeconds: 10.01, Verdict: "unknown", Proven: 0.979, Stalled: true},
 				{Round: 3, RepairSeconds: 4.3, VerifySeconds: 13.26, Verdict: "certified", Proven: 1},

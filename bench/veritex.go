@@ -12,8 +12,6 @@ import (
 	"strings"
 
 	"github.com/birdnn/birdnn/configs"
-	"github.com/birdnn/birdnn/domain"
-	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/repair"
 )
 
@@ -89,7 +87,7 @@ func RunRepair(ctx context.Context, tasks []RepairTask, base *configs.Repair, pr
 	for _, t := range tasks {
 		row := RepairRow{Task: t.Name()}
 		cfg := t.Config(base)
-		res, err := runDomain(ctx, cfg)
+		res, err := repair.Run(ctx, cfg, nil)
 		if err != nil {
 			row.Err = err.Error()
 		} else {
@@ -105,17 +103,6 @@ func RunRepair(ctx context.Context, tasks []RepairTask, base *configs.Repair, pr
 		}
 	}
 	return rows
-}
-
-func runDomain(ctx context.Context, cfg *configs.Repair) (*repair.Result, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	p, err := repair.Load(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return domain.Repair(ctx, cfg, p, progress.To(nil))
 }
 
 // VeritexMarkdown renders the rows beside Veritex's and ART's published results.

@@ -14,25 +14,26 @@ import (
 	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/imitate"
 	"github.com/birdnn/birdnn/internal/progress"
-	"github.com/birdnn/birdnn/repair"
+	"github.com/birdnn/birdnn/samplewise"
 	"github.com/birdnn/birdnn/verify"
 )
 
 // Repair runs domain-wise repair of p as cfg says (cfg.Domain controls the rounds). Every round repairs
 // the original network (so imitation targets and fidelity refer to it) on the repair set gathered so far:
 // the box samples of p, the counterexamples of the original network and their neighbourhoods, and, after
-// each round, the verifier's counterexample or samples of the boxes it left undecided. The result's
-// report has a Domain section; Certified is set only by a verifier proof over every box.
-func Repair(ctx context.Context, cfg *configs.Repair, p *repair.Problem, rep *progress.Reporter) (*repair.Result, error) {
+// each round, the verifier's counterexample or samples of the boxes it left undecided. It returns the
+// repaired network with its sample-wise report and the domain-wise report, whose Certified is set only
+// by a verifier proof over every box.
+func Repair(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, rep *progress.Reporter) (*samplewise.Result, *Report, error) {
 	start := time.Now()
 	net, prop := p.Net, p.Prop
 	d := net.Inputs()
 	dc := cfg.Domain
-	dr := &repair.DomainReport{}
+	dr := &Report{}
 	if dc.Finish == "offset" {
 		// Say now, not after the rounds, that the property does not suit the offset.
 		if _, err := exclusions(prop, net.Outputs()); err != nil {
-			return nil, fmt.Errorf("domain.finish: offset: %s: %w", p.PropertyPath, err)
+			return nil, nil, fmt.Errorf("domain.finish: offset: %s: %w", p.PropertyPath, err)
 		}
 	}
 	x := append(append([]float64(nil), p.Neg...), p.Pos...)
@@ -52,7 +53,7 @@ func Repair(ctx context.Context, cfg *configs.Repair, p *repair.Problem, rep *pr
 	run := *cfg
 	run.Mode = "sample"
 	var hard []float64 // inputs sampled where the verifier got stuck
-	var res *repair.Result
+	var res *samplewise.Result
 	verdict := verify.Unknown
 	current := net
 	// After the first counterexample, the verifier looks for more (they all join the repair set) for a
@@ -68,7 +69,7 @@ func Repair(ctx context.Context, cfg *configs.Repair, p *repair.Problem, rep *pr
 		growMargin()
 	}
 	for round := 1; round <= dc.Rounds && ctx.Err() == nil; round++ {
-		log := repair.DomainRound{Round: round}
+		log := Round{Round: round}
 		sub := *p
 		sub.Neg, sub.Pos = imitate.Split(net, prop, x)
 		sub.Hard = hard
@@ -78,9 +79,9 @@ func Repair(ctx context.Context, cfg *configs.Repair, p *repair.Problem, rep *pr
 		log.Negatives, log.Positives = len(sub.Neg)/d, len(sub.Pos)/d
 		if len(sub.Neg) > 0 {
 			t0 := time.Now()
-			r, err := repair.Run(&run, &sub, rep)
+			r, err := samplewise.Run(&run, &sub, rep)
 			if err != nil {
-				return nil, fmt.Errorf("round %d: %w", round, err)
+				return nil, nil, fmt.Errorf("round %d: %w", round, err)
 			}
 			log.RepairSeconds = time.Since(t0).Seconds()
 			res, current = r, r.Repaired
@@ -141,14 +142,14 @@ func Repair(ctx context.Context, cfg *configs.Repair, p *repair.Problem, rep *pr
 	}
 	if res == nil {
 		// Nothing to repair was ever found: report the original network as it is.
-		res = &repair.Result{Repaired: net.Clone(), Report: &repair.Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{}}}
-		repair.Measure(res.Report, p, res.Repaired, cfg.Eval.DomainSamples, cfg.Seed)
+		res = &samplewise.Result{Repaired: net.Clone(), Report: &samplewise.Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{}}}
+		samplewise.Measure(res.Report, p, res.Repaired, cfg.Eval.DomainSamples, cfg.Seed)
 	}
 	if verdict != verify.Certified && dc.Finish == "offset" && ctx.Err() == nil {
 		ph := rep.Start("output offset", 1)
 		shifted, o, err := Offset(ctx, res.Repaired, prop, budget, cfg.Seed)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ph.Add(1, "")
 		ph.Finish(fmt.Sprintf("%s, %d verifier runs", o.Verdict, o.Tries))
@@ -157,15 +158,14 @@ func Repair(ctx context.Context, cfg *configs.Repair, p *repair.Problem, rep *pr
 		if shifted != nil {
 			verdict = verify.Certified
 			res.Repaired = shifted
-			repair.Measure(res.Report, p, res.Repaired, cfg.Eval.DomainSamples, cfg.Seed)
+			samplewise.Measure(res.Report, p, res.Repaired, cfg.Eval.DomainSamples, cfg.Seed)
 		}
 	}
 	dr.Verdict = string(verdict)
 	dr.Certified = verdict == verify.Certified
-	res.Report.Domain = dr
 	res.Report.Seconds["verify"] = dr.VerifierSeconds
 	res.Report.Seconds["total"] = time.Since(start).Seconds()
-	return res, nil
+	return res, dr, nil
 }
 
 // grownMargin is the hard rows' margin after an uncertified round: the larger of the hard and the ordinary

@@ -10,7 +10,7 @@ import (
 	"github.com/birdnn/birdnn/learn"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
-	"github.com/birdnn/birdnn/repair"
+	"github.com/birdnn/birdnn/samplewise"
 )
 
 // TestDemoCertified repairs the demo network over its whole property box with both paradigms, with and
@@ -29,15 +29,14 @@ func TestDemoCertified(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := repair.Load(cfg)
+			p, err := samplewise.Load(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := Repair(context.Background(), cfg, p, nil)
+			res, d, err := Repair(context.Background(), cfg, p, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := res.Report.Domain
 			if d == nil || !d.Certified {
 				t.Fatalf("not certified: %+v", d)
 			}
@@ -58,7 +57,7 @@ func TestTanhStudentCertified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := repair.Load(cfg)
+	p, err := samplewise.Load(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,18 +79,18 @@ func TestTanhStudentCertified(t *testing.T) {
 	sp := *p
 	sp.Net, sp.Neg, sp.Pos = st.Net, neg, pos
 	sp.TestNeg, sp.TestPos = imitate.Split(st.Net, p.Prop, append(append([]float64(nil), p.TestNeg...), p.TestPos...))
-	res, err := Repair(context.Background(), cfg, &sp, nil)
+	res, d, err := Repair(context.Background(), cfg, &sp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := res.Report.Domain; d == nil || !d.Certified {
-		t.Fatalf("tanh student not certified: %+v", res.Report.Domain)
+	if d == nil || !d.Certified {
+		t.Fatalf("tanh student not certified: %+v", d)
 	}
 	if res.Repaired.Layers[0].Act.Name != "tanh" {
 		t.Fatalf("repaired network is %s, want tanh", res.Repaired.Layers[0].Act)
 	}
 	assertGridSafe(t, res.Repaired, p.Prop)
-	t.Logf("tanh student: agreement %.1f%%, %d negatives; certified after %d round(s), %.2f%% success", st.Agreement, len(neg)/2, res.Report.Domain.Rounds, res.Report.RepairSuccessRate)
+	t.Logf("tanh student: agreement %.1f%%, %d negatives; certified after %d round(s), %.2f%% success", st.Agreement, len(neg)/2, d.Rounds, res.Report.RepairSuccessRate)
 }
 
 // assertGridSafe checks a 300x300 grid of the property's (2-D) box for violations.

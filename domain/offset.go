@@ -13,7 +13,6 @@ import (
 	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
-	"github.com/birdnn/birdnn/repair"
 	"github.com/birdnn/birdnn/verify"
 )
 
@@ -116,14 +115,14 @@ func (e *exclusion) slack(y []float64) float64 {
 // whole box's deficit is used, which the verifier proves at its first box. It returns the shifted network
 // (nil when no shift was certified) and a report; an error says that p is not of the form the offset
 // needs.
-func Offset(ctx context.Context, net *nn.Network, p *property.Property, budget time.Duration, seed uint64) (*nn.Network, *repair.OffsetReport, error) {
+func Offset(ctx context.Context, net *nn.Network, p *property.Property, budget time.Duration, seed uint64) (*nn.Network, *OffsetReport, error) {
 	start := time.Now()
 	m, d := net.Outputs(), net.Inputs()
 	ex, err := exclusions(p, m)
 	if err != nil {
 		return nil, nil, fmt.Errorf("output offset: %w", err)
 	}
-	rep := &repair.OffsetReport{Verdict: string(verify.Unknown)}
+	rep := &OffsetReport{Verdict: string(verify.Unknown)}
 	used := make([]bool, m)
 	for _, e := range ex {
 		used[e.out] = true

@@ -11,7 +11,7 @@ import (
 	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
-	"github.com/birdnn/birdnn/repair"
+	"github.com/birdnn/birdnn/samplewise"
 )
 
 // notLeast is the property "output 2 is never the least" on x in [-1, 1] (property 7's form).
@@ -115,7 +115,7 @@ func TestRepairRejectsOffsetEarly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := repair.Load(cfg)
+	p, err := samplewise.Load(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestRepairRejectsOffsetEarly(t *testing.T) {
 		Box: p.Prop.Cases[0].Box, Unsafe: property.Region{{{Coef: coef, Bound: 0}}},
 	}}}
 	start := time.Now()
-	_, err = Repair(context.Background(), cfg, p, nil)
+	_, _, err = Repair(context.Background(), cfg, p, nil)
 	if err == nil || !strings.Contains(err.Error(), "domain.finish: offset") {
 		t.Fatalf("error %v, want one about domain.finish", err)
 	}

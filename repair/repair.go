@@ -1,393 +1,118 @@
-// Package repair runs sample-wise repair by behaviour imitation (BIRDNN): it finds the inputs a network
-// gets wrong, the correct behaviour near them, and then retrains the network or fine-tunes its most faulty
-// neurons so that the wrong inputs imitate the correct behaviour while the rest stays put, and measures the
-// result.
+// Package repair is birdnn's one entry point for a repair run: it loads what a config names and repairs
+// it sample-wise (package samplewise) or domain-wise (package domain), and writes the result.
 package repair
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"math"
-	"math/rand/v2"
-	"strings"
-	"time"
+	"path/filepath"
 
 	"github.com/birdnn/birdnn/configs"
-	"github.com/birdnn/birdnn/datasets"
-	"github.com/birdnn/birdnn/falsify"
-	"github.com/birdnn/birdnn/imitate"
+	"github.com/birdnn/birdnn/domain"
+	"github.com/birdnn/birdnn/internal/atomicfile"
 	"github.com/birdnn/birdnn/internal/progress"
-	"github.com/birdnn/birdnn/localize"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/nn/netio"
-	"github.com/birdnn/birdnn/property"
-	"github.com/birdnn/birdnn/verify"
+	"github.com/birdnn/birdnn/samplewise"
 )
 
-// Problem is what a repair works on: the network, its property, and the repair and test inputs, split by
-// the original network into negatives (violating) and positives (satisfying). Inputs are row-major.
-type Problem struct {
-	Net      *nn.Network
-	Prop     *property.Property
-	Neg, Pos []float64
-	// TestNeg and TestPos are held out: generalization and drawdown are measured on them.
-	TestNeg, TestPos []float64
-	// Start, when set, is the network gradient training starts from (an earlier repair of Net, in
-	// domain-wise repair); targets, imitation and every measure still refer to Net.
-	Start *nn.Network
-	// Hard lists inputs (row-major; each also among Neg or Pos) that get the larger margin
-	// configs.TrainSpec.HardMargin: domain-wise repair puts there the samples of the boxes its verifier left open.
-	Hard []float64
-	// Focus is how many counterexamples the samples were drawn around, when uniform samples held no
-	// negative (0: none needed).
-	Focus int
-	// NetworkPath and PropertyPath name the files, for the report.
-	NetworkPath, PropertyPath string
-}
-
-// Result is a finished repair.
+// Result is a finished repair: the repaired network and what was measured.
 type Result struct {
 	Repaired *nn.Network
 	Report   *Report
 }
 
-// Load builds the problem a configuration describes: it reads the network, the property and the data,
-// checks that their dimensions agree, and splits the inputs into negatives and positives.
-func Load(cfg *configs.Repair) (*Problem, error) {
-	netPath, err := datasets.Resolve(cfg.Network)
+// Report is a repair's report: the sample-wise measures and, for domain-wise repair, its rounds and
+// verdict. Its JSON is the sample-wise report's with a "domain" object added.
+type Report struct {
+	*samplewise.Report
+	// Domain reports domain-wise repair (mode: domain); nil for sample-wise repair.
+	Domain *domain.Report `json:"domain,omitempty"`
+}
+
+// Run loads the network, property and data cfg names and repairs them as cfg.Mode says, reporting
+// progress to rep (which may be nil). It returns ctx's error when ctx ends first.
+func Run(ctx context.Context, cfg *configs.Repair, rep *progress.Reporter) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	p, err := samplewise.Load(cfg)
 	if err != nil {
 		return nil, err
 	}
-	net, err := netio.Load(netPath)
+	return RunProblem(ctx, cfg, p, rep)
+}
+
+// RunProblem repairs a loaded problem as cfg.Mode says: sample-wise, or domain-wise in rounds checked by
+// the verifier. It returns ctx's error when ctx ends first, and then no result.
+func RunProblem(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, rep *progress.Reporter) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var res *Result
+	switch cfg.Mode {
+	case "domain":
+		r, d, err := domain.Repair(ctx, cfg, p, rep)
+		if err != nil {
+			return nil, err
+		}
+		res = &Result{Repaired: r.Repaired, Report: &Report{Report: r.Report, Domain: d}}
+	case "sample":
+		r, err := samplewise.Run(cfg, p, rep)
+		if err != nil {
+			return nil, err
+		}
+		res = &Result{Repaired: r.Repaired, Report: &Report{Report: r.Report}}
+	default:
+		return nil, fmt.Errorf("mode %q: want sample or domain", cfg.Mode)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Certified says whether a verifier proved the repaired network safe on every box of the property
+// (domain-wise repair only).
+func (r *Report) Certified() bool { return r.Domain != nil && r.Domain.Certified }
+
+// JSON renders the report as indented JSON.
+func (r *Report) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	propNames := cfg.Properties
-	if len(propNames) == 0 {
-		propNames = []string{cfg.Property}
+	return append(b, '\n'), nil
+}
+
+// Markdown renders the report for people.
+func (r *Report) Markdown() []byte {
+	if r.Domain == nil {
+		return r.Report.Markdown()
 	}
-	var props []*property.Property
-	for _, name := range propNames {
-		propPath, err := datasets.Resolve(name)
-		if err != nil {
-			return nil, err
-		}
-		prop, err := property.ReadFile(propPath)
-		if err != nil {
-			return nil, err
-		}
-		if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
-			return nil, fmt.Errorf("%s and %s: %w", name, cfg.Network, err)
-		}
-		props = append(props, prop)
+	return r.Report.Markdown(r.Domain.Markdown())
+}
+
+// Write writes the result into the folder dir, which must exist: repaired.onnx (in doubles),
+// repaired.nnet (ReLU networks only), report.json and report.md, each file replaced whole or not at all.
+func (r *Result) Write(dir string) error {
+	// Doubles: the file holds exactly the network that was measured and verified (float32 weights would
+	// be another network, which a certificate need not cover).
+	if err := netio.Save(filepath.Join(dir, "repaired.onnx"), r.Repaired, netio.Options{Float64: true}); err != nil {
+		return err
 	}
-	prop, err := property.Merge(props...)
+	if r.Repaired.AllReLU() {
+		if err := netio.Save(filepath.Join(dir, "repaired.nnet"), r.Repaired, netio.Options{}); err != nil {
+			return err
+		}
+	}
+	js, err := r.Report.JSON()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	p := &Problem{Net: net, Prop: prop, NetworkPath: cfg.Network, PropertyPath: strings.Join(propNames, " + ")}
-	d := cfg.Dataset
-	read := func(path string) ([]float64, error) {
-		if path == "" {
-			return nil, nil
-		}
-		rp, err := datasets.Resolve(path)
-		if err != nil {
-			return nil, err
-		}
-		t, err := datasets.ReadCSVFile(rp, net.Inputs())
-		if err != nil {
-			return nil, err
-		}
-		return t.Data, nil
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "report.json"), js); err != nil {
+		return err
 	}
-	var repairX, testX []float64
-	for _, f := range []string{d.Negatives, d.Positives} {
-		x, err := read(f)
-		if err != nil {
-			return nil, err
-		}
-		repairX = append(repairX, x...)
-	}
-	for _, f := range []string{d.TestNegatives, d.TestPositives} {
-		x, err := read(f)
-		if err != nil {
-			return nil, err
-		}
-		testX = append(testX, x...)
-	}
-	if d.Negatives == "" {
-		repairX = prop.Sample(rand.New(rand.NewPCG(cfg.Seed, 1)), d.Samples)
-	}
-	if d.TestNegatives == "" && d.TestPositives == "" {
-		testX = prop.Sample(rand.New(rand.NewPCG(cfg.Seed, 2)), d.TestSamples)
-	}
-	p.Neg, p.Pos = imitate.Split(net, prop, repairX)
-	p.TestNeg, p.TestPos = imitate.Split(net, prop, testX)
-	if len(p.Neg) == 0 && cfg.Mode != "domain" && d.Negatives == "" {
-		// Sampled, and no negative among the samples: draw half of each set around counterexamples.
-		sec := d.FocusSeconds
-		if sec <= 0 {
-			sec = 60
-		}
-		cx := verify.Counterexamples(context.Background(), net, prop, 50, time.Duration(sec*float64(time.Second)), cfg.Seed)
-		if cx == nil {
-			return nil, fmt.Errorf("%s satisfies %s on all %d repair samples, and neither a search nor the verifier (%gs) found a counterexample: nothing to repair",
-				cfg.Network, cfg.Property, len(repairX)/net.Inputs(), sec)
-		}
-		p.Focus = len(cx) / net.Inputs()
-		repairX = focusSamples(prop, repairX, cx, cfg.Seed)
-		if d.TestNegatives == "" && d.TestPositives == "" {
-			testX = focusSamples(prop, testX, cx, cfg.Seed+1)
-		}
-		p.Neg, p.Pos = imitate.Split(net, prop, repairX)
-		p.TestNeg, p.TestPos = imitate.Split(net, prop, testX)
-	}
-	if len(p.Neg) == 0 && cfg.Mode != "domain" {
-		return nil, fmt.Errorf("%s satisfies %s on all %d repair inputs: nothing to repair", cfg.Network, cfg.Property, len(repairX)/net.Inputs())
-	}
-	return p, nil
-}
-
-// focusSamples keeps the first half of the samples x and replaces the rest with points drawn within 1%
-// of the box's width around the counterexamples cx (as many around each as fit).
-func focusSamples(prop *property.Property, x, cx []float64, seed uint64) []float64 {
-	d := prop.Inputs
-	n := len(x) / d
-	keep := n - n/2
-	k := len(cx) / d
-	around := falsify.Around(prop, cx, (n-keep+k-1)/k, 0.01, seed)
-	return append(x[:keep*d:keep*d], around[:min(len(around), (n-keep)*d)]...)
-}
-
-// Run repairs p as cfg says, reporting progress to rep (which may be nil).
-func Run(cfg *configs.Repair, p *Problem, rep *progress.Reporter) (*Result, error) {
-	start := time.Now()
-	report := &Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{}}
-	if cfg.Paradigm == "finetune" {
-		report.Optimizer = cfg.Finetune.Optimizer
-	} else {
-		report.Optimizer = cfg.Retrain.Train.Optimizer
-	}
-	d := p.Net.Inputs()
-	phase := func(name string, t0 time.Time) { report.Seconds[name] = time.Since(t0).Seconds() }
-
-	// Imitation: positives near the negatives, and the behaviour each negative should imitate.
-	t0 := time.Now()
-	pool := p.Pos
-	if cfg.Imitate.Search || len(p.Pos) == 0 {
-		ph := rep.Start("search positives", 1)
-		opt := imitate.DefaultSearch
-		opt.Radius, opt.PerNegative = cfg.Imitate.Radius, cfg.Imitate.PerNegative
-		found, missing, err := imitate.FindPositives(p.Net, p.Prop, p.Neg, opt, cfg.Seed)
-		if err != nil {
-			return nil, err
-		}
-		ph.Add(1, "")
-		ph.Finish(fmt.Sprintf("%d found, %d negatives without one", len(found)/d, missing))
-		pool = append(append([]float64(nil), p.Pos...), found...)
-	}
-	if len(pool) == 0 {
-		return nil, fmt.Errorf("no positive inputs found to imitate")
-	}
-	neg := imitate.Record(p.Net, p.Neg)
-	pos := imitate.Record(p.Net, pool)
-	target, _ := imitate.ParseTarget(cfg.Imitate.Target)
-	assign, err := imitate.Assign(neg, pos, target, cfg.Imitate.K)
-	if err != nil {
-		return nil, err
-	}
-	expected := imitate.Expected(pos, assign)
-	var anchors *imitate.Behaviour
-	if cfg.Dataset.Anchors > 0 {
-		box, _ := domainBox(p.Net, p.Prop)
-		anchors = imitate.Record(p.Net, box.Sample(rand.New(rand.NewPCG(cfg.Seed, 6)), cfg.Dataset.Anchors))
-	}
-	phase("imitate", t0)
-
-	var repaired *nn.Network
-	switch cfg.Paradigm {
-	case "retrain":
-		t0 = time.Now()
-		repaired, err = fit(p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, hard: hardSet(p)}, cfg.Retrain.Train, nil, cfg.Seed, rep)
-		phase("repair", t0)
-	case "finetune":
-		t0 = time.Now()
-		var neurons []localize.Neuron
-		ph := rep.Start("localize", 1)
-		if neurons, err = localizeNeurons(cfg, p, neg, pos, expected); err != nil {
-			return nil, err
-		}
-		ph.Add(1, "")
-		ph.Finish(fmt.Sprintf("%d neurons (%s)", len(neurons), cfg.Localize.Method))
-		report.Localized = neurons
-		phase("localize", t0)
-		t0 = time.Now()
-		if cfg.Finetune.Optimizer == "pso" {
-			var cost float64
-			repaired, cost, err = runPSO(p.Net, p.Prop, neg, pos, neurons, cfg.Finetune.PSO, cfg.Seed, rep)
-			report.PSOCost = Figure(cost)
-		} else {
-			mask := localize.Mask(neg.Sizes, neurons)
-			repaired, err = fit(p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, mask: mask, hard: hardSet(p)}, cfg.Finetune.Train, mask, cfg.Seed, rep)
-		}
-		phase("repair", t0)
-	}
-	if err != nil {
-		return nil, err
-	}
-	t0 = time.Now()
-	measure(report, p, repaired, cfg.Eval.DomainSamples, cfg.Seed)
-	phase("evaluate", t0)
-	report.Seconds["total"] = time.Since(start).Seconds()
-	return &Result{Repaired: repaired, Report: report}, nil
-}
-
-// start is the network training starts from.
-func (p *Problem) start() *nn.Network {
-	if p.Start != nil {
-		return p.Start
-	}
-	return p.Net
-}
-
-// hardSet returns p.Hard as a set of row keys.
-func hardSet(p *Problem) map[string]bool {
-	d := p.Net.Inputs()
-	set := map[string]bool{}
-	for i := 0; i+d <= len(p.Hard); i += d {
-		set[rowKey(p.Hard[i:i+d])] = true
-	}
-	return set
-}
-
-// localizeNeurons scores the neurons and picks the top k.
-func localizeNeurons(cfg *configs.Repair, p *Problem, neg, pos, expected *imitate.Behaviour) ([]localize.Neuron, error) {
-	method, err := localize.ParseMethod(cfg.Localize.Method)
-	if err != nil {
-		return nil, err
-	}
-	in := localize.Inputs{Pos: pos, Neg: neg, Expected: expected}
-	if method == localize.Gradient {
-		margin := cfg.Finetune.Train.Margin * outputScale(neg, pos)
-		if in.Grads, err = violationGrads(p.Net, p.Prop, p.Neg, margin); err != nil {
-			return nil, err
-		}
-	}
-	scores, err := localize.Scores(method, in)
-	if err != nil {
-		return nil, err
-	}
-	neurons, err := localize.Top(scores, cfg.Localize.TopK, cfg.Localize.Layers)
-	if err != nil {
-		return nil, fmt.Errorf("localize: %w", err)
-	}
-	if len(neurons) == 0 {
-		return nil, fmt.Errorf("localize: no neuron scores above 0")
-	}
-	return neurons, nil
-}
-
-// Measure fills r's figures for the repaired network against p: repair success, generalization,
-// drawdown, fidelity on held-out positives and on domainSamples uniform samples of the input domain.
-func Measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, seed uint64) {
-	measure(r, p, repaired, domainSamples, seed)
-}
-
-// measure fills the report's figures by comparing the repaired network with the original. Each set is
-// run through each network once.
-func measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, seed uint64) {
-	net, prop := p.Net, p.Prop
-	d, m := net.Inputs(), net.Outputs()
-	pct := func(a, b int) Figure {
-		if b == 0 {
-			return Figure(math.NaN())
-		}
-		return Figure(100 * float64(a) / float64(b))
-	}
-	rows := func(x []float64) int { return len(x) / d }
-	// unsafe counts the rows of x whose outputs y violate the property.
-	unsafe := func(x, y []float64) int {
-		c := 0
-		for i := 0; i < rows(x); i++ {
-			if prop.Unsafe(x[i*d:(i+1)*d], y[i*m:(i+1)*m]) {
-				c++
-			}
-		}
-		return c
-	}
-	r.Counts.RepairNegatives, r.Counts.RepairPositives = rows(p.Neg), rows(p.Pos)
-	r.Counts.TestNegatives, r.Counts.TestPositives = rows(p.TestNeg), rows(p.TestPos)
-	r.RepairSuccessRate = pct(rows(p.Neg)-unsafe(p.Neg, repaired.Forward(p.Neg)), rows(p.Neg))
-	r.Generalization = pct(rows(p.TestNeg)-unsafe(p.TestNeg, repaired.Forward(p.TestNeg)), rows(p.TestNeg))
-	// Repair positives that became unsafe, for completeness.
-	r.RepairDrawdown = pct(unsafe(p.Pos, repaired.Forward(p.Pos)), rows(p.Pos))
-
-	y0, y1 := net.Forward(p.TestPos), repaired.Forward(p.TestPos)
-	r.Drawdown = pct(unsafe(p.TestPos, y1), rows(p.TestPos))
-	r.Fidelity.HeldOutPositives = agreement(y0, y1, m)
-	if len(y0) > 0 {
-		num, den := 0.0, 0.0
-		for i := range y0 {
-			num += (y1[i] - y0[i]) * (y1[i] - y0[i])
-			den += y0[i] * y0[i]
-		}
-		r.OutputDeviation = Figure(math.Sqrt(num / den))
-	}
-
-	box, name := domainBox(net, prop)
-	r.Fidelity.DomainBox = name
-	r.Fidelity.DomainSamples = domainSamples
-	if domainSamples > 0 {
-		x := box.Sample(rand.New(rand.NewPCG(seed, 3)), domainSamples)
-		r.Fidelity.Domain = agreement(net.Forward(x), repaired.Forward(x), m)
-	}
-	r.NeuronsChanged, r.ParametersChanged = changed(net, repaired)
-}
-
-// agreement is the percentage of rows (m outputs each) whose argmin (the advisory) ya and yb agree on.
-func agreement(ya, yb []float64, m int) Figure {
-	if len(ya) == 0 {
-		return Figure(math.NaN())
-	}
-	n := len(ya) / m
-	same := 0
-	for i := 0; i < n; i++ {
-		if nn.Argmin(ya[i*m:(i+1)*m]) == nn.Argmin(yb[i*m:(i+1)*m]) {
-			same++
-		}
-	}
-	return Figure(100 * float64(same) / float64(n))
-}
-
-// domainBox returns the network's whole input domain in its own units (from the normalization bounds) or,
-// without finite bounds, the smallest box holding every case of the property.
-func domainBox(net *nn.Network, prop *property.Property) (property.Box, string) {
-	if lo, hi, ok := net.InputDomain(); ok {
-		return property.Box{Lo: lo, Hi: hi}, "network input domain (normalization bounds)"
-	}
-	return prop.Hull(), "hull of the property's input boxes"
-}
-
-// changed counts the neurons whose incoming weights or bias differ, and the parameters that differ.
-func changed(a, b *nn.Network) (neurons, params int) {
-	for k := range a.Layers {
-		la, lb := &a.Layers[k], &b.Layers[k]
-		for j := 0; j < la.Out; j++ {
-			c := 0
-			for i := 0; i < la.In; i++ {
-				if la.W[j*la.In+i] != lb.W[j*la.In+i] {
-					c++
-				}
-			}
-			if la.B[j] != lb.B[j] {
-				c++
-			}
-			if c > 0 {
-				neurons++
-				params += c
-			}
-		}
-	}
-	return neurons, params
+	return atomicfile.WriteBytes(filepath.Join(dir, "report.md"), r.Report.Markdown())
 }

@@ -126,7 +126,7 @@ and the published averages.`,
 				return err
 			}
 			w := cmd.ErrOrStderr()
-			rows := bench.Run(tasks, cfg, bench.DefaultSample, func(r bench.Row) {
+			rows := bench.Run(cmd.Context(), tasks, cfg, bench.DefaultSample, func(r bench.Row) {
 				if r.Err != "" {
 					fmt.Fprintf(w, "%-8s error: %s\n", r.Task, r.Err)
 					return
@@ -269,5 +269,5 @@ func writeTask(dir string, res *repair.Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return writeResult(dir, res)
+	return res.Write(dir)
 }

@@ -8,11 +8,9 @@ import (
 	"strings"
 
 	"github.com/birdnn/birdnn/configs"
-	"github.com/birdnn/birdnn/domain"
-	"github.com/birdnn/birdnn/internal/atomicfile"
 	"github.com/birdnn/birdnn/internal/progress"
-	"github.com/birdnn/birdnn/nn/netio"
 	"github.com/birdnn/birdnn/repair"
+	"github.com/birdnn/birdnn/samplewise"
 	"github.com/spf13/cobra"
 )
 
@@ -41,7 +39,7 @@ Writes DIR/repaired.onnx, DIR/repaired.nnet (ReLU networks), DIR/report.json and
 			if err != nil {
 				return err
 			}
-			prob, err := repair.Load(cfg)
+			prob, err := samplewise.Load(cfg)
 			if err != nil {
 				return err
 			}
@@ -58,16 +56,11 @@ Writes DIR/repaired.onnx, DIR/repaired.nnet (ReLU networks), DIR/report.json and
 			} else if verbose {
 				rep = rep.Verbose()
 			}
-			var res *repair.Result
-			if cfg.Mode == "domain" {
-				res, err = domain.Repair(cmd.Context(), cfg, prob, rep)
-			} else {
-				res, err = repair.Run(cfg, prob, rep)
-			}
+			res, err := repair.RunProblem(cmd.Context(), cfg, prob, rep)
 			if err != nil {
 				return err
 			}
-			if err := writeResult(dir, res); err != nil {
+			if err := res.Write(dir); err != nil {
 				return err
 			}
 			r := res.Report
@@ -144,25 +137,4 @@ func outputDir(out, name string, force bool) (string, error) {
 			return "", err
 		}
 	}
-}
-
-func writeResult(dir string, res *repair.Result) error {
-	// Doubles: the file holds exactly the network that was measured and verified (float32 weights would
-	// be another network, which a certificate need not cover).
-	if err := netio.Save(filepath.Join(dir, "repaired.onnx"), res.Repaired, netio.Options{Float64: true}); err != nil {
-		return err
-	}
-	if res.Repaired.AllReLU() {
-		if err := netio.Save(filepath.Join(dir, "repaired.nnet"), res.Repaired, netio.Options{}); err != nil {
-			return err
-		}
-	}
-	js, err := res.Report.JSON()
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "report.json"), js); err != nil {
-		return err
-	}
-	return atomicfile.WriteBytes(filepath.Join(dir, "report.md"), res.Report.Markdown())
 }

@@ -1,0 +1,83 @@
+package domain
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// Report is what domain-wise repair adds to a sample-wise report: whether the verifier proved the property on every box,
+// and the rounds it took.
+type Report struct {
+	// Certified is true only when the verifier proved the repaired network safe on every box.
+	Certified bool `json:"certified"`
+	// Verdict is the last verification's verdict (certified, violated or unknown).
+	Verdict string `json:"verdict"`
+	// VerifierSeconds is the verifier's time over all rounds; FinalVerifySeconds that of the last round.
+	VerifierSeconds    float64 `json:"verifier_seconds"`
+	FinalVerifySeconds float64 `json:"final_verify_seconds"`
+	Rounds             int     `json:"rounds"`
+	// InitialCounterexamples is how many violations of the original network the first search found.
+	InitialCounterexamples int     `json:"initial_counterexamples"`
+	Log                    []Round `json:"log"`
+	// Offset reports the output offset that finished the repair (domain.finish: offset), if one was tried.
+	Offset *OffsetReport `json:"offset,omitempty"`
+}
+
+// OffsetReport says how an output offset went: the output layer's biases of the outputs a property
+// forbids as the decision, raised until the verifier certifies it (domain.Offset).
+type OffsetReport struct {
+	// Outputs are the raised outputs, Shift how much each one's bias was raised.
+	Outputs []int     `json:"outputs"`
+	Shift   []float64 `json:"shift"`
+	// Sampled is the least shift that samples showed necessary, Bounded the shift the whole box's bounds
+	// proved enough, per raised output.
+	Sampled []float64 `json:"sampled"`
+	Bounded []float64 `json:"bounded"`
+	// OutputRMS is the RMS of the network's outputs on the box samples, to size the shift against.
+	OutputRMS float64 `json:"output_rms"`
+	// Verdict is certified when the verifier proved the shifted network safe; Tries counts verifier runs.
+	Verdict string  `json:"verdict"`
+	Tries   int     `json:"tries"`
+	Seconds float64 `json:"seconds"`
+}
+
+// Round is one round of domain-wise repair.
+type Round struct {
+	Round         int     `json:"round"`
+	Negatives     int     `json:"negatives"`
+	Positives     int     `json:"positives"`
+	RepairSeconds float64 `json:"repair_seconds"`
+	Verdict       string  `json:"verdict"`
+	VerifySeconds float64 `json:"verify_seconds"`
+	Boxes         int     `json:"boxes"`
+	// Proven is the share of the boxes' volume the bounds proved safe.
+	Proven float64 `json:"proven"`
+	// Stalled says the verifier stopped before its budget, its proof falling behind (configs.Domain.Stall).
+	Stalled bool `json:"stalled,omitempty"`
+	// Added is how many inputs joined the repair set after this round.
+	Added int `json:"added"`
+}
+
+// Outcome is the round's verdict, marked when the verifier stalled: "unknown (stalled)".
+func (l Round) Outcome() string {
+	if l.Stalled {
+		return l.Verdict + " (stalled)"
+	}
+	return l.Verdict
+}
+
+// Markdown renders the report's section of a repair report: the verdict, a table of the rounds and the
+// output offset, if one was tried.
+func (d *Report) Markdown() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Domain-wise repair: **%s** after %d round(s); verifier %.2f s in all, %.2f s on the last round.\n\n", d.Verdict, d.Rounds, d.VerifierSeconds, d.FinalVerifySeconds)
+	fmt.Fprintf(&b, "| round | negatives | positives | repair s | verdict | verify s | boxes | proven | added |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, l := range d.Log {
+		fmt.Fprintf(&b, "| %d | %d | %d | %.2f | %s | %.2f | %d | %.2f%% | %d |\n", l.Round, l.Negatives, l.Positives, l.RepairSeconds, l.Outcome(), l.VerifySeconds, l.Boxes, 100*l.Proven, l.Added)
+	}
+	b.WriteString("\n")
+	if o := d.Offset; o != nil {
+		fmt.Fprintf(&b, "Output offset: **%s** after %d verifier run(s), %.2f s; outputs %v raised by %.4g (samples showed at least %.4g necessary, branch and bound %.4g enough; the outputs' RMS is %.4g).\n\n", o.Verdict, o.Tries, o.Seconds, o.Outputs, o.Shift, o.Sampled, o.Bounded, o.OutputRMS)
+	}
+	return b.Bytes()
+}
