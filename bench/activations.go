@@ -12,11 +12,11 @@ import (
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/domain"
 	"github.com/birdnn/birdnn/internal/progress"
-	"github.com/birdnn/birdnn/learn"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/nn/nnet"
 	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/repair"
+	"github.com/birdnn/birdnn/train"
 	"github.com/birdnn/birdnn/verify"
 )
 
@@ -77,7 +77,7 @@ type Student struct {
 	Net      *nn.Network `json:"-"`
 }
 
-// MakeStudent distils one student of t with the given activation from base (a learn config whose
+// MakeStudent distils one student of t with the given activation from base (a training config whose
 // teacher, property and activation it sets), and checks it.
 func MakeStudent(t SuiteTeacher, act string, base configs.Train, rep *progress.Reporter) (*Student, error) {
 	teacher, prop, err := t.Teacher()
@@ -86,11 +86,11 @@ func MakeStudent(t SuiteTeacher, act string, base configs.Train, rep *progress.R
 	}
 	cfg := base
 	cfg.Activation = act
-	set, err := learn.Distil(teacher, prop, &cfg, rep)
+	set, err := train.Distil(teacher, prop, &cfg, rep)
 	if err != nil {
 		return nil, err
 	}
-	res, err := learn.Train(set, &cfg, rep)
+	res, err := train.Fit(set, &cfg, rep)
 	if err != nil {
 		return nil, err
 	}
@@ -109,20 +109,12 @@ func Violates(net *nn.Network, prop *property.Property, seed uint64) bool {
 // Agreement is the percentage of n uniform samples of a's input domain on which a and b take the same
 // decision (argmin).
 func Agreement(a, b *nn.Network, n int, seed uint64) float64 {
-	box, ok := learn.DomainBox(a)
+	box, _, ok := a.DomainBox(nil)
 	if !ok {
 		return 0
 	}
 	x := box.Sample(rand.New(rand.NewPCG(seed, 21)), n)
-	ya, yb := a.Forward(x), b.Forward(x)
-	m := a.Outputs()
-	same := 0
-	for r := 0; r < n; r++ {
-		if nn.Argmin(ya[r*m:(r+1)*m]) == nn.Argmin(yb[r*m:(r+1)*m]) {
-			same++
-		}
-	}
-	return 100 * float64(same) / float64(n)
+	return nn.Agreement(a.Forward(x), b.Forward(x), a.Outputs())
 }
 
 // ActivationRow is one network x activation x paradigm of the activation bench: sample-wise repair's

@@ -7,10 +7,10 @@ import (
 
 	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/imitate"
-	"github.com/birdnn/birdnn/learn"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/samplewise"
+	"github.com/birdnn/birdnn/train"
 )
 
 // TestDemoCertified repairs the demo network over its whole property box with both paradigms, with and
@@ -46,7 +46,7 @@ func TestDemoCertified(t *testing.T) {
 	}
 }
 
-// TestTanhStudentCertified distils a small tanh student of the demo network (with package learn, so it
+// TestTanhStudentCertified distils a small tanh student of the demo network (with package train, so it
 // inherits the bug), then repairs it domain-wise: the verifier must certify it, and a grid must agree.
 func TestTanhStudentCertified(t *testing.T) {
 	y, err := configs.Get("demo")
@@ -64,11 +64,11 @@ func TestTanhStudentCertified(t *testing.T) {
 	lc := configs.TrainDefaults()
 	lc.Hidden, lc.Activation, lc.Samples, lc.BoundarySamples, lc.FocusSamples = []int{16, 16}, "tanh", 6000, 2000, 2000
 	lc.Holdout, lc.Epochs, lc.Batch, lc.LearnRate, lc.Patience = 2000, 80, 256, 0.01, 8
-	set, err := learn.Distil(p.Net, p.Prop, &lc, nil)
+	set, err := train.Distil(p.Net, p.Prop, &lc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := learn.Train(set, &lc, nil)
+	st, err := train.Fit(set, &lc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

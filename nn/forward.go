@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"math"
+
 	"gonum.org/v1/gonum/blas"
 
 	"github.com/birdnn/birdnn/internal/gemm"
@@ -74,6 +76,22 @@ func Argmin(y []float64) int {
 		}
 	}
 	return best
+}
+
+// Agreement is the percentage of rows (m outputs each) of ya and yb whose decisions (argmin) agree; NaN
+// when there are no rows. It is birdnn's fidelity measure.
+func Agreement(ya, yb []float64, m int) float64 {
+	n := min(len(ya), len(yb)) / m
+	if n == 0 {
+		return math.NaN()
+	}
+	same := 0
+	for i := 0; i < n; i++ {
+		if Argmin(ya[i*m:(i+1)*m]) == Argmin(yb[i*m:(i+1)*m]) {
+			same++
+		}
+	}
+	return 100 * float64(same) / float64(n)
 }
 
 // ForwardFrom runs layers k, k+1, ... on h, a batch of inputs to layer k (row-major), and returns the

@@ -12,6 +12,7 @@ import (
 	"math"
 
 	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/property"
 )
 
 // Layer is one fully connected layer: Out = Act(W*In + B).
@@ -199,6 +200,25 @@ func (m *Normalization) DenormalizeOutput(y []float64) {
 	for i := range y {
 		y[i] = y[i]*m.OutRange + m.OutMean
 	}
+}
+
+// DomainBox is the box fidelity and distillation sample: the network's whole input domain in its own
+// (normalized) units (InputDomain, every dimension of positive width) or, without one, the hull of
+// prop's input boxes (when prop is not nil). It says which in name; ok is false when there is neither.
+func (n *Network) DomainBox(prop *property.Property) (box property.Box, name string, ok bool) {
+	if lo, hi, known := n.InputDomain(); known {
+		wide := true
+		for i := range lo {
+			wide = wide && hi[i] > lo[i]
+		}
+		if wide {
+			return property.Box{Lo: lo, Hi: hi}, "network input domain (normalization bounds)", true
+		}
+	}
+	if prop == nil || len(prop.Cases) == 0 {
+		return property.Box{}, "", false
+	}
+	return prop.Hull(), "hull of the property's input boxes", true
 }
 
 // InputDomain returns the network's whole input domain in its own (normalized) units, from the

@@ -1,6 +1,15 @@
 package nn
 
-import "testing"
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/property"
+)
 
 // TestNormalization checks the .nnet conventions by hand: raw x is clipped, then (x - mean) / range.
 func TestNormalization(t *testing.T) {
@@ -20,5 +29,54 @@ func TestNormalization(t *testing.T) {
 	m.DenormalizeOutput(y)
 	if y[0] != 9.5 || y[1] != 6.5 {
 		t.Fatalf("outputs %v, want [9.5 6.5]", y)
+	}
+}
+
+// TestAgreement checks the fidelity measure on rows worked out by hand (ties go to the first output).
+func TestAgreement(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		ya, yb []float64
+		m      int
+		want   float64
+	}{
+		{"all agree", []float64{1, 2, 3, 0}, []float64{0, 5, 9, -1}, 2, 100},
+		{"one of two", []float64{1, 2, 3, 0}, []float64{2, 1, 3, 0}, 2, 50},
+		{"ties go first", []float64{1, 1, 2}, []float64{0, 0, 9}, 3, 100},
+		{"one of four", []float64{0, 1, 0, 1, 0, 1, 0, 1}, []float64{0, 1, 1, 0, 1, 0, 1, 0}, 2, 25},
+	} {
+		if got := Agreement(tt.ya, tt.yb, tt.m); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if got := Agreement(nil, nil, 5); !math.IsNaN(got) {
+		t.Errorf("no rows: %v, want NaN", got)
+	}
+}
+
+// TestDomainBox: the normalization's bounds in normalized units when every dimension has width, else the
+// property's hull, else nothing.
+func TestDomainBox(t *testing.T) {
+	net := Random(rand.New(rand.NewPCG(1, 2)), []int{2, 3, 2}, activation.ReLU, activation.Identity)
+	prop := &property.Property{Inputs: 2, Outputs: 2, Cases: []property.Case{
+		{Box: property.Box{Lo: []float64{0, 0}, Hi: []float64{1, 1}}},
+		{Box: property.Box{Lo: []float64{-1, 0.5}, Hi: []float64{0.5, 2}}},
+	}}
+	box, name, ok := net.DomainBox(prop)
+	if !ok || !slices.Equal(box.Lo, []float64{-1, 0}) || !slices.Equal(box.Hi, []float64{1, 2}) || !strings.Contains(name, "hull") {
+		t.Errorf("no normalization: %v %q %v, want the hull [-1 0]..[1 2]", box, name, ok)
+	}
+	// x in [10, 30] x [0, 4], mean (20, 2), range (10, 2): normalized [-1, 1] x [-1, 1].
+	net.Norm = &Normalization{InMin: []float64{10, 0}, InMax: []float64{30, 4}, InMean: []float64{20, 2}, InRange: []float64{10, 2}, OutMean: 0, OutRange: 1}
+	box, name, ok = net.DomainBox(prop)
+	if !ok || !slices.Equal(box.Lo, []float64{-1, -1}) || !slices.Equal(box.Hi, []float64{1, 1}) || !strings.Contains(name, "normalization") {
+		t.Errorf("normalization: %v %q %v, want [-1 -1]..[1 1]", box, name, ok)
+	}
+	net.Norm.InMax[1] = 0 // a dimension without width: the hull again
+	if box, _, _ = net.DomainBox(prop); box.Lo[0] != -1 || box.Hi[1] != 2 {
+		t.Errorf("zero width: %v, want the hull", box)
+	}
+	if _, _, ok = net.DomainBox(nil); ok {
+		t.Error("zero width and no property: ok")
 	}
 }

@@ -77,7 +77,7 @@ func repairStudent(t *testing.T, act activation.Activation) {
 	}
 	student := distil(t, p.Net, act, 5)
 	x := p.Prop.Sample(rand.New(rand.NewPCG(9, 9)), 2000)
-	agree := agreement(p.Net.Forward(x), student.Forward(x), 3)
+	agree := Figure(nn.Agreement(p.Net.Forward(x), student.Forward(x), 3))
 	t.Logf("%s student: argmin agreement %.1f%% with the teacher on the property's box", act, agree)
 	if agree < 70 {
 		t.Fatalf("the %s student learned too little of its teacher (%.1f%%)", act, agree)

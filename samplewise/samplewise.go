@@ -200,7 +200,7 @@ func Run(cfg *configs.Repair, p *Problem, rep *progress.Reporter) (*Result, erro
 	expected := imitate.Expected(pos, assign)
 	var anchors *imitate.Behaviour
 	if cfg.Dataset.Anchors > 0 {
-		box, _ := domainBox(p.Net, p.Prop)
+		box, _, _ := p.Net.DomainBox(p.Prop)
 		anchors = imitate.Record(p.Net, box.Sample(rand.New(rand.NewPCG(cfg.Seed, 6)), cfg.Dataset.Anchors))
 	}
 	phase("imitate", t0)
@@ -325,7 +325,7 @@ func measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, see
 
 	y0, y1 := net.Forward(p.TestPos), repaired.Forward(p.TestPos)
 	r.Drawdown = pct(unsafe(p.TestPos, y1), rows(p.TestPos))
-	r.Fidelity.HeldOutPositives = agreement(y0, y1, m)
+	r.Fidelity.HeldOutPositives = Figure(nn.Agreement(y0, y1, m))
 	if len(y0) > 0 {
 		num, den := 0.0, 0.0
 		for i := range y0 {
@@ -335,38 +335,14 @@ func measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, see
 		r.OutputDeviation = Figure(math.Sqrt(num / den))
 	}
 
-	box, name := domainBox(net, prop)
+	box, name, _ := net.DomainBox(prop)
 	r.Fidelity.DomainBox = name
 	r.Fidelity.DomainSamples = domainSamples
 	if domainSamples > 0 {
 		x := box.Sample(rand.New(rand.NewPCG(seed, 3)), domainSamples)
-		r.Fidelity.Domain = agreement(net.Forward(x), repaired.Forward(x), m)
+		r.Fidelity.Domain = Figure(nn.Agreement(net.Forward(x), repaired.Forward(x), m))
 	}
 	r.NeuronsChanged, r.ParametersChanged = changed(net, repaired)
-}
-
-// agreement is the percentage of rows (m outputs each) whose argmin (the advisory) ya and yb agree on.
-func agreement(ya, yb []float64, m int) Figure {
-	if len(ya) == 0 {
-		return Figure(math.NaN())
-	}
-	n := len(ya) / m
-	same := 0
-	for i := 0; i < n; i++ {
-		if nn.Argmin(ya[i*m:(i+1)*m]) == nn.Argmin(yb[i*m:(i+1)*m]) {
-			same++
-		}
-	}
-	return Figure(100 * float64(same) / float64(n))
-}
-
-// domainBox returns the network's whole input domain in its own units (from the normalization bounds) or,
-// without finite bounds, the smallest box holding every case of the property.
-func domainBox(net *nn.Network, prop *property.Property) (property.Box, string) {
-	if lo, hi, ok := net.InputDomain(); ok {
-		return property.Box{Lo: lo, Hi: hi}, "network input domain (normalization bounds)"
-	}
-	return prop.Hull(), "hull of the property's input boxes"
 }
 
 // changed counts the neurons whose incoming weights or bias differ, and the parameters that differ.

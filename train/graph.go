@@ -1,6 +1,3 @@
-// Package train is birdnn's Gorgonia engine: it builds a network's expression graph over a batch, returns
-// outputs and every layer's activations from one forward pass, differentiates any scalar loss, restricts
-// training to chosen neurons with parameter masks, and steps SGD-with-momentum or Adam solvers.
 package train
 
 import (

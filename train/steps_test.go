@@ -9,12 +9,11 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"github.com/birdnn/birdnn/activation"
-	"github.com/birdnn/birdnn/learn"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/train"
 )
 
-// TestSigmoidTwinTakesTanhSteps: a tanh network and the sigmoid network that equals it (learn.Convert:
+// TestSigmoidTwinTakesTanhSteps: a tanh network and the sigmoid network that equals it (train.Convert:
 // hidden weights 4x the tanh ones, first and last layer 2x; biases 2x in the hidden layers) take first
 // Adam steps of the same size in the tanh network's units. Adam's first step moves every learnable by
 // lr g/(|g| + 1e-8), lr for any gradient well above 1e-8, so each sigmoid weight must move by its factor
@@ -23,7 +22,7 @@ import (
 func TestSigmoidTwinTakesTanhSteps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	tanhNet := nn.Random(rng, []int{4, 7, 7, 3}, activation.Tanh, activation.Identity)
-	sigNet, err := learn.Convert(tanhNet, activation.Sigmoid)
+	sigNet, err := train.Convert(tanhNet, activation.Sigmoid)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,8 @@ import (
 	"github.com/birdnn/birdnn/internal/atomicfile"
 	"github.com/birdnn/birdnn/internal/override"
 	"github.com/birdnn/birdnn/internal/progress"
-	"github.com/birdnn/birdnn/learn"
 	"github.com/birdnn/birdnn/nn/netio"
+	"github.com/birdnn/birdnn/train"
 )
 
 func newBenchMakeSuite() *cobra.Command {
@@ -111,7 +111,7 @@ suite.json), e.g. with --set epochs=100 --set learn_rate=0.0005.`,
 					}
 					found := []*bench.Student{s}
 					if act == "tanh" {
-						sn, err := learn.Convert(s.Net, activation.Sigmoid)
+						sn, err := train.Convert(s.Net, activation.Sigmoid)
 						if err != nil {
 							return err
 						}

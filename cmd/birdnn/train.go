@@ -9,9 +9,9 @@ import (
 	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/internal/progress"
-	"github.com/birdnn/birdnn/learn"
 	"github.com/birdnn/birdnn/nn/netio"
 	"github.com/birdnn/birdnn/property"
+	"github.com/birdnn/birdnn/train"
 )
 
 func newTrain() *cobra.Command {
@@ -71,14 +71,14 @@ Writes the network as ONNX (the config's out, or --out); an existing file is kep
 }
 
 // trainFromConfig builds the training set a config describes and trains on it.
-func trainFromConfig(cfg *configs.Train, rep *progress.Reporter) (*learn.Result, error) {
-	var set *learn.Set
+func trainFromConfig(cfg *configs.Train, rep *progress.Reporter) (*train.Result, error) {
+	var set *train.Set
 	if cfg.CSV != "" {
 		p, err := datasets.Resolve(cfg.CSV)
 		if err != nil {
 			return nil, err
 		}
-		if set, err = learn.ReadCSV(p, cfg.Inputs, cfg.Outputs, cfg.Labels); err != nil {
+		if set, err = train.ReadCSV(p, cfg.Inputs, cfg.Outputs, cfg.Labels); err != nil {
 			return nil, err
 		}
 	} else {
@@ -103,9 +103,9 @@ func trainFromConfig(cfg *configs.Train, rep *progress.Reporter) (*learn.Result,
 				return nil, fmt.Errorf("%s and %s: %w", cfg.Property, cfg.Teacher, err)
 			}
 		}
-		if set, err = learn.Distil(teacher, prop, cfg, rep); err != nil {
+		if set, err = train.Distil(teacher, prop, cfg, rep); err != nil {
 			return nil, err
 		}
 	}
-	return learn.Train(set, cfg, rep)
+	return train.Fit(set, cfg, rep)
 }
