@@ -79,7 +79,7 @@ type Student struct {
 
 // MakeStudent distils one student of t with the given activation from base (a training config whose
 // teacher, property and activation it sets), and checks it.
-func MakeStudent(t SuiteTeacher, act string, base configs.Train, rep *progress.Reporter) (*Student, error) {
+func MakeStudent(ctx context.Context, t SuiteTeacher, act string, base configs.Train, rep *progress.Reporter) (*Student, error) {
 	teacher, prop, err := t.Teacher()
 	if err != nil {
 		return nil, err
@@ -90,7 +90,7 @@ func MakeStudent(t SuiteTeacher, act string, base configs.Train, rep *progress.R
 	if err != nil {
 		return nil, err
 	}
-	res, err := train.Fit(set, &cfg, rep)
+	res, err := train.Fit(ctx, set, &cfg, rep)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -31,4 +33,29 @@ func Get(name string) ([]byte, error) {
 		return nil, fmt.Errorf("no shipped config %q (have: %s)", name, strings.Join(Names(), ", "))
 	}
 	return b, nil
+}
+
+// OpenRepair reads a repair run named by ref: a YAML file, or the name of a shipped run (def when ref
+// is empty), with the overrides. It returns the run with a name for its output folder (the file's base
+// name, or the shipped name).
+func OpenRepair(ref, def string, overrides []string) (*Repair, string, error) {
+	if ref == "" {
+		ref = def
+	}
+	if _, err := os.Stat(ref); err == nil {
+		cfg, err := LoadRepair(ref, nil, overrides)
+		return cfg, strings.TrimSuffix(filepath.Base(ref), filepath.Ext(ref)), err
+	}
+	if strings.ContainsAny(ref, "/.") {
+		return nil, "", fmt.Errorf("config %s: no such file", ref)
+	}
+	yaml, err := Get(ref)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := LoadRepair("", yaml, overrides)
+	if err != nil {
+		return nil, "", fmt.Errorf("shipped config %s: %w", ref, err)
+	}
+	return cfg, ref, nil
 }

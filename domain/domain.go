@@ -79,7 +79,7 @@ func Repair(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, rep
 		log.Negatives, log.Positives = len(sub.Neg)/d, len(sub.Pos)/d
 		if len(sub.Neg) > 0 {
 			t0 := time.Now()
-			r, err := samplewise.Run(&run, &sub, rep)
+			r, err := samplewise.Run(ctx, &run, &sub, rep)
 			if err != nil {
 				return nil, nil, fmt.Errorf("round %d: %w", round, err)
 			}

@@ -68,7 +68,7 @@ func TestTanhStudentCertified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := train.Fit(set, &lc, nil)
+	st, err := train.Fit(context.Background(), set, &lc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

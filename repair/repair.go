@@ -59,7 +59,7 @@ func RunProblem(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem,
 		}
 		res = &Result{Repaired: r.Repaired, Report: &Report{Report: r.Report, Domain: d}}
 	case "sample":
-		r, err := samplewise.Run(cfg, p, rep)
+		r, err := samplewise.Run(ctx, cfg, p, rep)
 		if err != nil {
 			return nil, err
 		}

@@ -38,7 +38,7 @@ func TestSampleModeIsSamplewise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	direct, err := samplewise.Run(cfg, p, nil)
+	direct, err := samplewise.Run(context.Background(), cfg, p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

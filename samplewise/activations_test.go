@@ -1,6 +1,7 @@
 package samplewise
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 
@@ -90,7 +91,7 @@ func repairStudent(t *testing.T, act activation.Activation) {
 	sp := &Problem{Net: student, Prop: p.Prop, Neg: neg, Pos: pos, TestNeg: tneg, TestPos: tpos, NetworkPath: act.Name + " student", PropertyPath: p.PropertyPath}
 	for _, paradigm := range []string{"finetune", "retrain"} {
 		c := demoConfig(t, "paradigm="+paradigm)
-		res, err := Run(c, sp, nil)
+		res, err := Run(context.Background(), c, sp, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

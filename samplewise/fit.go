@@ -1,6 +1,7 @@
 package samplewise
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -81,7 +82,7 @@ type rowSet struct {
 // stall with every negative safe (stale); if negatives are still unsafe after the fourth, the network of
 // least loss that left every negative safe, in the latest round that had one within fixedSlack of its
 // best's loss (standIn), is returned instead of the best.
-func fit(net *nn.Network, in fitInput, spec configs.TrainSpec, mask [][]bool, seed uint64, rep *progress.Reporter) (*nn.Network, error) {
+func fit(ctx context.Context, net *nn.Network, in fitInput, spec configs.TrainSpec, mask [][]bool, seed uint64, rep *progress.Reporter) (*nn.Network, error) {
 	scale := outputScale(in.neg, in.pos)
 	margin := spec.Margin * scale
 	cs := newCaseSets(in.prop)
@@ -95,7 +96,7 @@ func fit(net *nn.Network, in fitInput, spec configs.TrainSpec, mask [][]bool, se
 	// the violation weighted four times more.
 	for round := 0; round < 4; round++ {
 		rows := buildRows(net, in, spec, scale, cs)
-		b, f, err := fitRound(best, rows, cs, spec, mask, margin, seed+uint64(round), rep, round)
+		b, f, err := fitRound(ctx, best, rows, cs, spec, mask, margin, seed+uint64(round), rep, round)
 		if err != nil {
 			return nil, err
 		}
@@ -174,7 +175,7 @@ func keepLeast(c *scored, s scored, ok bool) {
 // left every negative safe (net nil if none did). The best is the one of least loss, unless it leaves
 // repair rows unsafe and the safe network (no repair row unsafe) of least loss is within safeSlack of it:
 // then it is that one.
-func fitRound(net *nn.Network, rows *rowSet, cs *caseSets,
+func fitRound(ctx context.Context, net *nn.Network, rows *rowSet, cs *caseSets,
 	spec configs.TrainSpec, mask [][]bool, margin float64, seed uint64, rep *progress.Reporter, round int) (best, fixed scored, err error) {
 	batch := evenBatch(rows.epochLen(spec.EpochRows), spec.Batch)
 	lr := spec.LearnRate
@@ -197,6 +198,9 @@ func fitRound(net *nn.Network, rows *rowSet, cs *caseSets,
 	calm, epochs := 0, 0
 	status := ""
 	for epoch := 0; epoch < spec.Epochs; epoch++ {
+		if err := ctx.Err(); err != nil {
+			return best, fixed, err
+		}
 		epochs = epoch + 1
 		order, factor := rows.epochOrder(rng, spec.EpochRows)
 		if _, err := tr.epoch(order, factor, cs.conj); err != nil {

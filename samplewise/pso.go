@@ -1,6 +1,7 @@
 package samplewise
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -17,7 +18,7 @@ import (
 // runPSO is BIRDNN-FT's published optimizer: a particle swarm over one factor (1 + r) per localized
 // neuron, scaling the neuron's output, minimizing (1 - alpha) * (share of negatives still unsafe) +
 // alpha * (share of positives made unsafe). It returns the best network and its cost.
-func runPSO(net *nn.Network, prop *property.Property, neg, pos *imitate.Behaviour, neurons []localize.Neuron, cfg configs.PSO, seed uint64, rep *progress.Reporter) (*nn.Network, float64, error) {
+func runPSO(ctx context.Context, net *nn.Network, prop *property.Property, neg, pos *imitate.Behaviour, neurons []localize.Neuron, cfg configs.PSO, seed uint64, rep *progress.Reporter) (*nn.Network, float64, error) {
 	k := len(neurons)
 	for _, n := range neurons {
 		if n.Layer == len(net.Layers)-1 && net.Layers[n.Layer].Act.Name != "identity" && !homogeneous(net.Layers[n.Layer].Act.Name) {
@@ -96,6 +97,9 @@ func runPSO(net *nn.Network, prop *property.Property, neg, pos *imitate.Behaviou
 	}
 	ph := rep.Start("pso iterations", cfg.Iterations)
 	for it := 0; it < cfg.Iterations && gcost > 0; it++ {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
 		for i := range ps {
 			p := &ps[i]
 			for j := 0; j < k; j++ {

@@ -1,6 +1,7 @@
 package samplewise
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -46,7 +47,7 @@ func repairDemo(t *testing.T, cfg *configs.Repair) (*Problem, *Result) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(cfg, p, nil)
+	res, err := Run(context.Background(), cfg, p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +268,7 @@ func TestFitRoundSafeSlack(t *testing.T) {
 		spec := cfg.Retrain.Train
 		spec.Gamma = c.gamma
 		rows := buildRows(p.Net, in, spec, scale, cs)
-		best, fixed, err := fitRound(c.start, rows, cs, spec, nil, spec.Margin*scale, 1, nil, 0)
+		best, fixed, err := fitRound(context.Background(), c.start, rows, cs, spec, nil, spec.Margin*scale, 1, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -160,8 +160,9 @@ func focusSamples(prop *property.Property, x, cx []float64, seed uint64) []float
 	return append(x[:keep*d:keep*d], around[:min(len(around), (n-keep)*d)]...)
 }
 
-// Run repairs p as cfg says, reporting progress to rep (which may be nil).
-func Run(cfg *configs.Repair, p *Problem, rep *progress.Reporter) (*Result, error) {
+// Run repairs p as cfg says, reporting progress to rep (which may be nil). It stops with ctx's error
+// when ctx ends.
+func Run(ctx context.Context, cfg *configs.Repair, p *Problem, rep *progress.Reporter) (*Result, error) {
 	start := time.Now()
 	report := &Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{}}
 	if cfg.Paradigm == "finetune" {
@@ -209,7 +210,7 @@ func Run(cfg *configs.Repair, p *Problem, rep *progress.Reporter) (*Result, erro
 	switch cfg.Paradigm {
 	case "retrain":
 		t0 = time.Now()
-		repaired, err = fit(p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, hard: hardSet(p)}, cfg.Retrain.Train, nil, cfg.Seed, rep)
+		repaired, err = fit(ctx, p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, hard: hardSet(p)}, cfg.Retrain.Train, nil, cfg.Seed, rep)
 		phase("repair", t0)
 	case "finetune":
 		t0 = time.Now()
@@ -225,11 +226,11 @@ func Run(cfg *configs.Repair, p *Problem, rep *progress.Reporter) (*Result, erro
 		t0 = time.Now()
 		if cfg.Finetune.Optimizer == "pso" {
 			var cost float64
-			repaired, cost, err = runPSO(p.Net, p.Prop, neg, pos, neurons, cfg.Finetune.PSO, cfg.Seed, rep)
+			repaired, cost, err = runPSO(ctx, p.Net, p.Prop, neg, pos, neurons, cfg.Finetune.PSO, cfg.Seed, rep)
 			report.PSOCost = Figure(cost)
 		} else {
 			mask := localize.Mask(neg.Sizes, neurons)
-			repaired, err = fit(p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, mask: mask, hard: hardSet(p)}, cfg.Finetune.Train, mask, cfg.Seed, rep)
+			repaired, err = fit(ctx, p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, mask: mask, hard: hardSet(p)}, cfg.Finetune.Train, mask, cfg.Seed, rep)
 		}
 		phase("repair", t0)
 	}

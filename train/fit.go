@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -31,7 +32,7 @@ type Result struct {
 // Fit fits a new network (cfg.Hidden layers of cfg.Activation, a linear output layer) to the set,
 // holding out cfg.Holdout rows to score it, with Adam, a decision hinge beside the squared error, and
 // early stopping on held-out agreement. The best network on the held-out rows is returned.
-func Fit(set *Set, cfg *configs.Train, rep *progress.Reporter) (*Result, error) {
+func Fit(ctx context.Context, set *Set, cfg *configs.Train, rep *progress.Reporter) (*Result, error) {
 	start := time.Now()
 	act, err := activation.Parse(cfg.Activation)
 	if err != nil {
@@ -120,6 +121,9 @@ func Fit(set *Set, cfg *configs.Train, rep *progress.Reporter) (*Result, error) 
 	}
 	epochs := 0
 	for epoch := 0; epoch < cfg.Epochs; epoch++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		epochs = epoch + 1
 		rng.Shuffle(nt, func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for s := 0; s+batch <= nt; s += batch { // whole batches; the shuffle covers the rest over epochs

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -104,7 +105,7 @@ func TestTrainCSV(t *testing.T) {
 	}
 	cfg := configs.TrainDefaults()
 	cfg.Hidden, cfg.Activation, cfg.Epochs, cfg.Holdout, cfg.Batch, cfg.LearnRate = []int{16}, "tanh", 60, 500, 128, 0.01
-	res, err := Fit(set, &cfg, progress.To(nil))
+	res, err := Fit(context.Background(), set, &cfg, progress.To(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestTrainResume(t *testing.T) {
 		cfg := configs.TrainDefaults()
 		cfg.Hidden, cfg.Activation, cfg.Epochs, cfg.Holdout, cfg.Batch, cfg.LearnRate = tc.hidden, tc.act, 1, 100, 50, 1e-12
 		cfg.Init = path
-		res, err := Fit(set, &cfg, progress.To(nil))
+		res, err := Fit(context.Background(), set, &cfg, progress.To(nil))
 		if !tc.ok {
 			if err == nil {
 				t.Errorf("%s: accepted", tc.name)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,13 +9,50 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/birdnn/birdnn/bench"
 	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/internal/atomicfile"
 	"github.com/birdnn/birdnn/repair"
 	"github.com/birdnn/birdnn/verify"
-	"github.com/spf13/cobra"
 )
+
+func newBench() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench NAME",
+		Short: "Reproduce a published benchmark table (acasxu-36, vnncomp-acasxu, veritex-35, activations)",
+		Long: `Reproduce a published benchmark table. Each writes its tables into the folder --out (default: a
+new folder under out/) and prints a summary, as JSON with --json. docs/benchmarks.md lists every table, its
+data and its run time.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35(), newBenchActivations())
+	return cmd
+}
+
+// benchOut is the output flags every bench shares.
+type benchOut struct {
+	out           string
+	force, asJSON bool
+}
+
+func (o *benchOut) flags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&o.out, "out", "", "output folder (default: a new folder under out/)")
+	fl.BoolVar(&o.force, "force", false, "write into --out even if it exists")
+	fl.BoolVar(&o.asJSON, "json", false, "print the summary as JSON (with the output folder as \"out\")")
+}
+
+// report prints a bench's summary: text (then "wrote DIR"), or with --json the summary's fields and out.
+func (o *benchOut) report(cmd *cobra.Command, dir string, summary map[string]any, text string) error {
+	if o.asJSON {
+		summary["out"] = dir
+		return writeJSON(cmd.OutOrStdout(), summary)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%swrote %s\n", text, dir)
+	return nil
+}
 
 // pick keeps the items whose name is in list (names separated by ';'), or all of them when list is empty.
 func pick[T any](items []T, name func(T) string, list, flag string) ([]T, error) {
@@ -39,224 +75,260 @@ func pick[T any](items []T, name func(T) string, list, flag string) ([]T, error)
 	return keep, nil
 }
 
-func newBench() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "bench NAME",
-		Short: "Reproduce a published benchmark table (acasxu-36)",
-		Args:  cobra.NoArgs,
-	}
-	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35(), newBenchMakeSuite(), newBenchActivations())
-	return cmd
+// vnncompCmd is birdnn bench vnncomp-acasxu's flags.
+type vnncompCmd struct {
+	benchOut
+	only    string
+	timeout time.Duration
+	opt     verify.Options
 }
 
 func newBenchVNNCOMP() *cobra.Command {
-	var out, only string
-	var timeout time.Duration
-	var opt verify.Options
-	var force bool
+	c := &vnncompCmd{}
 	cmd := &cobra.Command{
-		Use:   "vnncomp-acasxu [--timeout DURATION] [--instances \"N2,1 p2;N3,3 p2\"] [--out DIR]",
+		Use:   "vnncomp-acasxu [--timeout DURATION] [--instances \"N2,1 p2;N3,3 p2\"] [--out DIR] [--json]",
 		Short: "The 186 ACAS Xu instances of VNN-COMP 2021: verdict and time each",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			instances, err := pick(bench.VNNCOMPACASXu(), bench.Instance.Name, only, "--instances")
-			if err != nil {
-				return err
-			}
-			dir, err := outputDir(out, "vnncomp-acasxu", force)
-			if err != nil {
-				return err
-			}
-			w := cmd.ErrOrStderr()
-			opt.Timeout = timeout
-			rows := bench.RunVerify(context.Background(), instances, opt, func(r bench.VerifyRow) {
-				if r.Err != "" {
-					fmt.Fprintf(w, "%-10s error: %s\n", r.Instance.Name(), r.Err)
-					return
-				}
-				fmt.Fprintf(w, "%-10s %-9s %7.2fs %7d boxes\n", r.Instance.Name(), r.Result.Verdict, r.Result.Seconds, r.Result.Boxes)
-			})
-			md := bench.VerifyMarkdown("VNN-COMP 2021 ACAS Xu: birdnn verify", rows, timeout)
-			if err := atomicfile.WriteBytes(filepath.Join(dir, "vnncomp-acasxu.md"), md); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", dir)
-			return nil
-		},
+		Long: `Verifies the 186 ACAS Xu instances of VNN-COMP 2021 (properties 1-4 on all 45 networks, 5 and 6 on
+N1,1, 7 on N1,9, 8 on N2,9, 9 on N3,3, 10 on N4,5) and writes the folder DIR with vnncomp-acasxu.md: each
+instance's verdict, seconds and boxes.`,
+		Args: cobra.NoArgs,
+		RunE: c.run,
 	}
 	fl := cmd.Flags()
-	fl.DurationVar(&timeout, "timeout", 116*time.Second, "budget per instance (VNN-COMP 2021 gave 116 s)")
-	verifierFlags(cmd, &opt)
-	fl.StringVar(&only, "instances", "", "run only these instances, separated by ';' (e.g. \"N2,1 p2\")")
-	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")
-	fl.BoolVar(&force, "force", false, "write into --out even if it exists")
+	fl.DurationVar(&c.timeout, "timeout", 116*time.Second, "budget per instance (VNN-COMP 2021 gave 116 s)")
+	verifierFlags(cmd, &c.opt)
+	fl.StringVar(&c.only, "instances", "", "run only these instances, separated by ';' (e.g. \"N2,1 p2\")")
+	c.flags(cmd)
 	return cmd
 }
 
+func (c *vnncompCmd) run(cmd *cobra.Command, _ []string) error {
+	instances, err := pick(bench.VNNCOMPACASXu(), bench.Instance.Name, c.only, "--instances")
+	if err != nil {
+		return err
+	}
+	if err := checkOut(c.out, c.force); err != nil {
+		return err
+	}
+	w := cmd.ErrOrStderr()
+	c.opt.Timeout = c.timeout
+	rows := bench.RunVerify(cmd.Context(), instances, c.opt, func(r bench.VerifyRow) {
+		if r.Err != "" {
+			fmt.Fprintf(w, "%-10s error: %s\n", r.Instance.Name(), r.Err)
+			return
+		}
+		fmt.Fprintf(w, "%-10s %-9s %7.2fs %7d boxes\n", r.Instance.Name(), r.Result.Verdict, r.Result.Seconds, r.Result.Boxes)
+	})
+	if err := cmd.Context().Err(); err != nil {
+		return err // interrupted: no table of the instances done so far
+	}
+	dir, err := outputDir(c.out, "vnncomp-acasxu", c.force)
+	if err != nil {
+		return err
+	}
+	md := bench.VerifyMarkdown("VNN-COMP 2021 ACAS Xu: birdnn verify", rows, c.timeout)
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "vnncomp-acasxu.md"), md); err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	for _, r := range rows {
+		if r.Err != "" {
+			counts["error"]++
+		} else {
+			counts[string(r.Result.Verdict)]++
+		}
+	}
+	return c.report(cmd, dir, map[string]any{"instances": len(rows), "verdicts": counts}, "")
+}
+
+// acasxu36Cmd is birdnn bench acasxu-36's flags.
+type acasxu36Cmd struct {
+	benchOut
+	paradigm, optimizer, only string
+	sets                      []string
+}
+
 func newBenchACASXu36() *cobra.Command {
-	var paradigm, optimizer, out, only string
-	var sets []string
-	var force bool
+	c := &acasxu36Cmd{}
 	cmd := &cobra.Command{
-		Use:   "acasxu-36 [--paradigm finetune|retrain] [--optimizer gradient|pso] [--tasks N2,1;N5,3] [--out DIR]",
+		Use:   "acasxu-36 [--paradigm finetune|retrain] [--optimizer gradient|pso] [--tasks N2,1;N5,3] [--out DIR] [--json]",
 		Short: "The 36-task ACAS Xu safety table of CARE, PRDNN and VeRe",
 		Long: `Repairs the 36 tasks of the table CARE, PRDNN and VeRe report: N1,9 with property 7 and N2,9 with
 property 8 on CARE's sampled sets, and the 34 networks N_{i>=2,j} that violate property 2, whose repair and
 test sets are 10000 uniform samples of the box plus the neighbourhoods of counterexamples found by an
-independent, seeded search each. Writes DIR/acasxu36.md and DIR/acasxu36.csv, one row a task, the average,
-and the published averages.`,
+independent, seeded search each. Writes the folder DIR with acasxu36.md and acasxu36.csv, one row a task,
+the average, and the published averages.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			sets = append([]string{"paradigm=" + paradigm, "finetune.optimizer=" + optimizer,
-				"network=unused", "property=unused"}, sets...)
-			cfg, err := configs.LoadRepair("", []byte("dataset: {samples: 1, test_samples: 1}\n"), sets)
-			if err != nil {
-				return err
-			}
-			tasks, err := pick(bench.ACASXu36(), func(t bench.Task) string { return t.Name }, only, "--tasks")
-			if err != nil {
-				return err
-			}
-			name := fmt.Sprintf("acasxu36-%s", paradigm)
-			if paradigm == "finetune" {
-				name += "-" + optimizer
-			}
-			dir, err := outputDir(out, name, force)
-			if err != nil {
-				return err
-			}
-			w := cmd.ErrOrStderr()
-			rows := bench.Run(cmd.Context(), tasks, cfg, bench.DefaultSample, func(r bench.Row) {
-				if r.Err != "" {
-					fmt.Fprintf(w, "%-8s error: %s\n", r.Task, r.Err)
-					return
-				}
-				fmt.Fprintf(w, "%-8s neg %5d  success %6.2f%%  generalization %6.2f%%  drawdown %5.2f%%  domain fidelity %6.2f%%  %5.2fs\n",
-					r.Task, r.Negatives, r.Success, r.Generalization, r.Drawdown, r.DomainFidelity, r.Seconds)
-			})
-			title := fmt.Sprintf("ACAS Xu 36-task safety table: birdnn %s", paradigm)
-			if paradigm == "finetune" {
-				title += " (" + optimizer + ")"
-			}
-			if err := atomicfile.WriteBytes(filepath.Join(dir, "acasxu36.md"), bench.Markdown(title, rows, bench.ACASXu36Published)); err != nil {
-				return err
-			}
-			if err := atomicfile.WriteBytes(filepath.Join(dir, "acasxu36.csv"), bench.CSV(rows)); err != nil {
-				return err
-			}
-			avg := bench.Average(rows)
-			fmt.Fprintf(cmd.OutOrStdout(), "average: success %.2f%%, generalization %.2f%%, drawdown %.2f%%, domain fidelity %.2f%%, %.2fs\nwrote %s\n",
-				avg.Success, avg.Generalization, avg.Drawdown, avg.DomainFidelity, avg.Seconds, dir)
-			return nil
-		},
+		RunE: c.run,
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&paradigm, "paradigm", "finetune", "finetune or retrain")
-	fl.StringVar(&optimizer, "optimizer", "gradient", "fine-tuning optimizer: gradient or pso")
-	fl.StringVar(&only, "tasks", "", "run only these tasks, separated by ';' (e.g. \"N2,1;N5,3\")")
-	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")
-	fl.StringArrayVar(&sets, "set", nil, "override a repair config key: key=value (repeatable)")
-	fl.BoolVar(&force, "force", false, "write into --out even if it exists")
+	fl.StringVar(&c.paradigm, "paradigm", "finetune", "finetune or retrain")
+	fl.StringVar(&c.optimizer, "optimizer", "gradient", "fine-tuning optimizer: gradient or pso")
+	fl.StringVar(&c.only, "tasks", "", "run only these tasks, separated by ';' (e.g. \"N2,1;N5,3\")")
+	fl.StringArrayVar(&c.sets, "set", nil, "override a repair config key: key=value (repeatable)")
+	c.flags(cmd)
 	return cmd
 }
 
+func (c *acasxu36Cmd) run(cmd *cobra.Command, _ []string) error {
+	c.sets = append([]string{"paradigm=" + c.paradigm, "finetune.optimizer=" + c.optimizer,
+		"network=unused", "property=unused"}, c.sets...)
+	cfg, err := configs.LoadRepair("", []byte("dataset: {samples: 1, test_samples: 1}\n"), c.sets)
+	if err != nil {
+		return err
+	}
+	tasks, err := pick(bench.ACASXu36(), func(t bench.Task) string { return t.Name }, c.only, "--tasks")
+	if err != nil {
+		return err
+	}
+	name := fmt.Sprintf("acasxu36-%s", c.paradigm)
+	if c.paradigm == "finetune" {
+		name += "-" + c.optimizer
+	}
+	if err := checkOut(c.out, c.force); err != nil {
+		return err
+	}
+	w := cmd.ErrOrStderr()
+	rows := bench.Run(cmd.Context(), tasks, cfg, bench.DefaultSample, func(r bench.Row) {
+		if r.Err != "" {
+			fmt.Fprintf(w, "%-8s error: %s\n", r.Task, r.Err)
+			return
+		}
+		fmt.Fprintf(w, "%-8s neg %5d  success %6.2f%%  generalization %6.2f%%  drawdown %5.2f%%  domain fidelity %6.2f%%  %5.2fs\n",
+			r.Task, r.Negatives, r.Success, r.Generalization, r.Drawdown, r.DomainFidelity, r.Seconds)
+	})
+	if err := cmd.Context().Err(); err != nil {
+		return err // interrupted: no table of the tasks done so far
+	}
+	dir, err := outputDir(c.out, name, c.force)
+	if err != nil {
+		return err
+	}
+	title := fmt.Sprintf("ACAS Xu 36-task safety table: birdnn %s", c.paradigm)
+	if c.paradigm == "finetune" {
+		title += " (" + c.optimizer + ")"
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "acasxu36.md"), bench.Markdown(title, rows, bench.ACASXu36Published)); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "acasxu36.csv"), bench.CSV(rows)); err != nil {
+		return err
+	}
+	avg := bench.Average(rows)
+	return c.report(cmd, dir, map[string]any{"tasks": len(rows), "average": avg},
+		fmt.Sprintf("average: success %.2f%%, generalization %.2f%%, drawdown %.2f%%, domain fidelity %.2f%%, %.2fs\n",
+			avg.Success, avg.Generalization, avg.Drawdown, avg.DomainFidelity, avg.Seconds))
+}
+
+// veritexCmd is birdnn bench veritex-35's flags.
+type veritexCmd struct {
+	benchOut
+	paradigm, only string
+	sets           []string
+	resume         bool
+}
+
 func newBenchVeritex35() *cobra.Command {
-	var paradigm, out, only string
-	var sets []string
-	var force, resume bool
+	c := &veritexCmd{}
 	cmd := &cobra.Command{
-		Use:   "veritex-35 [--paradigm retrain|finetune] [--tasks \"N2,1 p1,2,3,4\"] [--set key=value] [--out DIR]",
+		Use:   "veritex-35 [--paradigm retrain|finetune] [--tasks \"N2,1 p1,2,3,4\"] [--set key=value] [--out DIR] [--resume] [--json]",
 		Short: "Domain-wise repair of the 35 unsafe instances of the Veritex repair benchmark",
 		Long: `Repairs, domain-wise (until the verifier certifies every box), the 35 unsafe instances of the Veritex
 repair benchmark: 33 ACAS Xu networks against properties 1-4 together, N1,9 against property 7, N2,9 against
-properties 1-4 and 8. Writes DIR/veritex35.md (beside Veritex's and ART's published results),
-DIR/veritex35.csv, and each task's repaired network and report (with its rounds' log) in
+properties 1-4 and 8. Writes the folder DIR with veritex35.md (beside Veritex's and ART's published
+results), veritex35.csv, and each task's repaired network and report (with its rounds' log) in
 DIR/tasks/<task>/ (N4_3-p1_2_3_4 for "N4,3 p1,2,3,4"), as birdnn repair writes them. --set changes
 the repair config (e.g. --set domain.verify_seconds=30).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			sets = append([]string{"mode=domain", "paradigm=" + paradigm, "network=unused", "property=unused"}, sets...)
-			cfg, err := configs.LoadRepair("", nil, sets)
-			if err != nil {
-				return err
-			}
-			tasks, err := pick(bench.Veritex35(), bench.RepairTask.Name, only, "--tasks")
-			if err != nil {
-				return err
-			}
-			if resume && out == "" {
-				return fmt.Errorf("--resume needs --out (the folder of the run to continue)")
-			}
-			dir, err := outputDir(out, "veritex35-"+paradigm, force || resume)
-			if err != nil {
-				return err
-			}
-			csvPath := filepath.Join(dir, "veritex35.csv")
-			var rows []bench.RepairRow
-			if resume {
-				// Keep the tasks an earlier run finished; run the rest.
-				if b, err := os.ReadFile(csvPath); err == nil {
-					if rows, err = bench.ReadRepairCSV(b); err != nil {
-						return fmt.Errorf("%s: %w", csvPath, err)
-					}
-				} else if !errors.Is(err, os.ErrNotExist) {
-					return err
-				}
-				done := map[string]bool{}
-				for _, r := range rows {
-					done[r.Task] = true
-				}
-				tasks = slices.DeleteFunc(tasks, func(t bench.RepairTask) bool { return done[t.Name()] })
-				fmt.Fprintf(cmd.ErrOrStderr(), "resuming: %d tasks done, %d to run\n", len(rows), len(tasks))
-			}
-			title := "Veritex repair benchmark (35 unsafe instances): birdnn domain-wise " + paradigm
-			// Both files are rewritten after every task, so an interrupted run loses at most the task
-			// under way (and --resume continues it).
-			save := func() error {
-				if err := atomicfile.WriteBytes(filepath.Join(dir, "veritex35.md"), bench.VeritexMarkdown(title, rows)); err != nil {
-					return err
-				}
-				return atomicfile.WriteBytes(csvPath, bench.RepairCSV(rows))
-			}
-			w := cmd.ErrOrStderr()
-			var saveErr error
-			bench.RunRepair(cmd.Context(), tasks, cfg, func(r bench.RepairRow) {
-				if r.Result != nil {
-					// Each task's repaired network and report (with its rounds' log), for a closer look.
-					if err := writeTask(filepath.Join(dir, "tasks", taskFolder(r.Task)), r.Result); err != nil && saveErr == nil {
-						saveErr = err
-					}
-					r.Result = nil
-				}
-				rows = append(rows, r)
-				if err := save(); err != nil && saveErr == nil {
-					saveErr = err
-				}
-				if r.Err != "" {
-					fmt.Fprintf(w, "%-18s error: %s\n", r.Task, r.Err)
-					return
-				}
-				fmt.Fprintf(w, "%-18s %-9s rounds %d  fidelity %6.2f%% (domain) %6.2f%% (in-box)  verifier %6.1fs  total %6.1fs\n",
-					r.Task, r.Verdict, r.Rounds, r.DomainFidelity, r.InBoxFidelity, r.VerifierSeconds, r.Seconds)
-			})
-			if saveErr != nil {
-				return saveErr
-			}
-			if err := save(); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", dir)
-			return nil
-		},
+		RunE: c.run,
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&paradigm, "paradigm", "retrain", "retrain or finetune")
-	fl.StringVar(&only, "tasks", "", "run only these tasks, separated by ';' (e.g. \"N2,1 p1,2,3,4\")")
-	fl.StringVar(&out, "out", "", "output folder (default: a new folder under out/)")
-	fl.StringArrayVar(&sets, "set", nil, "override a repair config key: key=value (repeatable)")
-	fl.BoolVar(&force, "force", false, "write into --out even if it exists")
-	fl.BoolVar(&resume, "resume", false, "continue the run in --out: keep the tasks its veritex35.csv has, run the others")
+	fl.StringVar(&c.paradigm, "paradigm", "retrain", "retrain or finetune")
+	fl.StringVar(&c.only, "tasks", "", "run only these tasks, separated by ';' (e.g. \"N2,1 p1,2,3,4\")")
+	fl.StringArrayVar(&c.sets, "set", nil, "override a repair config key: key=value (repeatable)")
+	fl.BoolVar(&c.resume, "resume", false, "continue the run in --out: keep the tasks its veritex35.csv has, run the others")
+	c.flags(cmd)
 	return cmd
+}
+
+func (c *veritexCmd) run(cmd *cobra.Command, _ []string) error {
+	c.sets = append([]string{"mode=domain", "paradigm=" + c.paradigm, "network=unused", "property=unused"}, c.sets...)
+	cfg, err := configs.LoadRepair("", nil, c.sets)
+	if err != nil {
+		return err
+	}
+	tasks, err := pick(bench.Veritex35(), bench.RepairTask.Name, c.only, "--tasks")
+	if err != nil {
+		return err
+	}
+	if c.resume && c.out == "" {
+		return fmt.Errorf("--c.resume needs --c.out (the folder of the run to continue)")
+	}
+	dir, err := outputDir(c.out, "veritex35-"+c.paradigm, c.force || c.resume)
+	if err != nil {
+		return err
+	}
+	csvPath := filepath.Join(dir, "veritex35.csv")
+	var rows []bench.RepairRow
+	if c.resume {
+		// Keep the tasks an earlier run finished; run the rest.
+		if b, err := os.ReadFile(csvPath); err == nil {
+			if rows, err = bench.ReadRepairCSV(b); err != nil {
+				return fmt.Errorf("%s: %w", csvPath, err)
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		done := map[string]bool{}
+		for _, r := range rows {
+			done[r.Task] = true
+		}
+		tasks = slices.DeleteFunc(tasks, func(t bench.RepairTask) bool { return done[t.Name()] })
+		fmt.Fprintf(cmd.ErrOrStderr(), "resuming: %d tasks done, %d to run\n", len(rows), len(tasks))
+	}
+	title := "Veritex repair benchmark (35 unsafe instances): birdnn domain-wise " + c.paradigm
+	// Both files are rewritten after every task, so an interrupted run loses at most the task
+	// under way (and --c.resume continues it).
+	save := func() error {
+		if err := atomicfile.WriteBytes(filepath.Join(dir, "veritex35.md"), bench.VeritexMarkdown(title, rows)); err != nil {
+			return err
+		}
+		return atomicfile.WriteBytes(csvPath, bench.RepairCSV(rows))
+	}
+	w := cmd.ErrOrStderr()
+	var saveErr error
+	bench.RunRepair(cmd.Context(), tasks, cfg, func(r bench.RepairRow) {
+		if r.Result != nil {
+			// Each task's repaired network and report (with its rounds' log), for a closer look.
+			if err := writeTask(filepath.Join(dir, "tasks", taskFolder(r.Task)), r.Result); err != nil && saveErr == nil {
+				saveErr = err
+			}
+			r.Result = nil
+		}
+		rows = append(rows, r)
+		if err := save(); err != nil && saveErr == nil {
+			saveErr = err
+		}
+		if r.Err != "" {
+			fmt.Fprintf(w, "%-18s error: %s\n", r.Task, r.Err)
+			return
+		}
+		fmt.Fprintf(w, "%-18s %-9s rounds %d  fidelity %6.2f%% (domain) %6.2f%% (in-box)  verifier %6.1fs  total %6.1fs\n",
+			r.Task, r.Verdict, r.Rounds, r.DomainFidelity, r.InBoxFidelity, r.VerifierSeconds, r.Seconds)
+	})
+	if saveErr != nil {
+		return saveErr
+	}
+	if err := save(); err != nil {
+		return err
+	}
+	certified := 0
+	for _, r := range rows {
+		if r.Certified {
+			certified++
+		}
+	}
+	return c.report(cmd, dir, map[string]any{"tasks": len(rows), "certified": certified}, fmt.Sprintf("%d of %d certified\n", certified, len(rows)))
 }
 
 // taskFolder names a benchmark task's folder: "N4,3 p1,2,3,4" is N4_3-p1_2_3_4.

@@ -36,7 +36,7 @@ type evalResult struct {
 }
 
 func newEval() *cobra.Command {
-	var f evalFlags
+	f := &evalFlags{}
 	cmd := &cobra.Command{
 		Use:   "eval --net FILE [--prop FILE] [--data CSV | --samples N --seed S] [--json] [--outputs] [--raw]",
 		Short: "Run a network on a CSV of inputs or on samples of a property's box, and count violations",
@@ -48,38 +48,7 @@ properties and the CARE sets are. With --raw, CSV inputs are read in physical un
 the network's constants, and printed outputs are de-normalized; properties are still checked in the
 network's units.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := runEval(f)
-			if err != nil {
-				return err
-			}
-			if f.asJSON {
-				return writeJSON(cmd.OutOrStdout(), res)
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "network     %s\n", res.Network)
-			if res.Data != "" {
-				fmt.Fprintf(w, "data        %s\n", res.Data)
-			} else {
-				fmt.Fprintf(w, "samples     %d of %s's box (seed %d)\n", res.Samples, res.Property, *res.Seed)
-			}
-			fmt.Fprintf(w, "rows        %d\n", res.Rows)
-			fmt.Fprintf(w, "argmin      %v (rows per output index)\n", res.Advisories)
-			if res.Violations != nil {
-				fmt.Fprintf(w, "property    %s\n", res.Property)
-				fmt.Fprintf(w, "violations  %d (rate %.6f)\n", *res.Violations, *res.ViolationRate)
-				if *res.OutsideBox > 0 {
-					fmt.Fprintf(w, "outside     %d rows lie outside every input box of the property\n", *res.OutsideBox)
-				}
-				fmt.Fprintf(w, "min margin  %.6g (> 0 is safe)\n", *res.MinMargin)
-			}
-			if f.outputs {
-				for _, y := range res.Outputs {
-					fmt.Fprintln(w, floats(y))
-				}
-			}
-			return nil
-		},
+		RunE: f.run,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.net, "net", "", "network file (.nnet or .onnx), or data:REL or builtin:REL as configs name them")
@@ -184,4 +153,37 @@ func runEval(f evalFlags) (*evalResult, error) {
 		}
 	}
 	return res, nil
+}
+
+func (f *evalFlags) run(cmd *cobra.Command, _ []string) error {
+	res, err := runEval(*f)
+	if err != nil {
+		return err
+	}
+	if f.asJSON {
+		return writeJSON(cmd.OutOrStdout(), res)
+	}
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "network     %s\n", res.Network)
+	if res.Data != "" {
+		fmt.Fprintf(w, "data        %s\n", res.Data)
+	} else {
+		fmt.Fprintf(w, "samples     %d of %s's box (seed %d)\n", res.Samples, res.Property, *res.Seed)
+	}
+	fmt.Fprintf(w, "rows        %d\n", res.Rows)
+	fmt.Fprintf(w, "argmin      %v (rows per output index)\n", res.Advisories)
+	if res.Violations != nil {
+		fmt.Fprintf(w, "property    %s\n", res.Property)
+		fmt.Fprintf(w, "violations  %d (rate %.6f)\n", *res.Violations, *res.ViolationRate)
+		if *res.OutsideBox > 0 {
+			fmt.Fprintf(w, "outside     %d rows lie outside every input box of the property\n", *res.OutsideBox)
+		}
+		fmt.Fprintf(w, "min margin  %.6g (> 0 is safe)\n", *res.MinMargin)
+	}
+	if f.outputs {
+		for _, y := range res.Outputs {
+			fmt.Fprintln(w, floats(y))
+		}
+	}
+	return nil
 }

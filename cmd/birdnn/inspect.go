@@ -10,29 +10,36 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// inspectCmd is birdnn inspect's flags.
+type inspectCmd struct {
+	path   string
+	asJSON bool
+}
+
 func newInspect() *cobra.Command {
-	var path string
-	var asJSON bool
+	c := &inspectCmd{}
 	cmd := &cobra.Command{
-		Use:   "inspect --net FILE",
+		Use:   "inspect --net FILE [--json]",
 		Short: "Show a network's layers, sizes, activations, parameter count and normalization",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			net, err := loadNet(path)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), inspectJSON(path, net))
-			}
-			printInspect(cmd.OutOrStdout(), path, net)
-			return nil
-		},
+		RunE:  c.run,
 	}
-	cmd.Flags().StringVar(&path, "net", "", "network file (.nnet or .onnx), or data:REL or builtin:REL as configs name them")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&c.path, "net", "", "network file (.nnet or .onnx), or data:REL or builtin:REL as configs name them")
+	cmd.Flags().BoolVar(&c.asJSON, "json", false, "print JSON")
 	cmd.MarkFlagRequired("net")
 	return cmd
+}
+
+func (c *inspectCmd) run(cmd *cobra.Command, _ []string) error {
+	net, err := loadNet(c.path)
+	if err != nil {
+		return err
+	}
+	if c.asJSON {
+		return writeJSON(cmd.OutOrStdout(), inspectJSON(c.path, net))
+	}
+	printInspect(cmd.OutOrStdout(), c.path, net)
+	return nil
 }
 
 type layerInfo struct {

@@ -4,12 +4,24 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime/pprof"
+	"syscall"
 
 	"github.com/spf13/cobra"
+)
+
+// Exit codes: a verdict of birdnn verify, or of birdnn repair in domain mode.
+const (
+	exitCertified = 0
+	exitViolated  = 10
+	exitUnknown   = 20
+	// exitInterrupted is the shell's code for a command ended by Ctrl-C (128 + SIGINT).
+	exitInterrupted = 130
 )
 
 // exitError carries a specific exit code (e.g. a verdict) out of a command.
@@ -24,14 +36,20 @@ func (e *exitError) Error() string { return e.err.Error() }
 var stopProfile = func() {}
 
 func main() {
+	// Ctrl-C (or SIGTERM) ends the context: a command stops its work and writes no partial output.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := newRoot()
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
+	stop()
 	stopProfile()
 	if err != nil {
 		code := 1
 		var ee *exitError
 		if errors.As(err, &ee) {
 			code = ee.code
+		}
+		if errors.Is(err, context.Canceled) {
+			err, code = fmt.Errorf("interrupted: nothing written for the work under way"), exitInterrupted
 		}
 		if err.Error() != "" {
 			fmt.Fprintln(os.Stderr, "birdnn:", err)

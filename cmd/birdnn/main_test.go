@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -129,7 +132,6 @@ func TestBadInputs(t *testing.T) {
 		{"unknown format", []string{"inspect", "--net", cols}, []string{cols, "unknown network format"}},
 		{"missing file", []string{"inspect", "--net", filepath.Join(dir, "nope.nnet")}, []string{"nope.nnet", "no such file"}},
 		{"no data", []string{"eval", "--net", goodNet}, []string{"--data CSV or --samples N"}},
-		{"suite teacher set", []string{"bench", "make-activation-suite", "--set", "teacher=x.nnet", "--out", dir}, []string{"teacher=x.nnet", "sets each teacher itself"}},
 		{"unknown key in a teacher's entry", []string{"train", "--config", entry}, []string{"teachers: t", "no_such_key"}},
 		{"stall share", []string{"verify", "--net", goodNet, "--prop", prop, "--stall", "1.5"}, []string{"--stall 1.5", "[0, 1)"}},
 	}
@@ -290,5 +292,89 @@ func TestBenchVeritexTasks(t *testing.T) {
 	}
 	if _, err := netio.Load(filepath.Join(task, "repaired.onnx")); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestJSONAndExits: repair, convert and train print JSON summaries with --json; repair in domain mode
+// exits on its verdict (here, with no verifier time to speak of, unknown: 20); an interrupted repair
+// writes nothing.
+func TestJSONAndExits(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "rep")
+	out, err := run(t, "repair", "--quiet", "--json", "--out", dir, "--set", "retrain.train.epochs=5", "--set", "paradigm=retrain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Out               string   `json:"out"`
+		RepairSuccessRate *float64 `json:"repair_success_rate"`
+		Domain            any      `json:"domain"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("repair --json: %v\n%s", err, out)
+	}
+	if rep.Out != dir || rep.RepairSuccessRate == nil || rep.Domain != nil {
+		t.Errorf("repair --json: %+v", rep)
+	}
+
+	onnx := filepath.Join(tmp, "net.onnx")
+	out, err = run(t, "convert", "--json", "--in", filepath.Join(dir, "repaired.nnet"), "--out", onnx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conv struct {
+		Out        string `json:"out"`
+		Layers     int    `json:"layers"`
+		Parameters int    `json:"parameters"`
+	}
+	if err := json.Unmarshal([]byte(out), &conv); err != nil || conv.Out != onnx || conv.Layers < 2 || conv.Parameters < 1 {
+		t.Errorf("convert --json: %v %+v", err, conv)
+	}
+
+	// A CSV of the XOR of two signs: a task to train on in a few epochs.
+	csv := "a,b,y\n"
+	for i := 0; i < 64; i++ {
+		a, b := float64(i%8)/4-0.9, float64(i/8)/4-0.9
+		csv += fmt.Sprintf("%g,%g,%d\n", a, b, map[bool]int{true: 1, false: 0}[(a > 0) != (b > 0)])
+	}
+	cfg := filepath.Join(tmp, "train.yaml")
+	os.WriteFile(filepath.Join(tmp, "xor.csv"), []byte(csv), 0o644)
+	os.WriteFile(cfg, []byte("csv: "+filepath.Join(tmp, "xor.csv")+"\ninputs: 2\noutputs: 2\nlabels: true\nhidden: [8]\nepochs: 3\nholdout: 16\nbatch: 16\n"), 0o644)
+	student := filepath.Join(tmp, "student.onnx")
+	out, err = run(t, "train", "--quiet", "--json", "--config", cfg, "--out", student)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr struct {
+		Out    string `json:"out"`
+		Epochs int    `json:"epochs"`
+	}
+	if err := json.Unmarshal([]byte(out), &tr); err != nil || tr.Out != student || tr.Epochs < 1 {
+		t.Errorf("train --json: %v %s", err, out)
+	}
+	if _, err := run(t, "train", "--quiet", "--config", cfg, "--out", tmp); err == nil || !strings.Contains(err.Error(), "is a folder") {
+		t.Errorf("train --out FOLDER: %v", err)
+	}
+
+	_, err = run(t, "repair", "--quiet", "--out", filepath.Join(tmp, "dom"), "--set", "mode=domain", "--set", "domain.rounds=1",
+		"--set", "domain.verify_seconds=0.000001", "--set", "domain.grace=0", "--set", "retrain.train.epochs=1", "--set", "paradigm=retrain")
+	var ee *exitError
+	if !errors.As(err, &ee) || (ee.code != exitUnknown && ee.code != exitViolated) {
+		t.Errorf("domain repair without verifier time: %v, want exit %d or %d", err, exitUnknown, exitViolated)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "dom", "report.json")); err != nil {
+		t.Errorf("domain repair wrote no report: %v", err)
+	}
+
+	root := newRoot()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	root.SetArgs([]string{"repair", "--quiet", "--out", filepath.Join(tmp, "cancelled")})
+	root.SetOut(io.Discard)
+	if err := root.ExecuteContext(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled repair: %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "cancelled")); !os.IsNotExist(err) {
+		t.Errorf("cancelled repair left %s: %v", filepath.Join(tmp, "cancelled"), err)
 	}
 }

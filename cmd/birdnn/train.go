@@ -2,110 +2,96 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/birdnn/birdnn/configs"
-	"github.com/birdnn/birdnn/datasets"
-	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/nn/netio"
-	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/train"
 )
 
+// trainCmd is birdnn train's flags.
+type trainCmd struct {
+	cfgPath, out                  string
+	sets                          []string
+	force, quiet, verbose, asJSON bool
+}
+
 func newTrain() *cobra.Command {
-	var cfgPath, out string
-	var sets []string
-	var force, quiet, verbose bool
+	c := &trainCmd{}
 	cmd := &cobra.Command{
-		Use:   "train --config FILE [--set key=value ...] [--out FILE] [--force]",
+		Use:   "train --config FILE [--set key=value ...] [--out FILE] [--force] [--json]",
 		Short: "Train a network of a chosen architecture and activation, on a CSV or by distilling a teacher",
-		Long: `Train a new network as a YAML config says (keys: see configs.Train and the README): hidden layer
-sizes and activation, and either csv (a dataset of inputs and targets or class labels) or teacher (a network
-to distil over its input domain, with samples where its decision changes and, given a property, around its
-counterexamples). Adam with early stopping on the held-out argmin agreement; the seed makes it repeatable.
-Writes the network as ONNX (the config's out, or --out); an existing file is kept unless --force.`,
+		Long: `Train a new network as a YAML config says (keys: configs.Train; see docs/activations.md): hidden
+layer sizes and activation, and either csv (a dataset of inputs and targets or class labels) or teacher (a
+network to distil over its input domain, with samples where its decision changes and, given a property,
+around its counterexamples). Adam with early stopping on the held-out argmin agreement; the seed makes it
+repeatable. BIRDNN_TRAIN_* environment variables override keys (BIRDNN_TRAIN_EPOCHS=50).
+
+Writes the network as one ONNX file (the config's out, or --out); an existing file is kept unless
+--force. Nothing is written until training has finished (Ctrl-C leaves no partial output).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := configs.LoadTrain(cfgPath, nil, sets)
-			if err != nil {
-				return err
-			}
-			if out != "" {
-				cfg.Out = out
-			}
-			if keys := cfg.TeacherKeys(); len(keys) > 0 && !quiet {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s's entry for this teacher (--set overrides it): %s\n", cfgPath, formatKeys(keys))
-			}
-			if _, err := os.Stat(cfg.Out); err == nil && !force {
-				return fmt.Errorf("%s exists (use --force to overwrite)", cfg.Out)
-			}
-			rep := progress.Stderr()
-			if quiet {
-				rep = progress.To(nil)
-			} else if verbose {
-				rep = rep.Verbose()
-			}
-			res, err := trainFromConfig(cfg, rep)
-			if err != nil {
-				return err
-			}
-			if err := netio.Save(cfg.Out, res.Net, netio.Options{}); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "held-out agreement %.2f%%, rmse %.4g, %d epochs, %.1fs\nwrote %s\n",
-				res.Agreement, res.RMSE, res.Epochs, res.Seconds, cfg.Out)
-			return nil
-		},
+		RunE: c.run,
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&cfgPath, "config", "", "YAML training config")
-	fl.StringArrayVar(&sets, "set", nil, "override a config key: key=value (repeatable)")
-	fl.StringVar(&out, "out", "", "ONNX file to write (default: the config's out)")
-	fl.BoolVar(&force, "force", false, "overwrite the output file")
-	fl.BoolVar(&quiet, "quiet", false, "no progress output")
-	fl.BoolVar(&verbose, "verbose", false, "log every epoch instead of a progress bar")
+	fl.StringVar(&c.cfgPath, "config", "", "YAML training config")
+	fl.StringArrayVar(&c.sets, "set", nil, "override a config key: key=value (repeatable)")
+	fl.StringVar(&c.out, "out", "", "the ONNX file to write (default: the config's out)")
+	fl.BoolVar(&c.force, "force", false, "overwrite the output file")
+	fl.BoolVar(&c.quiet, "quiet", false, "no progress output")
+	fl.BoolVar(&c.verbose, "verbose", false, "log every epoch instead of a progress bar")
+	fl.BoolVar(&c.asJSON, "json", false, "print a JSON summary: out, agreement, rmse, epochs, seconds")
 	cmd.MarkFlagRequired("config")
 	return cmd
 }
 
-// trainFromConfig builds the training set a config describes and trains on it.
-func trainFromConfig(cfg *configs.Train, rep *progress.Reporter) (*train.Result, error) {
-	var set *train.Set
-	if cfg.CSV != "" {
-		p, err := datasets.Resolve(cfg.CSV)
-		if err != nil {
-			return nil, err
-		}
-		if set, err = train.ReadCSV(p, cfg.Inputs, cfg.Outputs, cfg.Labels); err != nil {
-			return nil, err
-		}
-	} else {
-		tp, err := datasets.Resolve(cfg.Teacher)
-		if err != nil {
-			return nil, err
-		}
-		teacher, err := netio.Load(tp)
-		if err != nil {
-			return nil, err
-		}
-		var prop *property.Property
-		if cfg.Property != "" {
-			pp, err := datasets.Resolve(cfg.Property)
-			if err != nil {
-				return nil, err
-			}
-			if prop, err = property.ReadFile(pp); err != nil {
-				return nil, err
-			}
-			if err := prop.Check(teacher.Inputs(), teacher.Outputs()); err != nil {
-				return nil, fmt.Errorf("%s and %s: %w", cfg.Property, cfg.Teacher, err)
-			}
-		}
-		if set, err = train.Distil(teacher, prop, cfg, rep); err != nil {
-			return nil, err
-		}
+func (c *trainCmd) run(cmd *cobra.Command, _ []string) error {
+	cfg, err := configs.LoadTrain(c.cfgPath, nil, c.sets)
+	if err != nil {
+		return err
 	}
-	return train.Fit(set, cfg, rep)
+	if c.out != "" {
+		cfg.Out = c.out
+	}
+	if keys := cfg.TeacherKeys(); len(keys) > 0 && !c.quiet {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s's entry for this teacher (--set overrides it): %s\n", c.cfgPath, formatKeys(keys))
+	}
+	if st, err := os.Stat(cfg.Out); err == nil && (st.IsDir() || !c.force) {
+		if st.IsDir() {
+			return fmt.Errorf("%s is a folder; out names the ONNX file to write", cfg.Out)
+		}
+		return fmt.Errorf("%s exists (use --force to overwrite)", cfg.Out)
+	}
+	res, err := train.Run(cmd.Context(), cfg, reporter(c.quiet, c.verbose))
+	if err != nil {
+		return err
+	}
+	if err := netio.Save(cfg.Out, res.Net, netio.Options{}); err != nil {
+		return err
+	}
+	if c.asJSON {
+		return writeJSON(cmd.OutOrStdout(), struct {
+			Out       string  `json:"out"`
+			Agreement float64 `json:"agreement"`
+			RMSE      float64 `json:"rmse"`
+			Epochs    int     `json:"epochs"`
+			Seconds   float64 `json:"seconds"`
+		}{cfg.Out, res.Agreement, res.RMSE, res.Epochs, res.Seconds})
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "held-out agreement %.2f%%, rmse %.4g, %d epochs, %.1fs\nwrote %s\n",
+		res.Agreement, res.RMSE, res.Epochs, res.Seconds, cfg.Out)
+	return nil
+}
+
+// formatKeys writes a config's keys as key=value, sorted by key.
+func formatKeys(keys map[string]any) string {
+	parts := make([]string, 0, len(keys))
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, keys[k]))
+	}
+	return strings.Join(parts, " ")
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -9,18 +8,17 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes of birdnn verify.
-const (
-	exitCertified = 0
-	exitViolated  = 10
-	exitUnknown   = 20
-)
+// verifyCmd is birdnn verify's flags.
+type verifyCmd struct {
+	netPath, propPath string
+	timeout           time.Duration
+	opt               verify.Options
+	asJSON            bool
+}
 
 func newVerify() *cobra.Command {
-	var netPath, propPath string
-	var timeout time.Duration
-	var opt verify.Options
-	var asJSON bool
+	c := &verifyCmd{}
+	opt := &c.opt
 	cmd := &cobra.Command{
 		Use:   "verify --net FILE --prop FILE [--timeout DURATION] [--json]",
 		Short: "Prove a property on a network's whole input box, or find a counterexample",
@@ -33,55 +31,17 @@ certificates are sound, floating-point rounding included.
 
 Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			net, err := loadNet(netPath)
-			if err != nil {
-				return err
-			}
-			prop, err := readProperty(propPath)
-			if err != nil {
-				return err
-			}
-			if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
-				return fmt.Errorf("%s and %s: %w", propPath, netPath, err)
-			}
-			if !(opt.Stall >= 0 && opt.Stall < 1) {
-				return fmt.Errorf("--stall %v: want a share in [0, 1)", opt.Stall)
-			}
-			opt.Timeout = timeout
-			res := verify.Verify(context.Background(), net, prop, opt)
-			if asJSON {
-				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
-					return err
-				}
-			} else {
-				stalled := ""
-				if res.Stalled {
-					stalled = ", stalled"
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s (%.2fs, %d boxes%s)\n", res.Verdict, res.Seconds, res.Boxes, stalled)
-				if cx := res.Counterexample; cx != nil {
-					fmt.Fprintf(cmd.OutOrStdout(), "counterexample input  %s\n               output %s\n", floats(cx.Input), floats(cx.Output))
-				}
-			}
-			switch res.Verdict {
-			case verify.Violated:
-				return &exitError{code: exitViolated, err: fmt.Errorf("")}
-			case verify.Unknown:
-				return &exitError{code: exitUnknown, err: fmt.Errorf("")}
-			}
-			return nil
-		},
+		RunE: c.run,
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&netPath, "net", "", "network file (.nnet or .onnx), or data:REL or builtin:REL as configs name them")
-	fl.StringVar(&propPath, "prop", "", "VNN-LIB property (a file, data:REL or builtin:REL)")
-	fl.DurationVar(&timeout, "timeout", time.Minute, "give up with unknown after this long")
+	fl.StringVar(&c.netPath, "net", "", "network file (.nnet or .onnx), or data:REL or builtin:REL as configs name them")
+	fl.StringVar(&c.propPath, "prop", "", "VNN-LIB property (a file, data:REL or builtin:REL)")
+	fl.DurationVar(&c.timeout, "timeout", time.Minute, "give up with unknown after this long")
 	fl.DurationVar(&opt.Grace, "grace", 0, "after --timeout, go on up to this long while the proven share and the open boxes move fast enough to finish in time")
 	fl.Float64Var(&opt.Stall, "stall", 0, "before --timeout, give up with unknown once the unproven share, shrinking at its recent pace, would still exceed this at the timeout, or once the open boxes stop falling with a third of it left (0: never)")
 	fl.BoolVar(&opt.BreadthFirst, "breadth-first", false, "work the boxes level by level (the proven share then measures progress evenly)")
-	verifierFlags(cmd, &opt)
-	fl.BoolVar(&asJSON, "json", false, "print JSON: verdict, seconds, boxes, counterexample")
+	verifierFlags(cmd, opt)
+	fl.BoolVar(&c.asJSON, "json", false, "print JSON: verdict, seconds, boxes, counterexample")
 	cmd.MarkFlagRequired("net")
 	cmd.MarkFlagRequired("prop")
 	return cmd
@@ -94,4 +54,41 @@ func verifierFlags(cmd *cobra.Command, o *verify.Options) {
 	fl.IntVar(&o.ReluSplits, "relu-splits", 0, "unstable relus tried for splitting at each branch beside the input dimensions (0: none)")
 	fl.BoolVar(&o.NoAlpha, "no-alpha", false, "keep CROWN's fixed relu slopes and the least-area sigmoid and tanh lines (do not optimize them per objective)")
 	fl.BoolVar(&o.NoExact, "no-exact", false, "never decide small boxes exactly by their linear regions (relu and elu networks)")
+}
+
+func (c *verifyCmd) run(cmd *cobra.Command, _ []string) error {
+	net, err := loadNet(c.netPath)
+	if err != nil {
+		return err
+	}
+	prop, err := readProperty(c.propPath)
+	if err != nil {
+		return err
+	}
+	if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
+		return fmt.Errorf("%s and %s: %w", c.propPath, c.netPath, err)
+	}
+	if !(c.opt.Stall >= 0 && c.opt.Stall < 1) {
+		return fmt.Errorf("--stall %v: want a share in [0, 1)", c.opt.Stall)
+	}
+	c.opt.Timeout = c.timeout
+	res := verify.Verify(cmd.Context(), net, prop, c.opt)
+	if err := cmd.Context().Err(); err != nil {
+		return err // interrupted: no verdict to report
+	}
+	if c.asJSON {
+		if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
+			return err
+		}
+	} else {
+		stalled := ""
+		if res.Stalled {
+			stalled = ", stalled"
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s (%.2fs, %d boxes%s)\n", res.Verdict, res.Seconds, res.Boxes, stalled)
+		if cx := res.Counterexample; cx != nil {
+			fmt.Fprintf(cmd.OutOrStdout(), "counterexample input  %s\n               output %s\n", floats(cx.Input), floats(cx.Output))
+		}
+	}
+	return verdictExit(string(res.Verdict))
 }
