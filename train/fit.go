@@ -34,86 +34,31 @@ type Result struct {
 // early stopping on held-out agreement. The best network on the held-out rows is returned.
 func Fit(ctx context.Context, set *Set, cfg *configs.Train, rep *progress.Reporter) (*Result, error) {
 	start := time.Now()
-	act, err := activation.Parse(cfg.Activation)
-	if err != nil {
-		return nil, err
-	}
-	lin := activation.Identity
 	rng := rand.New(rand.NewPCG(cfg.Seed, 12))
-	n := set.Rows()
-	hold := min(cfg.Holdout, n/5)
-	perm := rng.Perm(n)
-	pick := func(idx []int, v []float64, w int) []float64 {
-		out := make([]float64, 0, len(idx)*w)
-		for _, i := range idx {
-			out = append(out, v[i*w:(i+1)*w]...)
-		}
-		return out
-	}
-	hx, hy := pick(perm[:hold], set.X, set.D), pick(perm[:hold], set.Y, set.M)
-	tx, ty := pick(perm[hold:], set.X, set.D), pick(perm[hold:], set.Y, set.M)
-	if set.HX != nil {
-		hx, hy, tx, ty = set.HX, set.HY, set.X, set.Y
-		hold = len(hx) / set.D
-	}
+	hx, hy, tx, ty := holdOut(set, cfg.Holdout, rng)
 	nt := len(tx) / set.D
 	if nt == 0 {
 		return nil, fmt.Errorf("no training rows")
 	}
-	sizes := append(append([]int{set.D}, cfg.Hidden...), set.M)
-	net := nn.Random(rng, sizes, act, lin)
-	if cfg.InitFromTeacher {
-		if set.Teacher == nil {
-			return nil, fmt.Errorf("init_from_teacher: no teacher (a CSV set)")
-		}
-		if net, err = FromReLU(set.Teacher, act, cfg.Sharpness); err != nil {
-			return nil, err
-		}
+	net, err := initialNetwork(set, cfg, rng)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Init != "" {
-		if net, err = resume(cfg.Init, sizes, act, rng); err != nil {
-			return nil, err
-		}
-	}
-	net.Norm = set.Normalize
 	// Scale: the targets' RMS, so that the weights of the loss mean the same for any output range.
 	scale := 0.0
 	for _, v := range ty {
 		scale += v * v
 	}
 	scale = math.Sqrt(scale/float64(len(ty))) + 1e-12
-	batch := min(cfg.Batch, nt)
-	dec := property.OrderConjunctions(set.M)
-	margin := cfg.Margin * scale
-	gr, err := rebuild(net, batch, dec, margin, cfg.CapMargin)
+	f, err := newFitter(net, set, cfg, min(cfg.Batch, nt), scale)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { gr.Close() }()
-	lr := cfg.LearnRate
-	opt := NewAdam(lr)
-	bx, bt := make([]float64, batch*set.D), make([]float64, batch*set.M)
-	bw, bk, bm := make([]float64, batch), make([]float64, batch*len(dec)), make([]float64, batch*len(dec))
-	sseW := 1 / (float64(batch) * float64(set.M) * scale * scale)
-	keepW := cfg.Keep / (float64(batch) * scale)
-	w := len(dec) // hinge entries per row
-	score := func(net *nn.Network) (float64, float64) {
-		y := net.Forward(hx)
-		same, se := 0, 0.0
-		for r := 0; r < hold; r++ {
-			a, b := y[r*set.M:(r+1)*set.M], hy[r*set.M:(r+1)*set.M]
-			if nn.Argmin(a) == nn.Argmin(b) {
-				same++
-			}
-			for i := range a {
-				se += (a[i] - b[i]) * (a[i] - b[i])
-			}
-		}
-		return 100 * float64(same) / float64(max(hold, 1)), math.Sqrt(se / float64(max(hold*set.M, 1)))
-	}
+	defer func() { f.gr.Close() }()
+	score := func(net *nn.Network) (float64, float64) { return heldOutScore(net, hx, hy, set.M) }
 	best := &Result{Net: net.Clone()}
 	best.Agreement, best.RMSE = score(net)
-	calm := 0
+	lr, calm := cfg.LearnRate, 0
 	ph := rep.Start("train epochs", cfg.Epochs)
 	order := make([]int, nt)
 	for i := range order {
@@ -126,34 +71,10 @@ func Fit(ctx context.Context, set *Set, cfg *configs.Train, rep *progress.Report
 		}
 		epochs = epoch + 1
 		rng.Shuffle(nt, func(i, j int) { order[i], order[j] = order[j], order[i] })
-		for s := 0; s+batch <= nt; s += batch { // whole batches; the shuffle covers the rest over epochs
-			for b := 0; b < batch; b++ {
-				r := order[s+b]
-				copy(bx[b*set.D:(b+1)*set.D], tx[r*set.D:(r+1)*set.D])
-				t := ty[r*set.M : (r+1)*set.M]
-				copy(bt[b*set.M:(b+1)*set.M], t)
-				bw[b] = sseW
-				hingeRow(t, cfg.Rank, keepW, margin, bk[b*w:(b+1)*w], bm[b*w:(b+1)*w])
-			}
-			for _, f := range []struct {
-				n *G.Node
-				v []float64
-			}{{gr.X, bx}, {gr.tn, bt}, {gr.wn, bw}, {gr.kn, bk}, {gr.mn, bm}} {
-				if f.n == nil {
-					continue
-				}
-				if err := gr.Feed(f.n, f.v); err != nil {
-					return nil, err
-				}
-			}
-			if _, err := gr.Run(); err != nil {
-				return nil, err
-			}
-			if err := opt.Step(gr.Graph); err != nil {
-				return nil, err
-			}
+		if err := f.epoch(tx, ty, order); err != nil {
+			return nil, err
 		}
-		cur := gr.Network()
+		cur := f.gr.Network()
 		agr, rmse := score(cur)
 		if set.Teacher != nil && cfg.Mine > 0 && cfg.MineEvery > 0 && (epoch+1)%cfg.MineEvery == 0 {
 			// Hard examples: where this student still decides differently from the teacher.
@@ -175,11 +96,9 @@ func Fit(ctx context.Context, set *Set, cfg *configs.Train, rep *progress.Report
 			// Plateau: continue from the best network with half the learning rate.
 			lr /= 2
 			calm = 0
-			gr.Close()
-			if gr, err = rebuild(best.Net, batch, dec, margin, cfg.CapMargin); err != nil {
+			if err := f.restart(best.Net, lr); err != nil {
 				return nil, err
 			}
-			opt = NewAdam(lr)
 		}
 		if best.Agreement >= cfg.TargetAgreement && cfg.TargetAgreement > 0 && epoch >= cfg.MinEpochs {
 			break
@@ -190,6 +109,137 @@ func Fit(ctx context.Context, set *Set, cfg *configs.Train, rep *progress.Report
 	best.Epochs = epochs
 	best.Seconds = time.Since(start).Seconds()
 	return best, nil
+}
+
+// holdOut splits the set into held-out rows (up to holdout, at most a fifth of the set, or the set's own
+// HX and HY) and training rows.
+func holdOut(set *Set, holdout int, rng *rand.Rand) (hx, hy, tx, ty []float64) {
+	n := set.Rows()
+	hold := min(holdout, n/5)
+	perm := rng.Perm(n)
+	pick := func(idx []int, v []float64, w int) []float64 {
+		out := make([]float64, 0, len(idx)*w)
+		for _, i := range idx {
+			out = append(out, v[i*w:(i+1)*w]...)
+		}
+		return out
+	}
+	hx, hy = pick(perm[:hold], set.X, set.D), pick(perm[:hold], set.Y, set.M)
+	tx, ty = pick(perm[hold:], set.X, set.D), pick(perm[hold:], set.Y, set.M)
+	if set.HX != nil {
+		return set.HX, set.HY, set.X, set.Y
+	}
+	return hx, hy, tx, ty
+}
+
+// initialNetwork is the network training starts from: random weights, the ReLU teacher rewritten for
+// the activation (init_from_teacher), or a saved network (init), with the set's normalization.
+func initialNetwork(set *Set, cfg *configs.Train, rng *rand.Rand) (*nn.Network, error) {
+	act, err := activation.Parse(cfg.Activation)
+	if err != nil {
+		return nil, err
+	}
+	sizes := append(append([]int{set.D}, cfg.Hidden...), set.M)
+	net := nn.Random(rng, sizes, act, activation.Identity)
+	if cfg.InitFromTeacher {
+		if set.Teacher == nil {
+			return nil, fmt.Errorf("init_from_teacher: no teacher (a CSV set)")
+		}
+		if net, err = FromReLU(set.Teacher, act, cfg.Sharpness); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Init != "" {
+		if net, err = resume(cfg.Init, sizes, act, rng); err != nil {
+			return nil, err
+		}
+	}
+	net.Norm = set.Normalize
+	return net, nil
+}
+
+// heldOutScore is the network's argmin agreement with the targets hy on the rows hx (0 without rows)
+// and its output RMSE there.
+func heldOutScore(net *nn.Network, hx, hy []float64, m int) (agreement, rmse float64) {
+	if len(hx) == 0 {
+		return 0, 0
+	}
+	y := net.Forward(hx)
+	se := 0.0
+	for i := range y {
+		se += (y[i] - hy[i]) * (y[i] - hy[i])
+	}
+	return nn.Agreement(y, hy, m), math.Sqrt(se / float64(len(y)))
+}
+
+// fitter holds a training graph with its solver and the batch buffers it is fed from.
+type fitter struct {
+	gr                 *fitGraph
+	opt                *Optimizer
+	cfg                *configs.Train
+	d, m, batch        int
+	dec                []property.Conjunction
+	margin             float64
+	sseW, keepW        float64
+	bx, bt, bw, bk, bm []float64
+}
+
+func newFitter(net *nn.Network, set *Set, cfg *configs.Train, batch int, scale float64) (*fitter, error) {
+	dec := property.OrderConjunctions(set.M)
+	f := &fitter{cfg: cfg, d: set.D, m: set.M, batch: batch, dec: dec, margin: cfg.Margin * scale,
+		sseW:  1 / (float64(batch) * float64(set.M) * scale * scale),
+		keepW: cfg.Keep / (float64(batch) * scale),
+		bx:    make([]float64, batch*set.D), bt: make([]float64, batch*set.M), bw: make([]float64, batch),
+		bk: make([]float64, batch*len(dec)), bm: make([]float64, batch*len(dec)),
+		opt: NewAdam(cfg.LearnRate)}
+	var err error
+	f.gr, err = rebuild(net, batch, dec, f.margin, cfg.CapMargin)
+	return f, err
+}
+
+// restart continues from net with a new solver at learning rate lr.
+func (f *fitter) restart(net *nn.Network, lr float64) error {
+	f.gr.Close()
+	var err error
+	if f.gr, err = rebuild(net, f.batch, f.dec, f.margin, f.cfg.CapMargin); err != nil {
+		return err
+	}
+	f.opt = NewAdam(lr)
+	return nil
+}
+
+// epoch takes one solver step on each whole batch of the training rows in order; the shuffle covers
+// the rest over epochs.
+func (f *fitter) epoch(tx, ty []float64, order []int) error {
+	d, m, w := f.d, f.m, len(f.dec) // w: hinge entries per row
+	for s := 0; s+f.batch <= len(order); s += f.batch {
+		for b := 0; b < f.batch; b++ {
+			r := order[s+b]
+			copy(f.bx[b*d:(b+1)*d], tx[r*d:(r+1)*d])
+			t := ty[r*m : (r+1)*m]
+			copy(f.bt[b*m:(b+1)*m], t)
+			f.bw[b] = f.sseW
+			hingeRow(t, f.cfg.Rank, f.keepW, f.margin, f.bk[b*w:(b+1)*w], f.bm[b*w:(b+1)*w])
+		}
+		for _, in := range []struct {
+			n *G.Node
+			v []float64
+		}{{f.gr.X, f.bx}, {f.gr.tn, f.bt}, {f.gr.wn, f.bw}, {f.gr.kn, f.bk}, {f.gr.mn, f.bm}} {
+			if in.n == nil {
+				continue
+			}
+			if err := f.gr.Feed(in.n, in.v); err != nil {
+				return err
+			}
+		}
+		if _, err := f.gr.Run(); err != nil {
+			return err
+		}
+		if err := f.opt.Step(f.gr.Graph); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // hingeRow fills one row's decision-hinge weights k and margins mg (m(m-1) each; conjunction a*(m-1)+i
