@@ -14,6 +14,7 @@ import (
 	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/imitate"
 	"github.com/birdnn/birdnn/internal/progress"
+	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/samplewise"
 	"github.com/birdnn/birdnn/verify"
 )
@@ -26,146 +27,193 @@ import (
 // by a verifier proof over every box.
 func Repair(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, rep *progress.Reporter) (*samplewise.Result, *Report, error) {
 	start := time.Now()
-	net, prop := p.Net, p.Prop
-	d := net.Inputs()
-	dc := cfg.Domain
-	dr := &Report{}
-	if dc.Finish == "offset" {
+	if cfg.Domain.Finish == "offset" {
 		// Say now, not after the rounds, that the property does not suit the offset.
-		if _, err := exclusions(prop, net.Outputs()); err != nil {
+		if _, err := exclusions(p.Prop, p.Net.Outputs()); err != nil {
 			return nil, nil, fmt.Errorf("domain.finish: offset: %s: %w", p.PropertyPath, err)
 		}
 	}
-	x := append(append([]float64(nil), p.Neg...), p.Pos...)
+	r := newRounds(cfg, p, rep)
+	for round := 1; round <= cfg.Domain.Rounds && ctx.Err() == nil; round++ {
+		done, err := r.round(ctx, round)
+		if err != nil {
+			return nil, nil, fmt.Errorf("round %d: %w", round, err)
+		}
+		if done {
+			break
+		}
+	}
+	if r.res == nil {
+		// Nothing to repair was ever found: report the original network as it is.
+		r.res = &samplewise.Result{Repaired: p.Net.Clone(), Report: &samplewise.Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{}}}
+		samplewise.Measure(r.res.Report, p, r.res.Repaired, cfg.Eval.DomainSamples, cfg.Seed)
+	}
+	if r.verdict != verify.Certified && cfg.Domain.Finish == "offset" && ctx.Err() == nil {
+		if err := r.offset(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	r.dr.Verdict = string(r.verdict)
+	r.dr.Certified = r.verdict == verify.Certified
+	r.res.Report.Seconds["verify"] = r.dr.VerifierSeconds
+	r.res.Report.Seconds["total"] = time.Since(start).Seconds()
+	return r.res, r.dr, nil
+}
 
-	// The original network's counterexamples, found by search, and their neighbourhoods.
+// rounds is one domain-wise repair under way: the repair set gathered so far and the last repair.
+type rounds struct {
+	cfg *configs.Repair
+	p   *samplewise.Problem
+	rep *progress.Reporter
+	// run is cfg for each round's sample-wise repair, its hard margin grown after uncertified rounds.
+	run     configs.Repair
+	x       []float64 // the repair set: box samples, counterexamples, their neighbourhoods
+	hard    []float64 // its rows that get the hard margin
+	res     *samplewise.Result
+	current *nn.Network // the network the last round verified
+	verdict verify.Verdict
+	budget  time.Duration
+	dr      *Report
+}
+
+// newRounds starts a repair of p: the repair set is p's samples, the original network's counterexamples
+// found by search, and their neighbourhoods.
+func newRounds(cfg *configs.Repair, p *samplewise.Problem, rep *progress.Reporter) *rounds {
+	d, dc := p.Net.Inputs(), cfg.Domain
+	r := &rounds{cfg: cfg, p: p, rep: rep, run: *cfg, current: p.Net, verdict: verify.Unknown, dr: &Report{},
+		budget: time.Duration(dc.VerifySeconds * float64(time.Second))}
+	r.run.Mode = "sample"
+	r.x = append(append([]float64(nil), p.Neg...), p.Pos...)
 	ph := rep.Start("search counterexamples", 1)
 	opt := falsify.Default
 	opt.Want = 64
-	cx := falsify.Search(net, prop, opt, cfg.Seed)
+	cx := falsify.Search(p.Net, p.Prop, opt, cfg.Seed)
 	cx = cx[:min(len(cx), opt.Want*d)]
-	dr.InitialCounterexamples = len(cx) / d
-	around := falsify.Around(prop, cx, max(dc.Neighbours/8, 1), dc.Radius, cfg.Seed)
-	x = append(append(x, cx...), around...)
+	r.dr.InitialCounterexamples = len(cx) / d
+	around := falsify.Around(p.Prop, cx, max(dc.Neighbours/8, 1), dc.Radius, cfg.Seed)
+	r.x = append(append(r.x, cx...), around...)
 	ph.Add(1, "")
 	ph.Finish(fmt.Sprintf("%d found", len(cx)/d))
-
-	run := *cfg
-	run.Mode = "sample"
-	var hard []float64 // inputs sampled where the verifier got stuck
-	var res *samplewise.Result
-	verdict := verify.Unknown
-	current := net
-	// After the first counterexample, the verifier looks for more (they all join the repair set) for a
-	// tenth of its budget, not all of it.
-	budget := time.Duration(dc.VerifySeconds * float64(time.Second))
-	growMargin := func() {
-		for _, t := range []*configs.TrainSpec{&run.Retrain.Train, &run.Finetune.Train} {
-			t.HardMargin = grownMargin(t.HardMargin, t.Margin, dc.MarginGrowth, dc.MaxMargin)
-		}
-	}
 	if dc.HardStart {
-		hard = append(append(hard, cx...), around...)
-		growMargin()
+		r.hard = append(append(r.hard, cx...), around...)
+		r.growMargin()
 	}
-	for round := 1; round <= dc.Rounds && ctx.Err() == nil; round++ {
-		log := Round{Round: round}
-		sub := *p
-		sub.Neg, sub.Pos = imitate.Split(net, prop, x)
-		sub.Hard = hard
-		if dc.Continue && res != nil {
-			sub.Start = res.Repaired
-		}
-		log.Negatives, log.Positives = len(sub.Neg)/d, len(sub.Pos)/d
-		if len(sub.Neg) > 0 {
-			t0 := time.Now()
-			r, err := samplewise.Run(ctx, &run, &sub, rep)
-			if err != nil {
-				return nil, nil, fmt.Errorf("round %d: %w", round, err)
-			}
-			log.RepairSeconds = time.Since(t0).Seconds()
-			res, current = r, r.Repaired
-		}
-		// Verify the current network (the original while nothing was found to repair).
-		vph := rep.Start(fmt.Sprintf("verify (round %d)", round), 1)
-		vopt := verify.Options{Timeout: budget, Grace: time.Duration(dc.Grace * float64(budget)), BreadthFirst: true,
-			Collect: 32, CollectFor: budget / 10}
-		if round < dc.Rounds {
-			vopt.Stall = dc.Stall // the last round has no next one to hand its open boxes to
-		}
-		v := verify.Verify(ctx, current, prop, vopt)
-		verdict = v.Verdict
-		log.Verdict, log.VerifySeconds, log.Boxes, log.Proven, log.Stalled = string(v.Verdict), v.Seconds, v.Boxes, v.Proven, v.Stalled
-		vph.Add(1, "")
-		vph.Finish(fmt.Sprintf("%s, %d boxes, %.1f%% proven", log.Outcome(), v.Boxes, 100*v.Proven))
-		dr.VerifierSeconds += v.Seconds
-		dr.FinalVerifySeconds = v.Seconds
-		dr.Rounds = round
-		if v.Verdict == verify.Certified {
-			dr.Log = append(dr.Log, log)
-			break
-		}
-		// Grow the repair set where the network is wrong or the proof is stuck.
-		before := len(x)
-		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(1000+round)))
-		if v.Verdict == verify.Violated {
-			c := v.Counterexample.Input
-			if v.More != nil {
-				c = v.More
-			}
-			// Other violations of the repaired network nearby in the boxes.
-			more := falsify.Search(current, prop, falsify.Options{Samples: 20000, Starts: 32, Steps: 30, StepSize: 0.02, Want: 16}, cfg.Seed+uint64(round))
-			more = more[:min(len(more), 16*d)]
-			// The repaired network failed here although earlier rounds may have had rows nearby: these
-			// rows get the growing margin too.
-			for _, s := range [][]float64{
-				c, falsify.Around(prop, c, max(dc.Neighbours*d/len(c), 8), dc.Radius, cfg.Seed+uint64(round)),
-				more, falsify.Around(prop, more, max(dc.Neighbours/8, 1), dc.Radius, cfg.Seed+uint64(round)),
-			} {
-				x = append(x, s...)
-				hard = append(hard, s...)
-			}
-			growMargin()
-		} else {
-			// Undecided: sample the open boxes (where the margin is thinnest or the bounds loosest); these
-			// rows, and those of earlier undecided rounds, get a margin that grows every such round, while
-			// the rest of the box keeps the ordinary one (so fidelity elsewhere is not paid for them).
-			for _, b := range v.Open {
-				s := b.Sample(rng, max(dc.Neighbours/25, 1))
-				x = append(x, s...)
-				hard = append(hard, s...)
-			}
-			growMargin()
-		}
-		log.Added = (len(x) - before) / d
-		dr.Log = append(dr.Log, log)
+	return r
+}
+
+// growMargin grows the hard rows' margin of both paradigms (see grownMargin).
+func (r *rounds) growMargin() {
+	dc := r.cfg.Domain
+	for _, t := range []*configs.TrainSpec{&r.run.Retrain.Train, &r.run.Finetune.Train} {
+		t.HardMargin = grownMargin(t.HardMargin, t.Margin, dc.MarginGrowth, dc.MaxMargin)
 	}
-	if res == nil {
-		// Nothing to repair was ever found: report the original network as it is.
-		res = &samplewise.Result{Repaired: net.Clone(), Report: &samplewise.Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{}}}
-		samplewise.Measure(res.Report, p, res.Repaired, cfg.Eval.DomainSamples, cfg.Seed)
+}
+
+// round repairs the original network on the repair set (continuing from the last repair when
+// domain.continue is set), verifies the result and, unless it is certified (done), grows the repair set
+// where the network is wrong or the proof is stuck.
+func (r *rounds) round(ctx context.Context, round int) (done bool, err error) {
+	net, prop, dc := r.p.Net, r.p.Prop, r.cfg.Domain
+	d := net.Inputs()
+	log := Round{Round: round}
+	sub := *r.p
+	sub.Neg, sub.Pos = imitate.Split(net, prop, r.x)
+	sub.Hard = r.hard
+	if dc.Continue && r.res != nil {
+		sub.Start = r.res.Repaired
 	}
-	if verdict != verify.Certified && dc.Finish == "offset" && ctx.Err() == nil {
-		ph := rep.Start("output offset", 1)
-		shifted, o, err := Offset(ctx, res.Repaired, prop, budget, cfg.Seed)
+	log.Negatives, log.Positives = len(sub.Neg)/d, len(sub.Pos)/d
+	if len(sub.Neg) > 0 {
+		t0 := time.Now()
+		res, err := samplewise.Run(ctx, &r.run, &sub, r.rep)
 		if err != nil {
-			return nil, nil, err
+			return false, err
 		}
-		ph.Add(1, "")
-		ph.Finish(fmt.Sprintf("%s, %d verifier runs", o.Verdict, o.Tries))
-		dr.Offset = o
-		dr.VerifierSeconds += o.Seconds
-		if shifted != nil {
-			verdict = verify.Certified
-			res.Repaired = shifted
-			samplewise.Measure(res.Report, p, res.Repaired, cfg.Eval.DomainSamples, cfg.Seed)
+		log.RepairSeconds = time.Since(t0).Seconds()
+		r.res, r.current = res, res.Repaired
+	}
+	// Verify the current network (the original while nothing was found to repair). After the first
+	// counterexample, the verifier looks for more (they all join the repair set) for a tenth of its
+	// budget, not all of it.
+	vph := r.rep.Start(fmt.Sprintf("verify (round %d)", round), 1)
+	vopt := verify.Options{Timeout: r.budget, Grace: time.Duration(dc.Grace * float64(r.budget)), BreadthFirst: true,
+		Collect: 32, CollectFor: r.budget / 10}
+	if round < dc.Rounds {
+		vopt.Stall = dc.Stall // the last round has no next one to hand its open boxes to
+	}
+	v := verify.Verify(ctx, r.current, prop, vopt)
+	r.verdict = v.Verdict
+	log.Verdict, log.VerifySeconds, log.Boxes, log.Proven, log.Stalled = string(v.Verdict), v.Seconds, v.Boxes, v.Proven, v.Stalled
+	vph.Add(1, "")
+	vph.Finish(fmt.Sprintf("%s, %d boxes, %.1f%% proven", log.Outcome(), v.Boxes, 100*v.Proven))
+	r.dr.VerifierSeconds += v.Seconds
+	r.dr.FinalVerifySeconds = v.Seconds
+	r.dr.Rounds = round
+	if v.Verdict == verify.Certified {
+		r.dr.Log = append(r.dr.Log, log)
+		return true, nil
+	}
+	before := len(r.x)
+	r.grow(v, round)
+	log.Added = (len(r.x) - before) / d
+	r.dr.Log = append(r.dr.Log, log)
+	return false, nil
+}
+
+// grow adds to the repair set after an uncertified round: the verifier's counterexamples, other
+// violations nearby and their neighbourhoods, or samples of the boxes it left open; they all get the
+// hard margin, which grows.
+func (r *rounds) grow(v verify.Result, round int) {
+	prop, dc, seed := r.p.Prop, r.cfg.Domain, r.cfg.Seed
+	d := r.p.Net.Inputs()
+	rng := rand.New(rand.NewPCG(seed, uint64(1000+round)))
+	if v.Verdict == verify.Violated {
+		c := v.Counterexample.Input
+		if v.More != nil {
+			c = v.More
+		}
+		// Other violations of the repaired network nearby in the boxes.
+		more := falsify.Search(r.current, prop, falsify.Options{Samples: 20000, Starts: 32, Steps: 30, StepSize: 0.02, Want: 16}, seed+uint64(round))
+		more = more[:min(len(more), 16*d)]
+		// The repaired network failed here although earlier rounds may have had rows nearby: these
+		// rows get the growing margin too.
+		for _, s := range [][]float64{
+			c, falsify.Around(prop, c, max(dc.Neighbours*d/len(c), 8), dc.Radius, seed+uint64(round)),
+			more, falsify.Around(prop, more, max(dc.Neighbours/8, 1), dc.Radius, seed+uint64(round)),
+		} {
+			r.x = append(r.x, s...)
+			r.hard = append(r.hard, s...)
+		}
+	} else {
+		// Undecided: sample the open boxes (where the margin is thinnest or the bounds loosest); these
+		// rows, and those of earlier undecided rounds, get a margin that grows every such round, while
+		// the rest of the box keeps the ordinary one (so fidelity elsewhere is not paid for them).
+		for _, b := range v.Open {
+			s := b.Sample(rng, max(dc.Neighbours/25, 1))
+			r.x = append(r.x, s...)
+			r.hard = append(r.hard, s...)
 		}
 	}
-	dr.Verdict = string(verdict)
-	dr.Certified = verdict == verify.Certified
-	res.Report.Seconds["verify"] = dr.VerifierSeconds
-	res.Report.Seconds["total"] = time.Since(start).Seconds()
-	return res, dr, nil
+	r.growMargin()
+}
+
+// offset finishes an uncertified repair with the output offset (domain.finish: offset).
+func (r *rounds) offset(ctx context.Context) error {
+	ph := r.rep.Start("output offset", 1)
+	shifted, o, err := Offset(ctx, r.res.Repaired, r.p.Prop, r.budget, r.cfg.Seed)
+	if err != nil {
+		return err
+	}
+	ph.Add(1, "")
+	ph.Finish(fmt.Sprintf("%s, %d verifier runs", o.Verdict, o.Tries))
+	r.dr.Offset = o
+	r.dr.VerifierSeconds += o.Seconds
+	if shifted != nil {
+		r.verdict = verify.Certified
+		r.res.Repaired = shifted
+		samplewise.Measure(r.res.Report, r.p, r.res.Repaired, r.cfg.Eval.DomainSamples, r.cfg.Seed)
+	}
+	return nil
 }
 
 // grownMargin is the hard rows' margin after an uncertified round: the larger of the hard and the ordinary
