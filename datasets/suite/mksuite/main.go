@@ -92,7 +92,6 @@ func makeSuite(ctx context.Context, cfgPath, out, only, acts string, sets []stri
 		}
 	}
 	w := os.Stderr
-	rep := progress.Stderr()
 	for _, t := range teachers {
 		if keys := cfgs[t.Name()].TeacherKeys(); len(keys) > 0 {
 			fmt.Fprintf(w, "%s: %s's entry for this teacher (--set overrides it): %s\n", t.Name(), cfgPath, formatKeys(keys))
@@ -121,26 +120,9 @@ func makeSuite(ctx context.Context, cfgPath, out, only, acts string, sets []stri
 				cfg.InitFromTeacher, cfg.Sharpness = true, 8192
 				cfg.Epochs, cfg.LearnRate, cfg.Squash = 3, 1e-5, 0
 			}
-			s, err := bench.MakeStudent(ctx, t, act, cfg, rep)
+			found, err := distil(ctx, t, act, cfg, before)
 			if err != nil {
-				return fmt.Errorf("%s %s: %w", t.Name(), act, err)
-			}
-			if before != nil {
-				s.Epochs += before.Epochs
-				s.Seconds += before.Seconds
-			}
-			found := []*bench.Student{s}
-			if act == "tanh" {
-				sn, err := train.Convert(s.Net, activation.Sigmoid)
-				if err != nil {
-					return err
-				}
-				teacher, _, err := t.Teacher()
-				if err != nil {
-					return err
-				}
-				found = append(found, &bench.Student{Teacher: s.Teacher, Activation: "sigmoid", File: t.File("sigmoid"),
-					Agreement: bench.Agreement(teacher, sn, 10000, cfg.Seed+99), Violates: s.Violates, Epochs: s.Epochs, Seconds: s.Seconds, Net: sn})
+				return err
 			}
 			for _, f := range found {
 				fmt.Fprintf(w, "%s %-7s agreement %.2f%%, violates property %d: %v, %d epochs, %.1fs\n", f.Teacher, f.Activation, f.Agreement, t.Prop, f.Violates, f.Epochs, f.Seconds)
@@ -168,6 +150,33 @@ func makeSuite(ctx context.Context, cfgPath, out, only, acts string, sets []stri
 	}
 	fmt.Printf("wrote %s\n", out)
 	return nil
+}
+
+// distil makes the students of teacher t with activation act: an elu student, or a tanh student and
+// its exact sigmoid rewrite. before, when not nil, is the student resumed (its epochs and seconds add up).
+func distil(ctx context.Context, t bench.SuiteTeacher, act string, cfg configs.Train, before *bench.Student) ([]*bench.Student, error) {
+	s, err := bench.MakeStudent(ctx, t, act, cfg, progress.Stderr())
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", t.Name(), act, err)
+	}
+	if before != nil {
+		s.Epochs += before.Epochs
+		s.Seconds += before.Seconds
+	}
+	found := []*bench.Student{s}
+	if act == "tanh" {
+		sn, err := train.Convert(s.Net, activation.Sigmoid)
+		if err != nil {
+			return nil, err
+		}
+		teacher, _, err := t.Teacher()
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, &bench.Student{Teacher: s.Teacher, Activation: "sigmoid", File: t.File("sigmoid"),
+			Agreement: bench.Agreement(teacher, sn, 10000, cfg.Seed+99), Violates: s.Violates, Epochs: s.Epochs, Seconds: s.Seconds, Net: sn})
+	}
+	return found, nil
 }
 
 // pick keeps the teachers named in list (separated by ';'), or all of them when list is empty.
