@@ -168,84 +168,11 @@ func (e *exact) decide(box property.Box, bounds [][]Interval, c property.Case, s
 // out by cons; wit is a point of it when one is known), or onto the input for k = 0, and enumerates the
 // signs its unstable neurons can take. It reports whether every region below was proved safe.
 func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interval, c property.Case, splits []neuronSplit) bool {
-	l := &e.net.Layers[k]
 	d := e.d
 	z := e.z[k]
-	for j := 0; j < l.Out; j++ {
-		za, w := z.a[j*d:(j+1)*d], l.W[j*l.In:(j+1)*l.In]
-		z.c[j], z.mag[j] = l.B[j], math.Abs(l.B[j])
-		z.dev[j] = 0
-		if k == 0 {
-			copy(za, w)
-			for t, v := range w {
-				z.mag[j] += math.Abs(v) * e.xmax[t]
-			}
-			continue
-		}
-		clear(za)
-		in, ins := e.z[k-1], e.slope[k-1]
-		gapped, off, rad := e.gapped[k-1], e.off[k-1], e.rad[k-1]
-		for i, wi := range w {
-			if wi == 0 {
-				continue
-			}
-			if gapped { // h_i = s z_i + off_i, up to rad_i
-				t := wi * off[i]
-				z.c[j] += t
-				z.mag[j] += math.Abs(t)
-				z.dev[j] += math.Abs(wi) * rad[i]
-			}
-			s := ins[i]
-			if s == 0 {
-				continue
-			}
-			ws := wi * s
-			addScaled(za, ws, in.a[i*d:(i+1)*d])
-			z.c[j] += ws * in.c[i]
-			z.mag[j] += math.Abs(ws) * in.mag[i]
-			z.dev[j] += math.Abs(ws) * in.dev[i]
-		}
-	}
-	// Each neuron's sign: fixed by a split, by the bounds, or by the composed function over the box; the
-	// rest are open.
+	e.compose(k)
 	slope := e.slope[k]
-	var open []int
-	for j := 0; j < l.Out; j++ {
-		if e.linear[k] {
-			slope[j] = 1
-			continue
-		}
-		sign := 0
-		for _, s := range splits {
-			if s.k == k && s.j == j {
-				sign = -1
-				if s.active {
-					sign = 1
-				}
-			}
-		}
-		// The neuron's range on the region: for its sign when no split fixed it, and on gapped layers for
-		// the gap of an inactive neuron (setSign).
-		if sign == 0 || e.gapped[k] {
-			lo, hi := e.rangeOf(z, j)
-			lo, hi = math.Max(lo, bounds[k][j].Lo), math.Min(hi, bounds[k][j].Hi)
-			e.zlo[k][j], e.zhi[k][j] = lo, hi
-		}
-		if sign == 0 {
-			lo, hi := e.zlo[k][j], e.zhi[k][j]
-			switch {
-			case lo >= 0:
-				sign = 1
-			case hi <= 0:
-				sign = -1
-			}
-		}
-		if sign == 0 {
-			open = append(open, j)
-		} else {
-			e.setSign(k, j, sign > 0)
-		}
-	}
+	open := e.signs(k, bounds, splits)
 	// A split restricts the inputs to where its neuron has the split's sign: a constraint of the region.
 	for _, s := range splits {
 		if s.k == k {
@@ -289,6 +216,96 @@ func (e *exact) layer(k int, cons []constraint, wit []float64, bounds [][]Interv
 		return true
 	}
 	return rec(0, cons, wit)
+}
+
+// compose writes layer k's pre-activations as affine functions of the input on the current region (with
+// their magnitudes and deviations, for the rounding and gap bounds): the layer's weights composed onto
+// the previous layer's pre-activations and slopes, or onto the input for k = 0.
+func (e *exact) compose(k int) {
+	l := &e.net.Layers[k]
+	d := e.d
+	z := e.z[k]
+	for j := 0; j < l.Out; j++ {
+		za, w := z.a[j*d:(j+1)*d], l.W[j*l.In:(j+1)*l.In]
+		z.c[j], z.mag[j] = l.B[j], math.Abs(l.B[j])
+		z.dev[j] = 0
+		if k == 0 {
+			copy(za, w)
+			for t, v := range w {
+				z.mag[j] += math.Abs(v) * e.xmax[t]
+			}
+			continue
+		}
+		clear(za)
+		in, ins := e.z[k-1], e.slope[k-1]
+		gapped, off, rad := e.gapped[k-1], e.off[k-1], e.rad[k-1]
+		for i, wi := range w {
+			if wi == 0 {
+				continue
+			}
+			if gapped { // h_i = s z_i + off_i, up to rad_i
+				t := wi * off[i]
+				z.c[j] += t
+				z.mag[j] += math.Abs(t)
+				z.dev[j] += math.Abs(wi) * rad[i]
+			}
+			s := ins[i]
+			if s == 0 {
+				continue
+			}
+			ws := wi * s
+			addScaled(za, ws, in.a[i*d:(i+1)*d])
+			z.c[j] += ws * in.c[i]
+			z.mag[j] += math.Abs(ws) * in.mag[i]
+			z.dev[j] += math.Abs(ws) * in.dev[i]
+		}
+	}
+}
+
+// signs fixes the sign of each neuron of layer k that a split, the bounds or the composed function over
+// the box decides, and returns the others (open), whose signs the caller enumerates.
+func (e *exact) signs(k int, bounds [][]Interval, splits []neuronSplit) []int {
+	// Each neuron's sign: fixed by a split, by the bounds, or by the composed function over the box; the
+	// rest are open.
+	l, z, slope := &e.net.Layers[k], e.z[k], e.slope[k]
+	var open []int
+	for j := 0; j < l.Out; j++ {
+		if e.linear[k] {
+			slope[j] = 1
+			continue
+		}
+		sign := 0
+		for _, s := range splits {
+			if s.k == k && s.j == j {
+				sign = -1
+				if s.active {
+					sign = 1
+				}
+			}
+		}
+		// The neuron's range on the region: for its sign when no split fixed it, and on gapped layers for
+		// the gap of an inactive neuron (setSign).
+		if sign == 0 || e.gapped[k] {
+			lo, hi := e.rangeOf(z, j)
+			lo, hi = math.Max(lo, bounds[k][j].Lo), math.Min(hi, bounds[k][j].Hi)
+			e.zlo[k][j], e.zhi[k][j] = lo, hi
+		}
+		if sign == 0 {
+			lo, hi := e.zlo[k][j], e.zhi[k][j]
+			switch {
+			case lo >= 0:
+				sign = 1
+			case hi <= 0:
+				sign = -1
+			}
+		}
+		if sign == 0 {
+			open = append(open, j)
+		} else {
+			e.setSign(k, j, sign > 0)
+		}
+	}
+	return open
 }
 
 // setSign fixes neuron j of layer k active (slope 1) or inactive on the current region: the shadow's
