@@ -86,7 +86,7 @@ func MakeStudent(ctx context.Context, t SuiteTeacher, act string, base configs.T
 	}
 	cfg := base
 	cfg.Activation = act
-	set, err := train.Distil(teacher, prop, &cfg, rep)
+	set, err := train.Distil(ctx, teacher, prop, &cfg, rep)
 	if err != nil {
 		return nil, err
 	}
@@ -96,14 +96,14 @@ func MakeStudent(ctx context.Context, t SuiteTeacher, act string, base configs.T
 	}
 	s := &Student{Teacher: t.Name(), Activation: act, File: t.File(act), Epochs: res.Epochs, Seconds: res.Seconds, Net: res.Net}
 	s.Agreement = Agreement(teacher, res.Net, 10000, cfg.Seed+99)
-	s.Violates = Violates(res.Net, prop, cfg.Seed)
+	s.Violates = Violates(ctx, res.Net, prop, cfg.Seed)
 	return s, nil
 }
 
 // Violates reports whether net has a counterexample of prop: found by sampling, or else by the verifier
 // within a minute (violations on the box's faces escape sampling). Unknown counts as no.
-func Violates(net *nn.Network, prop *property.Property, seed uint64) bool {
-	return verify.Counterexamples(context.Background(), net, prop, 1, time.Minute, seed) != nil
+func Violates(ctx context.Context, net *nn.Network, prop *property.Property, seed uint64) bool {
+	return verify.Counterexamples(ctx, net, prop, 1, time.Minute, seed) != nil
 }
 
 // Agreement is the percentage of n uniform samples of a's input domain on which a and b take the same

@@ -29,7 +29,7 @@ func TestDemoCertified(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := samplewise.Load(cfg)
+			p, err := samplewise.Load(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,14 +57,14 @@ func TestTanhStudentCertified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := samplewise.Load(cfg)
+	p, err := samplewise.Load(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	lc := configs.TrainDefaults()
 	lc.Hidden, lc.Activation, lc.Samples, lc.BoundarySamples, lc.FocusSamples = []int{16, 16}, "tanh", 6000, 2000, 2000
 	lc.Holdout, lc.Epochs, lc.Batch, lc.LearnRate, lc.Patience = 2000, 80, 256, 0.01, 8
-	set, err := train.Distil(p.Net, p.Prop, &lc, nil)
+	set, err := train.Distil(context.Background(), p.Net, p.Prop, &lc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -115,7 +115,7 @@ func TestRepairRejectsOffsetEarly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := samplewise.Load(cfg)
+	p, err := samplewise.Load(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

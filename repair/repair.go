@@ -37,7 +37,7 @@ func Run(ctx context.Context, cfg *configs.Repair, rep *progress.Reporter) (*Res
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	p, err := samplewise.Load(cfg)
+	p, err := samplewise.Load(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

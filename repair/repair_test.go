@@ -34,7 +34,7 @@ func TestSampleModeIsSamplewise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := samplewise.Load(cfg)
+	p, err := samplewise.Load(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func TestRepairSmoothNetworks(t *testing.T) {
 
 func repairStudent(t *testing.T, act activation.Activation) {
 	cfg := demoConfig(t)
-	p, err := Load(cfg)
+	p, err := Load(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

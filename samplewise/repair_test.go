@@ -32,7 +32,7 @@ func demoConfig(t *testing.T, sets ...string) *configs.Repair {
 
 func TestLoadRejectsMismatchedDimensions(t *testing.T) {
 	cfg := demoConfig(t, "property=data:acasxu/vnnlib/prop_1.vnnlib")
-	if _, err := Load(cfg); err == nil || !strings.Contains(err.Error(), "declares 5 inputs") {
+	if _, err := Load(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "declares 5 inputs") {
 		if err != nil && strings.Contains(err.Error(), "data folder not found") {
 			t.Skip("no shared data")
 		}
@@ -43,7 +43,7 @@ func TestLoadRejectsMismatchedDimensions(t *testing.T) {
 // repairDemo loads the demo problem of cfg and repairs it.
 func repairDemo(t *testing.T, cfg *configs.Repair) (*Problem, *Result) {
 	t.Helper()
-	p, err := Load(cfg)
+	p, err := Load(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func repairDemo(t *testing.T, cfg *configs.Repair) (*Problem, *Result) {
 // trained on two rows a batch) would not add up.
 func TestEveryRowContributes(t *testing.T) {
 	cfg := demoConfig(t)
-	p, err := Load(cfg)
+	p, err := Load(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestLoadFocusesOnRareViolations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Load(cfg)
+	p, err := Load(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +332,7 @@ func TestStale(t *testing.T) {
 // the original network, which is unsafe on every one of them).
 func TestScoreLeavesAnchorsOut(t *testing.T) {
 	cfg := demoConfig(t)
-	p, err := Load(cfg)
+	p, err := Load(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

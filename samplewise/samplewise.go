@@ -52,8 +52,9 @@ type Result struct {
 }
 
 // Load builds the problem a configuration describes: it reads the network, the property and the data,
-// checks that their dimensions agree, and splits the inputs into negatives and positives.
-func Load(cfg *configs.Repair) (*Problem, error) {
+// checks that their dimensions agree, and splits the inputs into negatives and positives. ctx bounds the
+// verifier's search for counterexamples when sampling finds none.
+func Load(ctx context.Context, cfg *configs.Repair) (*Problem, error) {
 	netPath, err := datasets.Resolve(cfg.Network)
 	if err != nil {
 		return nil, err
@@ -130,7 +131,10 @@ func Load(cfg *configs.Repair) (*Problem, error) {
 		if sec <= 0 {
 			sec = 60
 		}
-		cx := verify.Counterexamples(context.Background(), net, prop, 50, time.Duration(sec*float64(time.Second)), cfg.Seed)
+		cx := verify.Counterexamples(ctx, net, prop, 50, time.Duration(sec*float64(time.Second)), cfg.Seed)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		if cx == nil {
 			return nil, fmt.Errorf("%s satisfies %s on all %d repair samples, and neither a search nor the verifier (%gs) found a counterexample: nothing to repair",
 				cfg.Network, cfg.Property, len(repairX)/net.Inputs(), sec)

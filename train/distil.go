@@ -36,7 +36,7 @@ func (s *Set) Rows() int { return len(s.X) / s.D }
 // cfg.BoundarySamples near inputs where its decision (argmin) changes, and, when a property is given,
 // cfg.FocusSamples in the property's boxes plus the neighbourhoods of the teacher's counterexamples (so a
 // student inherits the teacher's faults). Targets are the teacher's outputs.
-func Distil(teacher *nn.Network, prop *property.Property, cfg *configs.Train, rep *progress.Reporter) (*Set, error) {
+func Distil(ctx context.Context, teacher *nn.Network, prop *property.Property, cfg *configs.Train, rep *progress.Reporter) (*Set, error) {
 	d, m := teacher.Inputs(), teacher.Outputs()
 	box, _, ok := teacher.DomainBox(nil)
 	if cfg.Region == "property" && prop != nil {
@@ -58,7 +58,7 @@ func Distil(teacher *nn.Network, prop *property.Property, cfg *configs.Train, re
 	if prop != nil && cfg.FocusSamples > 0 {
 		x = append(x, prop.Sample(rng, cfg.FocusSamples/2)...)
 		// Violations on the box's faces escape sampling: the verifier's counterexamples serve then.
-		cx := verify.Counterexamples(context.Background(), teacher, prop, 200, 30*time.Second, cfg.Seed)
+		cx := verify.Counterexamples(ctx, teacher, prop, 200, 30*time.Second, cfg.Seed)
 		if n := len(cx) / d; n > 0 {
 			x = append(x, falsify.Around(prop, cx, max(cfg.FocusSamples/2/n, 1), 0.02, cfg.Seed)...)
 		}

@@ -50,7 +50,7 @@ func Run(ctx context.Context, cfg *configs.Train, rep *progress.Reporter) (*Resu
 			return nil, fmt.Errorf("%s and %s: %w", cfg.Property, cfg.Teacher, err)
 		}
 	}
-	if set, err = Distil(teacher, prop, cfg, rep); err != nil {
+	if set, err = Distil(ctx, teacher, prop, cfg, rep); err != nil {
 		return nil, err
 	}
 	return Fit(ctx, set, cfg, rep)

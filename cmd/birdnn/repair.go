@@ -65,7 +65,7 @@ func (c *repairCmd) run(cmd *cobra.Command, _ []string) error {
 	if err := checkOut(c.out, c.force); err != nil {
 		return err
 	}
-	prob, err := samplewise.Load(cfg)
+	prob, err := samplewise.Load(cmd.Context(), cfg)
 	if err != nil {
 		return err
 	}
