@@ -1,5 +1,5 @@
-// Package datasets finds birdnn's data (the shared ACAS Xu networks, properties and CARE sets) and loads
-// input tables from CSV files.
+// Package datasets finds birdnn's data (the shared ACAS Xu networks, properties and CARE sets, MNIST) and
+// loads input tables from CSV and IDX files.
 package datasets
 
 import (
@@ -81,6 +81,8 @@ type Table struct {
 	Header []string
 	// Data holds Rows()*Cols values, one row after another.
 	Data []float64
+	// Labels, when not nil, holds each row's class (MNIST's digits).
+	Labels []int
 }
 
 // Cols returns the number of columns.

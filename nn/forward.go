@@ -78,6 +78,17 @@ func Argmin(y []float64) int {
 	return best
 }
 
+// Argmax returns the index of the largest value (a classifier's class); the first on ties.
+func Argmax(y []float64) int {
+	best := 0
+	for i, v := range y {
+		if v > y[best] {
+			best = i
+		}
+	}
+	return best
+}
+
 // Agreement is the percentage of rows (m outputs each) of ya and yb whose decisions (argmin) agree; NaN
 // when there are no rows. It is birdnn's fidelity measure.
 func Agreement(ya, yb []float64, m int) float64 {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/nn"
@@ -12,25 +14,32 @@ import (
 )
 
 type evalFlags struct {
-	net, prop, data      string
-	samples              int
-	seed                 uint64
-	asJSON, outputs, raw bool
+	net, prop, data, labels string
+	samples                 int
+	seed                    uint64
+	pixelScale              float64
+	asJSON, outputs, raw    bool
 }
 
 // evalResult is what eval prints with --json.
 type evalResult struct {
-	Network       string      `json:"network"`
-	Property      string      `json:"property,omitempty"`
-	Data          string      `json:"data,omitempty"`
-	Samples       int         `json:"samples,omitempty"`
-	Seed          *uint64     `json:"seed,omitempty"`
-	Rows          int         `json:"rows"`
-	Violations    *int        `json:"violations,omitempty"`
-	ViolationRate *float64    `json:"violation_rate,omitempty"`
-	OutsideBox    *int        `json:"outside_box,omitempty"`
-	MinMargin     *float64    `json:"min_margin,omitempty"`
-	Advisories    []int       `json:"advisories"`
+	Network       string   `json:"network"`
+	Property      string   `json:"property,omitempty"`
+	Data          string   `json:"data,omitempty"`
+	Samples       int      `json:"samples,omitempty"`
+	Seed          *uint64  `json:"seed,omitempty"`
+	Rows          int      `json:"rows"`
+	Violations    *int     `json:"violations,omitempty"`
+	ViolationRate *float64 `json:"violation_rate,omitempty"`
+	OutsideBox    *int     `json:"outside_box,omitempty"`
+	MinMargin     *float64 `json:"min_margin,omitempty"`
+	Advisories    []int    `json:"advisories"`
+	// Accuracy (percent), per-class accuracy and the confusion matrix (rows: labels, columns: the
+	// predicted class, the output of highest score), when the rows have labels.
+	Accuracy      *float64    `json:"accuracy,omitempty"`
+	ClassAccuracy []float64   `json:"class_accuracy,omitempty"`
+	Confusion     [][]int     `json:"confusion,omitempty"`
+	PixelScale    float64     `json:"pixel_scale,omitempty"`
 	Outputs       [][]float64 `json:"outputs,omitempty"`
 	RawUnits      bool        `json:"raw_units,omitempty"`
 }
@@ -57,6 +66,8 @@ network's units.`,
 	fl.IntVar(&f.samples, "samples", 0, "evaluate N uniform samples of the property's box instead of a CSV")
 	fl.Uint64Var(&f.seed, "seed", 1, "random seed for --samples")
 	fl.BoolVar(&f.asJSON, "json", false, "print one JSON object")
+	fl.StringVar(&f.labels, "labels", "", "CSV of class labels for the --data rows (the last column of each row); data:mnist/* has its own")
+	fl.Float64Var(&f.pixelScale, "pixel-scale", 0, "multiply data:mnist/* pixels (read in [0, 1]) by this; 0: to the network's normalization's input range when it states one (raw 0-255 pixels), else 1")
 	fl.BoolVar(&f.outputs, "outputs", false, "include the outputs, one array per row")
 	fl.BoolVar(&f.raw, "raw", false, "CSV inputs and printed outputs in physical units (uses the network's normalization)")
 	cmd.MarkFlagRequired("net")
@@ -92,12 +103,34 @@ func runEval(f evalFlags) (*evalResult, error) {
 		res.Property = f.prop
 	}
 	var x []float64
+	var labels []int
 	if f.data != "" {
-		tab, err := datasets.ReadCSVFile(f.data, net.Inputs())
+		tab, err := datasets.ReadInputs(f.data, net.Inputs())
 		if err != nil {
 			return nil, err
 		}
 		x = tab.Data
+		labels = tab.Labels
+		if f.labels != "" {
+			if labels, err = datasets.ReadLabels(f.labels, net.Outputs()); err != nil {
+				return nil, err
+			}
+			if len(labels) != tab.Rows() {
+				return nil, fmt.Errorf("--labels %s: %d labels for %d rows", f.labels, len(labels), tab.Rows())
+			}
+		}
+		if scale, raw := pixelScale(f, net); scale != 1 {
+			res.PixelScale = scale
+			for i := range x {
+				x[i] *= scale
+			}
+			if raw {
+				for r := 0; r < tab.Rows(); r++ {
+					row := tab.Row(r)
+					net.Norm.NormalizeInput(row, row)
+				}
+			}
+		}
 		if f.raw {
 			for r := 0; r < tab.Rows(); r++ {
 				row := tab.Row(r)
@@ -117,6 +150,9 @@ func runEval(f evalFlags) (*evalResult, error) {
 	res.Advisories = make([]int, nout)
 	for r := 0; r < rows; r++ {
 		res.Advisories[nn.Argmin(y[r*nout:(r+1)*nout])]++
+	}
+	if labels != nil {
+		res.Accuracy, res.ClassAccuracy, res.Confusion = classify(y, labels, nout)
 	}
 	if prop != nil {
 		viol, outside := 0, 0
@@ -172,6 +208,21 @@ func (f *evalFlags) run(cmd *cobra.Command, _ []string) error {
 	}
 	fmt.Fprintf(w, "rows        %d\n", res.Rows)
 	fmt.Fprintf(w, "argmin      %v (rows per output index)\n", res.Advisories)
+	if res.Accuracy != nil {
+		fmt.Fprintf(w, "accuracy    %.2f%% (the output of highest score against the labels)\n", *res.Accuracy)
+		fmt.Fprintf(w, "per class  ")
+		for _, a := range res.ClassAccuracy {
+			fmt.Fprintf(w, " %.2f", a)
+		}
+		fmt.Fprintf(w, "\nconfusion   (rows: labels, columns: predictions)\n")
+		for _, row := range res.Confusion {
+			fmt.Fprintf(w, "           ")
+			for _, v := range row {
+				fmt.Fprintf(w, " %5d", v)
+			}
+			fmt.Fprintln(w)
+		}
+	}
 	if res.Violations != nil {
 		fmt.Fprintf(w, "property    %s\n", res.Property)
 		fmt.Fprintf(w, "violations  %d (rate %.6f)\n", *res.Violations, *res.ViolationRate)
@@ -186,4 +237,53 @@ func (f *evalFlags) run(cmd *cobra.Command, _ []string) error {
 		}
 	}
 	return nil
+}
+
+// pixelScale is the factor MNIST pixels (read in [0, 1]) are multiplied by for net: --pixel-scale, or
+// the top of the network's input range when its normalization states a finite one above 1 (raw pixels,
+// 0-255: the pixels are then normalized with the network's constants), else 1. Other data is left as
+// it is. raw says the scaled pixels are in the network's raw units and need normalizing.
+func pixelScale(f evalFlags, net *nn.Network) (scale float64, raw bool) {
+	if !strings.HasPrefix(f.data, "data:mnist/") {
+		return 1, false
+	}
+	if f.pixelScale > 0 {
+		return f.pixelScale, false
+	}
+	if _, _, ok := net.InputDomain(); ok {
+		if top := slices.Max(net.Norm.InMax); top > 1 {
+			return top, true
+		}
+	}
+	return 1, false
+}
+
+// classify scores the outputs y (m a row) against labels: accuracy in percent, per-class accuracy
+// (NaN-free: a class without rows gets 0) and the confusion matrix, the prediction being the output of
+// highest score.
+func classify(y []float64, labels []int, m int) (*float64, []float64, [][]int) {
+	conf := make([][]int, m)
+	for i := range conf {
+		conf[i] = make([]int, m)
+	}
+	right := 0
+	for r, l := range labels {
+		p := nn.Argmax(y[r*m : (r+1)*m])
+		conf[l][p]++
+		if p == l {
+			right++
+		}
+	}
+	acc := 100 * float64(right) / float64(max(len(labels), 1))
+	per := make([]float64, m)
+	for c := range conf {
+		n := 0
+		for _, v := range conf[c] {
+			n += v
+		}
+		if n > 0 {
+			per[c] = 100 * float64(conf[c][c]) / float64(n)
+		}
+	}
+	return &acc, per, conf
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -376,5 +377,50 @@ func TestJSONAndExits(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(tmp, "cancelled")); !os.IsNotExist(err) {
 		t.Errorf("cancelled repair left %s: %v", filepath.Join(tmp, "cancelled"), err)
+	}
+}
+
+// TestEvalMNIST: the third-party MNIST networks give the accuracies their data READMEs state, with the
+// pixel scale read from each network's normalization (Goldberger's .nnet: raw 0-255; NeuroDiff's: 0-1),
+// and Goldberger's model predicts its 100 watermark images as their labels.
+func TestEvalMNIST(t *testing.T) {
+	d, err := datasets.Dir()
+	if err != nil {
+		t.Skipf("skipping: data folder not available (%v)", err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want float64
+	}{
+		{[]string{"--net", filepath.Join(d, "goldberger", "mnist_w_wm.nnet"), "--data", "data:mnist/test"}, 96.84},
+		{[]string{"--net", filepath.Join(d, "goldberger", "mnist_w_wm.onnx"), "--data", "data:mnist/test", "--pixel-scale", "255"}, 96.84},
+		{[]string{"--net", filepath.Join(d, "goldberger", "mnist_w_wm.onnx"), "--data", "data:mnist/test"}, 96.76},
+		{[]string{"--net", filepath.Join(d, "neurodiff", "mnist_nnet", "mnist_relu_3_100.nnet"), "--data", "data:mnist/test"}, 96.54},
+		{[]string{"--net", filepath.Join(d, "goldberger", "mnist_w_wm.nnet"), "--data", "data:goldberger/wm_images.csv", "--labels", "data:goldberger/wm_labels.csv"}, 100},
+	} {
+		out, err := run(t, append([]string{"eval", "--json"}, tt.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Accuracy  float64 `json:"accuracy"`
+			Confusion [][]int `json:"confusion"`
+			Rows      int     `json:"rows"`
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatal(err)
+		}
+		diag, all := 0, 0
+		for i, row := range res.Confusion {
+			for j, v := range row {
+				all += v
+				if i == j {
+					diag += v
+				}
+			}
+		}
+		if math.Abs(res.Accuracy-tt.want) > 1e-9 || all != res.Rows || 100*float64(diag)/float64(all) != res.Accuracy {
+			t.Errorf("%v: accuracy %v (confusion %d of %d), want %v", tt.args, res.Accuracy, diag, all, tt.want)
+		}
 	}
 }
