@@ -33,7 +33,7 @@ func (n *Network) forward(k int, h []float64, acts [][]float64) []float64 {
 	for ; k < len(n.Layers); k++ {
 		l := &n.Layers[k]
 		out := make([]float64, batch*l.Out)
-		l.affine(cur, out, batch)
+		l.apply(cur, out, batch, nil)
 		l.Act.ApplyAll(out) // on every core for large batches
 		if acts != nil {
 			acts[k] = out
@@ -41,6 +41,19 @@ func (n *Network) forward(k int, h []float64, acts [][]float64) []float64 {
 		cur = out
 	}
 	return cur
+}
+
+// apply writes the layer's pre-activation outputs for each of batch rows of in into out: W*in + B, the
+// convolution plus bias, or the pooling; arg records max pooling's winners when not nil.
+func (l *Layer) apply(in, out []float64, batch int, arg []int) {
+	switch l.Kind {
+	case Conv:
+		l.conv(in, out, batch)
+	case MaxPool, AvgPool:
+		l.pool(in, out, batch, arg)
+	default:
+		l.affine(in, out, batch)
+	}
 }
 
 // affine writes W*in + B for each of batch rows of in into out.

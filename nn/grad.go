@@ -4,11 +4,15 @@ package nn
 // output at x: a plain-Go backward pass, for attacks and input-space searches.
 func (n *Network) InputGrad(x, gy []float64) []float64 {
 	pres := make([][]float64, len(n.Layers))
+	args := make([][]int, len(n.Layers))
 	cur := x
 	for k := range n.Layers {
 		l := &n.Layers[k]
 		pre := make([]float64, l.Out)
-		l.affine(cur, pre, 1)
+		if l.Kind == MaxPool {
+			args[k] = make([]int, l.Out)
+		}
+		l.apply(cur, pre, 1, args[k])
 		pres[k] = pre
 		post := append([]float64(nil), pre...)
 		l.Act.Apply(post)
@@ -19,6 +23,10 @@ func (n *Network) InputGrad(x, gy []float64) []float64 {
 		l := &n.Layers[k]
 		for j := range g {
 			g[j] *= l.Act.Deriv(pres[k][j])
+		}
+		if l.Kind != Dense {
+			g = l.backImage(g, args[k])
+			continue
 		}
 		in := make([]float64, l.In)
 		for j, gj := range g {

@@ -1,5 +1,6 @@
-// Package nn is birdnn's network model: fully connected feed-forward networks with a per-layer activation,
-// their input/output normalization, and a plain-Go batched forward pass.
+// Package nn is birdnn's network model: feed-forward networks of fully connected, convolution and pooling
+// layers with a per-layer activation, their input/output normalization, and a plain-Go batched forward
+// pass.
 //
 // Everything in birdnn (evaluation, repair, verification) works in the network's normalized input space
 // and raw output space, as the ACAS Xu ONNX files, the VNN-LIB properties and the CARE sets do. The
@@ -15,13 +16,18 @@ import (
 	"github.com/birdnn/birdnn/property"
 )
 
-// Layer is one fully connected layer: Out = Act(W*In + B).
+// Layer is one layer of a network: fully connected (Kind Dense, the zero value: Out = Act(W*In + B)), a
+// convolution or a pooling (see Kind and Geom).
 type Layer struct {
+	// Kind is what the layer computes; Geom its image geometry (Conv, MaxPool, AvgPool only).
+	Kind Kind
+	Geom Geom
 	// In and Out are the layer's input and output sizes.
 	In, Out int
-	// W holds the weights row-major, Out rows of In: W[j*In+i] is the weight from input i to neuron j.
+	// W holds the weights row-major: for Dense, Out rows of In (W[j*In+i] is the weight from input i to
+	// neuron j); for Conv, OutC kernels of InC x KH x KW; none for pooling.
 	W []float64
-	// B holds the Out biases.
+	// B holds the biases: Out for Dense, OutC for Conv, none for pooling.
 	B []float64
 	// Act is the activation applied to every neuron of the layer.
 	Act activation.Activation
@@ -41,7 +47,7 @@ func (l *Layer) Transposed() []float64 {
 	return t
 }
 
-// Network is a fully connected feed-forward network.
+// Network is a feed-forward network: a sequence of layers, each taking the previous one's outputs.
 type Network struct {
 	Layers []Layer
 	// Norm holds the normalization constants of the network's inputs and outputs, or nil.
@@ -104,10 +110,13 @@ func (n *Network) Validate() error {
 		if k > 0 && l.In != n.Layers[k-1].Out {
 			return fmt.Errorf("layer %d: takes %d inputs but layer %d has %d outputs", k, l.In, k-1, n.Layers[k-1].Out)
 		}
-		if len(l.W) != l.In*l.Out {
+		if l.Kind != Dense {
+			if err := l.validateImage(); err != nil {
+				return fmt.Errorf("layer %d: %w", k, err)
+			}
+		} else if len(l.W) != l.In*l.Out {
 			return fmt.Errorf("layer %d: %d weights, want %d", k, len(l.W), l.In*l.Out)
-		}
-		if len(l.B) != l.Out {
+		} else if len(l.B) != l.Out {
 			return fmt.Errorf("layer %d: %d biases, want %d", k, len(l.B), l.Out)
 		}
 		if _, err := l.Act.Kind(); err != nil {
@@ -169,6 +178,9 @@ func (n *Network) Clone() *Network {
 // the .nnet format can describe.
 func (n *Network) AllReLU() bool {
 	for k, l := range n.Layers {
+		if l.Kind != Dense {
+			return false
+		}
 		want := "relu"
 		if k == len(n.Layers)-1 {
 			want = "identity"

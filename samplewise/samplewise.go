@@ -63,6 +63,9 @@ func Load(ctx context.Context, cfg *configs.Repair) (*Problem, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !net.AllDense() {
+		return nil, fmt.Errorf("repair %s: %w", cfg.Network, nn.ErrNotDense)
+	}
 	propNames := cfg.Properties
 	if len(propNames) == 0 {
 		propNames = []string{cfg.Property}

@@ -21,6 +21,9 @@ import (
 // hidden biases and outputs are then k times the teacher's and its output weights 1/k of them, and
 // repair's optimizer, whose steps are of one size in every layer, moves such a network badly.)
 func FromReLU(teacher *nn.Network, act activation.Activation, k float64) (*nn.Network, error) {
+	if !teacher.AllDense() {
+		return nil, fmt.Errorf("init from a ReLU teacher: %w", nn.ErrNotDense)
+	}
 	if act.Name != "elu" && act.Name != "softplus" {
 		return nil, fmt.Errorf("init from a ReLU teacher: %s does not approach relu when scaled (elu and softplus do)", act)
 	}
@@ -66,6 +69,9 @@ func FromReLU(teacher *nn.Network, act activation.Activation, k float64) (*nn.Ne
 // network is 2s - 1 for the sigmoid network's s, so a layer reading h reads 2s - 1 instead, and a tanh
 // layer's pre-activation doubles. Only the rounding of the rewritten weights separates the two.
 func Convert(net *nn.Network, to activation.Activation) (*nn.Network, error) {
+	if !net.AllDense() {
+		return nil, fmt.Errorf("convert: %w", nn.ErrNotDense)
+	}
 	var from activation.Activation
 	switch to.Name {
 	case "sigmoid":

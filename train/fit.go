@@ -282,6 +282,9 @@ func resume(path string, sizes []int, act activation.Activation, rng *rand.Rand)
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err)
 	}
+	if !net.AllDense() {
+		return nil, fmt.Errorf("init %s: %w", path, nn.ErrNotDense)
+	}
 	got := []int{net.Inputs()}
 	for _, l := range net.Layers {
 		got = append(got, l.Out)

@@ -75,6 +75,9 @@ func NewGraph(net *nn.Network, batch int, opts Options) (*Graph, error) {
 	if err := net.Validate(); err != nil {
 		return nil, err
 	}
+	if !net.AllDense() {
+		return nil, fmt.Errorf("training graph: %w", nn.ErrNotDense)
+	}
 	if batch <= 0 {
 		return nil, fmt.Errorf("batch size %d must be positive", batch)
 	}

@@ -44,6 +44,8 @@ func (c *inspectCmd) run(cmd *cobra.Command, _ []string) error {
 
 type layerInfo struct {
 	Index      int    `json:"index"`
+	Kind       string `json:"kind"`
+	Shape      string `json:"shape,omitempty"`
 	Inputs     int    `json:"inputs"`
 	Outputs    int    `json:"outputs"`
 	Activation string `json:"activation"`
@@ -53,7 +55,7 @@ type layerInfo struct {
 func inspectJSON(path string, net *nn.Network) map[string]any {
 	var layers []layerInfo
 	for k, l := range net.Layers {
-		layers = append(layers, layerInfo{k, l.In, l.Out, l.Act.String(), len(l.W) + len(l.B)})
+		layers = append(layers, layerInfo{k, l.Kind.String(), layerShape(l), l.In, l.Out, l.Act.String(), len(l.W) + len(l.B)})
 	}
 	return map[string]any{
 		"network": path, "inputs": net.Inputs(), "outputs": net.Outputs(), "layers": layers,
@@ -67,7 +69,7 @@ func printInspect(w io.Writer, path string, net *nn.Network) {
 	fmt.Fprintf(w, "parameters  %d (%d hidden neurons)\n", net.Params(), net.Hidden())
 	fmt.Fprintf(w, "layers      %d\n", len(net.Layers))
 	for k, l := range net.Layers {
-		fmt.Fprintf(w, "  %2d  %4d -> %-4d %-16s %d params\n", k, l.In, l.Out, l.Act, len(l.W)+len(l.B))
+		fmt.Fprintf(w, "  %2d  %-7s %4d -> %-4d %-16s %d params %s\n", k, l.Kind, l.In, l.Out, l.Act, len(l.W)+len(l.B), layerShape(l))
 	}
 	if m := net.Norm; m != nil {
 		fmt.Fprintln(w, "normalization (raw x -> (clip(x, min, max) - mean) / range; raw y = y*range + mean)")
@@ -93,4 +95,13 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// layerShape describes an image layer's geometry: "1x28x28 -> 2x26x26, 3x3 window, stride 1, pad 0".
+func layerShape(l nn.Layer) string {
+	if l.Kind == nn.Dense {
+		return ""
+	}
+	g := l.Geom
+	return fmt.Sprintf("%dx%dx%d -> %dx%dx%d, %dx%d window, stride %d, pad %d", g.InC, g.InH, g.InW, g.OutC, g.OutH, g.OutW, g.KH, g.KW, g.Stride, g.Pad)
 }

@@ -424,3 +424,32 @@ func TestEvalMNIST(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalCNN: NNrepair's three MNIST CNNs (conv-relu-conv-relu-maxpool-dense-relu-dense) give the test
+// accuracies their README states; what does not take convolutions yet says so.
+func TestEvalCNN(t *testing.T) {
+	d, err := datasets.Dir()
+	if err != nil {
+		t.Skipf("skipping: data folder not available (%v)", err)
+	}
+	for _, tt := range []struct {
+		model string
+		scale string
+		want  float64
+	}{{"mnist0_poisoned", "255", 98.63}, {"mnist0_normal_low_accuracy", "255", 96.34}, {"mnist0_adv", "1", 97.87}} {
+		out, err := run(t, "eval", "--json", "--net", filepath.Join(d, "nnrepair", tt.model+".onnx"), "--data", "data:mnist/test", "--pixel-scale", tt.scale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Accuracy float64 `json:"accuracy"`
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil || math.Abs(res.Accuracy-tt.want) > 1e-9 {
+			t.Errorf("%s: accuracy %v (%v), want %v", tt.model, res.Accuracy, err, tt.want)
+		}
+	}
+	cnn := filepath.Join(d, "nnrepair", "mnist0_adv.onnx")
+	if _, err := run(t, "convert", "--in", cnn, "--out", filepath.Join(t.TempDir(), "x.onnx")); err == nil || !strings.Contains(err.Error(), "convolution") {
+		t.Errorf("convert of a CNN: %v", err)
+	}
+}

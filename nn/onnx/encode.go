@@ -11,12 +11,14 @@ import (
 const (
 	attrFloat = 1
 	attrInt   = 2
+	attrInts  = 7
 )
 
 type attr struct {
 	name string
 	f    float32
 	i    int64
+	ints []int64
 	typ  int64
 }
 
@@ -54,6 +56,10 @@ func encodeNode(name, op string, inputs, outputs []string, attrs []attr) []byte 
 			ab.Write(protowire.AppendFixed32(buf, math.Float32bits(a.f)))
 		case attrInt:
 			appendVarint(&ab, 3, uint64(a.i))
+		case attrInts:
+			for _, v := range a.ints {
+				appendVarint(&ab, 8, uint64(v))
+			}
 		}
 		appendVarint(&ab, 20, uint64(a.typ))
 		appendMessage(&b, 5, ab.Bytes())

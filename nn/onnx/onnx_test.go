@@ -135,7 +135,7 @@ func TestReadErrors(t *testing.T) {
 	}{
 		{"not protobuf", []byte("hello, this is not onnx"), "not a valid ONNX model"},
 		{"empty", nil, "no graph"},
-		{"unsupported op", model([]int64{1, 2}, "y", [][]byte{gemm, encodeNode("c", "Conv", []string{"p"}, []string{"y"}, nil)}, w), "operator Conv is not supported"},
+		{"unsupported op", model([]int64{1, 2}, "y", [][]byte{gemm, encodeNode("c", "LRN", []string{"p"}, []string{"y"}, nil)}, w), "operator LRN is not supported"},
 		{"wrong shape", model([]int64{1, 3}, "y", [][]byte{gemm, relu}, w), "does not take 3 inputs"},
 		{"activation first", model([]int64{1, 2}, "y", [][]byte{encodeNode("r", "Relu", []string{"x"}, []string{"y"}, nil)}, nil), "must follow a Gemm"},
 		{"missing weight", model([]int64{1, 2}, "y", [][]byte{gemm, relu}, nil), "neither the data tensor nor a constant"},
@@ -183,5 +183,79 @@ func TestWriteRoundTrip(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestReadConv reads a small CNN (Conv with padding and stride, Relu, MaxPool, Conv, AveragePool,
+// Flatten, Gemm) and checks its outputs against the same network built directly in package nn, whose
+// layers are tested against naive loops there; and refuses what it does not support.
+func TestReadConv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	vec := func(n int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = float64(float32(rng.NormFloat64())) // float32 initializers hold them exactly
+		}
+		return v
+	}
+	k1, b1, k2, w3, b3 := vec(2*1*3*3), vec(2), vec(3*2*2*2), vec(4*12), vec(4)
+	ints := func(name string, v ...int64) attr { return attr{name: name, ints: v, typ: attrInts} }
+	nodes := [][]byte{
+		encodeNode("c1", "Conv", []string{"x", "k1", "b1"}, []string{"h1"}, []attr{ints("kernel_shape", 3, 3), ints("pads", 1, 1, 1, 1), ints("strides", 1, 1)}),
+		encodeNode("r1", "Relu", []string{"h1"}, []string{"h2"}, nil),
+		encodeNode("p1", "MaxPool", []string{"h2"}, []string{"h3"}, []attr{ints("kernel_shape", 2, 2), ints("strides", 2, 2)}),
+		encodeNode("c2", "Conv", []string{"h3", "k2"}, []string{"h4"}, nil),
+		encodeNode("t2", "Tanh", []string{"h4"}, []string{"h5"}, nil),
+		encodeNode("p2", "AveragePool", []string{"h5"}, []string{"h6"}, []attr{ints("kernel_shape", 2, 2)}),
+		encodeNode("f", "Flatten", []string{"h6"}, []string{"h7"}, nil),
+		encodeNode("g", "Gemm", []string{"h7", "w3", "b3"}, []string{"y"}, []attr{{name: "transB", i: 1, typ: attrInt}}),
+	}
+	inits := []tensorSpec{{"k1", []int64{2, 1, 3, 3}, k1}, {"b1", []int64{2}, b1}, {"k2", []int64{3, 2, 2, 2}, k2}, {"w3", []int64{4, 12}, w3}, {"b3", []int64{4}, b3}}
+	net, err := Read(bytes.NewReader(model([]int64{1, 1, 8, 8}, "y", nodes, inits)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g1, _ := nn.NewConv(1, 8, 8, 2, 3, 3, 1, 1)
+	q1, _ := nn.NewPool(2, 8, 8, 2, 2, 2)
+	g2, _ := nn.NewConv(2, 4, 4, 3, 2, 2, 1, 0)
+	q2, _ := nn.NewPool(3, 3, 3, 2, 2, 1)
+	want := &nn.Network{Layers: []nn.Layer{
+		nn.ConvLayer(g1, k1, b1, activation.ReLU), nn.PoolLayer(nn.MaxPool, q1),
+		nn.ConvLayer(g2, k2, make([]float64, 3), activation.Tanh), nn.PoolLayer(nn.AvgPool, q2),
+		{In: 12, Out: 4, W: w3, B: b3, Act: activation.Identity},
+	}}
+	if len(net.Layers) != len(want.Layers) {
+		t.Fatalf("%d layers, want %d", len(net.Layers), len(want.Layers))
+	}
+	x := vec(3 * 64)
+	got, exp := net.Forward(x), want.Forward(x)
+	for i := range exp {
+		if got[i] != exp[i] {
+			t.Fatalf("output %d: %v, want %v", i, got[i], exp[i])
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		node []byte
+		want string
+	}{
+		{"dilation", encodeNode("c1", "Conv", []string{"x", "k1", "b1"}, []string{"y"}, []attr{ints("dilations", 2, 2)}), "dilations"},
+		{"group", encodeNode("c1", "Conv", []string{"x", "k1", "b1"}, []string{"y"}, []attr{{name: "group", i: 2, typ: attrInt}}), "group 2"},
+		{"missing weight", encodeNode("c1", "Conv", []string{"x", "nope"}, []string{"y"}, nil), "neither the data tensor nor a constant"},
+		{"channels", encodeNode("c2", "Conv", []string{"x", "k2"}, []string{"y"}, nil), "take 2 channels, the data has 1"},
+		{"asymmetric pads", encodeNode("c1", "Conv", []string{"x", "k1"}, []string{"y"}, []attr{ints("pads", 0, 0, 1, 1)}), "one padding for every side"},
+		{"ceil mode", encodeNode("p", "MaxPool", []string{"x"}, []string{"y"}, []attr{ints("kernel_shape", 2, 2), {name: "ceil_mode", i: 1, typ: attrInt}}), "ceil_mode"},
+	} {
+		_, err := Read(bytes.NewReader(model([]int64{1, 1, 8, 8}, "y", [][]byte{tt.node}, inits)))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+	if _, err := Read(bytes.NewReader(model([]int64{1, 64}, "y", [][]byte{nodes[0]}, inits))); err == nil || !strings.Contains(err.Error(), "not an image") {
+		t.Errorf("Conv of a vector: %v", err)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, net, Options{}); err == nil {
+		t.Error("Write of a CNN: no error (not supported yet)")
 	}
 }

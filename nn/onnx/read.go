@@ -61,6 +61,8 @@ type chain struct {
 	cur    string
 	// size is the number of values of cur (per batch row).
 	size int
+	// img, while cur is an image (NCHW), holds its channels, height and width; nil for a vector.
+	img []int
 	// shift and scale describe an input normalization x' = (x - shift) / scale seen before the first layer.
 	shift, scale []float64
 	layers       []nn.Layer
@@ -105,6 +107,12 @@ func interpret(g *graphProto) (*nn.Network, error) {
 	}
 	if len(in.dims) == 0 || c.size <= 0 {
 		return nil, fmt.Errorf("input %q: shape %v is not a batch of vectors", in.name, in.dims)
+	}
+	switch len(in.dims) {
+	case 4: // [batch, channels, height, width]
+		c.img = []int{int(in.dims[1]), int(in.dims[2]), int(in.dims[3])}
+	case 3: // [batch, height, width]: one channel
+		c.img = []int{1, int(in.dims[1]), int(in.dims[2])}
 	}
 	inputs := c.size
 	for i, n := range g.nodes {
@@ -217,6 +225,10 @@ func (c *chain) apply(n *nodeProto) error {
 		err = c.gemm(n)
 	case "Add":
 		err = c.add(n)
+	case "Conv":
+		err = c.conv(n)
+	case "MaxPool", "AveragePool":
+		err = c.pool(n)
 	default:
 		err = c.activate(n)
 	}
@@ -229,7 +241,14 @@ func (c *chain) apply(n *nodeProto) error {
 
 // reshape checks that a shape operation keeps a batch of c.size-vectors (the data stays one vector a row).
 func (c *chain) reshape(n *nodeProto) error {
-	// The data stays a vector of c.size values per row.
+	// The data stays a vector of c.size values per row (NCHW order, as ONNX's Flatten keeps it); after
+	// Flatten or a Reshape to two dimensions it is no longer read as an image.
+	if n.opType == "Flatten" {
+		if a := attrOf(n, "axis"); a != nil && a.i != 1 {
+			return fmt.Errorf("Flatten axis %d: only axis 1 (keep the batch) is supported", a.i)
+		}
+		c.img = nil
+	}
 	if n.opType == "Reshape" && len(n.inputs) == 2 {
 		shape, _, err := c.constant(n.inputs[1])
 		if err != nil {
@@ -243,6 +262,9 @@ func (c *chain) reshape(n *nodeProto) error {
 		}
 		if prod != c.size && !(len(shape) == 2 && (shape[1] == -1 || int(shape[1]) == c.size)) {
 			return fmt.Errorf("reshape to %v does not keep a batch of %d-vectors", shape, c.size)
+		}
+		if len(shape) == 2 {
+			c.img = nil
 		}
 	}
 	return nil
@@ -362,10 +384,10 @@ func (c *chain) add(n *nodeProto) error {
 func (c *chain) activate(n *nodeProto) error {
 	name, ok := activationOps[n.opType]
 	if !ok {
-		return fmt.Errorf("operator %s is not supported (fully connected networks: Gemm, MatMul, Add, Sub, Div, Flatten, Reshape, Relu, LeakyRelu, Sigmoid, Tanh, Elu, Softplus)", n.opType)
+		return fmt.Errorf("operator %s is not supported (supported: Conv, MaxPool, AveragePool, Gemm, MatMul, Add, Sub, Div, Flatten, Reshape, Relu, LeakyRelu, Sigmoid, Tanh, Elu, Softplus)", n.opType)
 	}
 	if !c.open {
-		return fmt.Errorf("%s must follow a Gemm or MatMul layer", n.opType)
+		return fmt.Errorf("%s must follow a Gemm, MatMul, Conv or pooling layer", n.opType)
 	}
 	a, _ := activation.New(name)
 	if attr := attrOf(n, "alpha"); attr != nil && (name == "leaky_relu" || name == "elu") {
@@ -376,7 +398,130 @@ func (c *chain) activate(n *nodeProto) error {
 	return nil
 }
 
+// window reads a Conv's or a pooling's window attributes: the kernel shape (kh, kw), one stride and one
+// padding for both axes; dilations, groups, asymmetric padding, auto_pad and ceil_mode are refused.
+func window(n *nodeProto, kh, kw int) (stride, pad int, err error) {
+	if a := attrOf(n, "kernel_shape"); a != nil && (len(a.ints) != 2 || int(a.ints[0]) != kh || int(a.ints[1]) != kw) {
+		return 0, 0, fmt.Errorf("kernel_shape %v, want [%d %d]", a.ints, kh, kw)
+	}
+	if a := attrOf(n, "dilations"); a != nil {
+		for _, d := range a.ints {
+			if d != 1 {
+				return 0, 0, fmt.Errorf("dilations %v: only 1 is supported", a.ints)
+			}
+		}
+	}
+	if a := attrOf(n, "group"); a != nil && a.i != 1 {
+		return 0, 0, fmt.Errorf("group %d: only 1 is supported", a.i)
+	}
+	if a := attrOf(n, "auto_pad"); a != nil && len(a.s) > 0 && string(a.s) != "NOTSET" && string(a.s) != "VALID" {
+		return 0, 0, fmt.Errorf("auto_pad %s is not supported (give pads)", a.s)
+	}
+	if a := attrOf(n, "ceil_mode"); a != nil && a.i != 0 {
+		return 0, 0, fmt.Errorf("ceil_mode 1 is not supported")
+	}
+	if a := attrOf(n, "storage_order"); a != nil && a.i != 0 {
+		return 0, 0, fmt.Errorf("storage_order 1 is not supported")
+	}
+	stride = 1
+	if a := attrOf(n, "strides"); a != nil {
+		if len(a.ints) != 2 || a.ints[0] != a.ints[1] || a.ints[0] < 1 {
+			return 0, 0, fmt.Errorf("strides %v: one positive stride for both axes is supported", a.ints)
+		}
+		stride = int(a.ints[0])
+	}
+	if a := attrOf(n, "pads"); a != nil {
+		if len(a.ints) != 4 || a.ints[0] != a.ints[1] || a.ints[1] != a.ints[2] || a.ints[2] != a.ints[3] || a.ints[0] < 0 {
+			return 0, 0, fmt.Errorf("pads %v: one padding for every side is supported", a.ints)
+		}
+		pad = int(a.ints[0])
+	}
+	return stride, pad, nil
+}
+
+// conv appends a convolution layer: the data as X, constant kernels W [out, in, kh, kw], an optional
+// constant bias B.
+func (c *chain) conv(n *nodeProto) error {
+	if c.img == nil {
+		return fmt.Errorf("Conv of data that is not an image (an input of shape [batch, channels, height, width] is needed)")
+	}
+	if len(c.layers) == 0 && (c.shift != nil || c.scale != nil) {
+		return fmt.Errorf("an input normalization (Sub, Div) before a Conv is not supported")
+	}
+	if len(n.inputs) < 2 || len(n.inputs) > 3 || n.inputs[0] != c.cur {
+		return fmt.Errorf("Conv must take the data as X, constant weights W and an optional constant bias B")
+	}
+	w, dims, err := c.constant(n.inputs[1])
+	if err != nil {
+		return err
+	}
+	if len(dims) != 4 {
+		return fmt.Errorf("Conv weights of shape %v: want [out, in, kh, kw]", dims)
+	}
+	if int(dims[1]) != c.img[0] {
+		return fmt.Errorf("Conv weights %v take %d channels, the data has %d", dims, dims[1], c.img[0])
+	}
+	stride, pad, err := window(n, int(dims[2]), int(dims[3]))
+	if err != nil {
+		return err
+	}
+	g, err := nn.NewConv(c.img[0], c.img[1], c.img[2], int(dims[0]), int(dims[2]), int(dims[3]), stride, pad)
+	if err != nil {
+		return err
+	}
+	b := make([]float64, g.OutC)
+	if len(n.inputs) == 3 && n.inputs[2] != "" {
+		bv, _, err := c.constant(n.inputs[2])
+		if err != nil {
+			return err
+		}
+		if len(bv) != g.OutC {
+			return fmt.Errorf("Conv bias of %d values for %d kernels", len(bv), g.OutC)
+		}
+		copy(b, bv)
+	}
+	c.layers = append(c.layers, nn.ConvLayer(g, w, b, activation.Identity))
+	c.img, c.size, c.open, c.biased = []int{g.OutC, g.OutH, g.OutW}, g.Outs(), true, true
+	return nil
+}
+
+// pool appends a max or average pooling layer.
+func (c *chain) pool(n *nodeProto) error {
+	if c.img == nil {
+		return fmt.Errorf("%s of data that is not an image", n.opType)
+	}
+	if len(n.inputs) != 1 {
+		return fmt.Errorf("%s must take the data only", n.opType)
+	}
+	a := attrOf(n, "kernel_shape")
+	if a == nil || len(a.ints) != 2 {
+		return fmt.Errorf("%s needs a 2-D kernel_shape", n.opType)
+	}
+	stride, pad, err := window(n, int(a.ints[0]), int(a.ints[1]))
+	if err != nil {
+		return err
+	}
+	if pad != 0 {
+		return fmt.Errorf("%s with padding is not supported", n.opType)
+	}
+	if ci := attrOf(n, "count_include_pad"); ci != nil && ci.i != 0 {
+		return fmt.Errorf("count_include_pad 1 is not supported")
+	}
+	g, err := nn.NewPool(c.img[0], c.img[1], c.img[2], int(a.ints[0]), int(a.ints[1]), stride)
+	if err != nil {
+		return err
+	}
+	kind := nn.MaxPool
+	if n.opType == "AveragePool" {
+		kind = nn.AvgPool
+	}
+	c.layers = append(c.layers, nn.PoolLayer(kind, g))
+	c.img, c.size, c.open, c.biased = []int{g.OutC, g.OutH, g.OutW}, g.Outs(), true, true
+	return nil
+}
+
 func (c *chain) startLayer(w []float64, in, out int) {
+	c.img = nil
 	c.open = true
 	c.biased = false
 	c.layers = append(c.layers, nn.Layer{In: in, Out: out, W: w, B: make([]float64, out), Act: activation.Identity})

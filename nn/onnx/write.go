@@ -26,6 +26,9 @@ func Write(w io.Writer, net *nn.Network, opt Options) error {
 	if err := net.Validate(); err != nil {
 		return err
 	}
+	if !net.AllDense() {
+		return fmt.Errorf("onnx write: %w", nn.ErrNotDense)
+	}
 	elem := int32(typeFloat)
 	if opt.Float64 {
 		elem = typeDouble
