@@ -92,11 +92,19 @@ func encodeTensor(name string, dims []int64, vals []float64, elem int32) []byte 
 
 // encodeValueInfo describes a tensor of shape [batch, n] with a symbolic batch dimension.
 func encodeValueInfo(name string, elem int32, n int) []byte {
-	var batch, size, shape, tensor, typ, vi bytes.Buffer
+	return encodeValueInfoDims(name, elem, n)
+}
+
+// encodeValueInfoDims describes a tensor of shape [batch, dims...] with a symbolic batch dimension.
+func encodeValueInfoDims(name string, elem int32, dims ...int) []byte {
+	var batch, shape, tensor, typ, vi bytes.Buffer
 	appendString(&batch, 2, "batch")
-	appendVarint(&size, 1, uint64(n))
 	appendMessage(&shape, 1, batch.Bytes())
-	appendMessage(&shape, 1, size.Bytes())
+	for _, n := range dims {
+		var size bytes.Buffer
+		appendVarint(&size, 1, uint64(n))
+		appendMessage(&shape, 1, size.Bytes())
+	}
 	appendVarint(&tensor, 1, uint64(elem))
 	appendMessage(&tensor, 2, shape.Bytes())
 	appendMessage(&typ, 1, tensor.Bytes())

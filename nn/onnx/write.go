@@ -19,15 +19,14 @@ type Options struct {
 // Opset is the ONNX operator set version Write declares.
 const Opset = 13
 
-// Write writes net as an ONNX model: input "input" of shape [batch, inputs], one Gemm (transB=1, weights
-// [out, in]) and activation per layer, output "output" of shape [batch, outputs]. The normalization
-// constants, if any, are stored in the model's metadata.
+// Write writes net as an ONNX model: input "input" of shape [batch, inputs] (or [batch, channels,
+// height, width] when the first layer is a convolution or pooling), one Gemm (transB=1, weights [out,
+// in]), Conv (weights [out, in, kh, kw]), MaxPool or AveragePool per layer, each followed by its
+// activation, a Flatten where a dense layer follows an image layer, and output "output" of shape [batch,
+// outputs]. The normalization constants, if any, are stored in the model's metadata.
 func Write(w io.Writer, net *nn.Network, opt Options) error {
 	if err := net.Validate(); err != nil {
 		return err
-	}
-	if !net.AllDense() {
-		return fmt.Errorf("onnx write: %w", nn.ErrNotDense)
 	}
 	elem := int32(typeFloat)
 	if opt.Float64 {
@@ -49,8 +48,28 @@ func Write(w io.Writer, net *nn.Network, opt Options) error {
 			}
 			out = "output"
 		}
-		appendMessage(&g, 1, encodeNode(fmt.Sprintf("layer%d_gemm", k), "Gemm", []string{cur, wName, bName}, []string{pre},
-			[]attr{{name: "transB", i: 1, typ: attrInt}}))
+		if k > 0 && l.Kind == nn.Dense && net.Layers[k-1].Kind != nn.Dense {
+			flat := fmt.Sprintf("layer%d.flatten", k)
+			appendMessage(&g, 1, encodeNode(fmt.Sprintf("layer%d_flatten", k), "Flatten", []string{cur}, []string{flat}, nil))
+			cur = flat
+		}
+		gm := l.Geom
+		window := []attr{{name: "kernel_shape", ints: []int64{int64(gm.KH), int64(gm.KW)}, typ: attrInts},
+			{name: "strides", ints: []int64{int64(gm.Stride), int64(gm.Stride)}, typ: attrInts}}
+		switch l.Kind {
+		case nn.Dense:
+			appendMessage(&g, 1, encodeNode(fmt.Sprintf("layer%d_gemm", k), "Gemm", []string{cur, wName, bName}, []string{pre},
+				[]attr{{name: "transB", i: 1, typ: attrInt}}))
+		case nn.Conv:
+			pads := attr{name: "pads", ints: []int64{int64(gm.Pad), int64(gm.Pad), int64(gm.Pad), int64(gm.Pad)}, typ: attrInts}
+			appendMessage(&g, 1, encodeNode(fmt.Sprintf("layer%d_conv", k), "Conv", []string{cur, wName, bName}, []string{pre}, append(window, pads)))
+		case nn.MaxPool, nn.AvgPool:
+			op := "MaxPool"
+			if l.Kind == nn.AvgPool {
+				op = "AveragePool"
+			}
+			appendMessage(&g, 1, encodeNode(fmt.Sprintf("layer%d_pool", k), op, []string{cur}, []string{pre}, window))
+		}
 		if l.Act.Name != "identity" {
 			var attrs []attr
 			op := ""
@@ -79,10 +98,21 @@ func Write(w io.Writer, net *nn.Network, opt Options) error {
 	}
 	appendString(&g, 2, "birdnn")
 	for k, l := range net.Layers {
-		appendMessage(&g, 5, encodeTensor(fmt.Sprintf("layer%d.weight", k), []int64{int64(l.Out), int64(l.In)}, l.W, elem))
-		appendMessage(&g, 5, encodeTensor(fmt.Sprintf("layer%d.bias", k), []int64{int64(l.Out)}, l.B, elem))
+		gm := l.Geom
+		switch l.Kind {
+		case nn.Dense:
+			appendMessage(&g, 5, encodeTensor(fmt.Sprintf("layer%d.weight", k), []int64{int64(l.Out), int64(l.In)}, l.W, elem))
+			appendMessage(&g, 5, encodeTensor(fmt.Sprintf("layer%d.bias", k), []int64{int64(l.Out)}, l.B, elem))
+		case nn.Conv:
+			appendMessage(&g, 5, encodeTensor(fmt.Sprintf("layer%d.weight", k), []int64{int64(gm.OutC), int64(gm.InC), int64(gm.KH), int64(gm.KW)}, l.W, elem))
+			appendMessage(&g, 5, encodeTensor(fmt.Sprintf("layer%d.bias", k), []int64{int64(gm.OutC)}, l.B, elem))
+		}
 	}
-	appendMessage(&g, 11, encodeValueInfo("input", elem, net.Inputs()))
+	if first := net.Layers[0]; first.Kind != nn.Dense {
+		appendMessage(&g, 11, encodeValueInfoDims("input", elem, first.Geom.InC, first.Geom.InH, first.Geom.InW))
+	} else {
+		appendMessage(&g, 11, encodeValueInfo("input", elem, net.Inputs()))
+	}
 	appendMessage(&g, 12, encodeValueInfo("output", elem, net.Outputs()))
 
 	var m bytes.Buffer
