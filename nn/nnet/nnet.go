@@ -199,6 +199,9 @@ func Write(w io.Writer, net *nn.Network) error {
 	if err := net.Validate(); err != nil {
 		return err
 	}
+	if !net.AllDense() {
+		return fmt.Errorf(".nnet: %w", nn.ErrNotDense)
+	}
 	last := len(net.Layers) - 1
 	for k, l := range net.Layers {
 		if (k < last && l.Act.Name != "relu") || (k == last && l.Act.Name != "identity") {
