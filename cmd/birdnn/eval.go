@@ -4,10 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
-	"strings"
 
-	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
 	"github.com/spf13/cobra"
@@ -105,31 +102,13 @@ func runEval(f evalFlags) (*evalResult, error) {
 	var x []float64
 	var labels []int
 	if f.data != "" {
-		tab, err := datasets.ReadInputs(f.data, net.Inputs())
+		tab, lab, scale, err := readData(f.data, f.labels, f.pixelScale, net)
 		if err != nil {
 			return nil, err
 		}
-		x = tab.Data
-		labels = tab.Labels
-		if f.labels != "" {
-			if labels, err = datasets.ReadLabels(f.labels, net.Outputs()); err != nil {
-				return nil, err
-			}
-			if len(labels) != tab.Rows() {
-				return nil, fmt.Errorf("--labels %s: %d labels for %d rows", f.labels, len(labels), tab.Rows())
-			}
-		}
-		if scale, raw := pixelScale(f, net); scale != 1 {
+		x, labels = tab.Data, lab
+		if scale != 1 {
 			res.PixelScale = scale
-			for i := range x {
-				x[i] *= scale
-			}
-			if raw {
-				for r := 0; r < tab.Rows(); r++ {
-					row := tab.Row(r)
-					net.Norm.NormalizeInput(row, row)
-				}
-			}
 		}
 		if f.raw {
 			for r := 0; r < tab.Rows(); r++ {
@@ -237,25 +216,6 @@ func (f *evalFlags) run(cmd *cobra.Command, _ []string) error {
 		}
 	}
 	return nil
-}
-
-// pixelScale is the factor MNIST pixels (read in [0, 1]) are multiplied by for net: --pixel-scale, or
-// the top of the network's input range when its normalization states a finite one above 1 (raw pixels,
-// 0-255: the pixels are then normalized with the network's constants), else 1. Other data is left as
-// it is. raw says the scaled pixels are in the network's raw units and need normalizing.
-func pixelScale(f evalFlags, net *nn.Network) (scale float64, raw bool) {
-	if !strings.HasPrefix(f.data, "data:mnist/") {
-		return 1, false
-	}
-	if f.pixelScale > 0 {
-		return f.pixelScale, false
-	}
-	if _, _, ok := net.InputDomain(); ok {
-		if top := slices.Max(net.Norm.InMax); top > 1 {
-			return top, true
-		}
-	}
-	return 1, false
 }
 
 // classify scores the outputs y (m a row) against labels: accuracy in percent, per-class accuracy

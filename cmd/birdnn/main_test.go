@@ -465,3 +465,33 @@ func TestEvalCNN(t *testing.T) {
 		t.Error("verify of a CNN: no error")
 	}
 }
+
+func TestAttackCNN(t *testing.T) {
+	d, err := datasets.Dir()
+	if err != nil {
+		t.Skipf("skipping: data folder not available (%v)", err)
+	}
+	// NNrepair's README: mnist0_adv keeps 28.30% accuracy under FGSM with eps 0.05 (pixels in [0, 1]).
+	tmp := t.TempDir()
+	csv := filepath.Join(tmp, "adv.csv")
+	cnn := filepath.Join(d, "nnrepair", "mnist0_adv.onnx")
+	out, err := run(t, "attack", "--json", "--net", cnn, "--data", "data:mnist/test", "--eps", "0.05", "--out", csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Clean    float64 `json:"clean_accuracy"`
+		Robust   float64 `json:"robust_accuracy"`
+		Attacked int     `json:"attacked"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || math.Abs(res.Robust-28.30) > 1e-9 || math.Abs(res.Clean-97.87) > 1e-9 {
+		t.Errorf("attack: %+v (%v), want clean 97.87%%, robust 28.30%%", res, err)
+	}
+	if _, err := run(t, "attack", "--net", cnn, "--data", "data:mnist/test", "--eps", "0.05", "--out", csv); err == nil {
+		t.Error("attack over an existing --out without --force: no error")
+	}
+	// The adversarial images were written.
+	if fi, err := os.Stat(csv); err != nil || fi.Size() == 0 {
+		t.Errorf("adversarial CSV: %v", err)
+	}
+}

@@ -14,7 +14,8 @@ const module = "github.com/birdnn/birdnn/"
 var forbidden = map[string][]string{
 	"property":   {"*"},
 	"datasets":   {"*"},
-	"nn":         {"train", "falsify", "verify", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs", "datasets"},
+	"nn":         {"train", "falsify", "verify", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs", "datasets", "attack"},
+	"attack":     {"train", "falsify", "verify", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs", "datasets"},
 	"falsify":    {"train", "verify", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs"},
 	"verify":     {"train", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs"},
 	"configs":    {"nn", "train", "verify", "samplewise", "domain", "repair", "bench"},
