@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/birdnn/birdnn/internal/par"
 	"github.com/birdnn/birdnn/nn"
@@ -29,6 +30,11 @@ type Options struct {
 	Target int
 	// Seed makes PGD's random starts repeatable.
 	Seed uint64
+	// Loss is what each step climbs: "ce" (the default), the cross-entropy of the softmax, or "margin",
+	// the best wrong score minus the label's (for a target, the target's score minus the best other).
+	// Where the cross-entropy's gradient underflows to zero (score gaps beyond about 745, as in networks
+	// with unscaled outputs), a "ce" step takes the margin's instead.
+	Loss string
 }
 
 // Result is an attack's outcome over a set of inputs.
@@ -56,6 +62,11 @@ func Run(net *nn.Network, x []float64, labels []int, opt Options) (*Result, erro
 	}
 	if opt.Target >= m {
 		return nil, fmt.Errorf("attack: target class %d of a network with %d outputs", opt.Target, m)
+	}
+	switch opt.Loss {
+	case "", "ce", "margin":
+	default:
+		return nil, fmt.Errorf("attack: loss %q: want ce or margin", opt.Loss)
 	}
 	switch opt.Method {
 	case "fgsm":
@@ -117,7 +128,13 @@ func attackRow(net *nn.Network, x []float64, label int, opt Options, row uint64)
 		}
 	}
 	step := func(size float64) {
-		g := crossEntropyGrad(net, x, label, opt.Target)
+		var g []float64
+		if opt.Loss != "margin" {
+			g = crossEntropyGrad(net, x, label, opt.Target)
+		}
+		if !slices.ContainsFunc(g, func(v float64) bool { return v != 0 }) {
+			g = marginGrad(net, x, label, opt.Target)
+		}
 		for i := range x {
 			switch {
 			case g[i] > 0:
@@ -160,6 +177,31 @@ func crossEntropyGrad(net *nn.Network, x []float64, label, target int) []float64
 	}
 	p[want] -= sign
 	return net.InputGrad(x, p)
+}
+
+// marginGrad is the gradient with respect to x of the margin the attack climbs: the best wrong score minus
+// the label's (untargeted), or the target's score minus the best other.
+func marginGrad(net *nn.Network, x []float64, label, target int) []float64 {
+	y := net.Forward(x)
+	own := label // the class the margin is measured from
+	if target >= 0 {
+		own = target
+	}
+	best := -1
+	for j, v := range y {
+		if j != own && (best < 0 || v > y[best]) {
+			best = j
+		}
+	}
+	up, down := best, label
+	if target >= 0 {
+		up, down = target, best
+	}
+	dy := make([]float64, len(y))
+	if best >= 0 {
+		dy[up], dy[down] = 1, -1
+	}
+	return net.InputGrad(x, dy)
 }
 
 // Softmax returns exp(y_i - max) / sum_j exp(y_j - max).

@@ -93,3 +93,66 @@ func TestFGSMAndPGD(t *testing.T) {
 		}
 	}
 }
+
+// TestMarginGrad checks the margin's gradient against finite differences of the margin itself (away from
+// ties, where it is smooth), untargeted and targeted.
+func TestMarginGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	net := nn.Random(rng, []int{4, 6, 4}, activation.Tanh, activation.Identity)
+	x := []float64{0.3, -0.2, 0.5, 0.1}
+	for _, tt := range []struct{ label, target int }{{1, -1}, {0, 2}, {3, 1}} {
+		g := marginGrad(net, x, tt.label, tt.target)
+		f := func(x []float64) float64 {
+			y := net.Forward(x)
+			own := tt.label
+			if tt.target >= 0 {
+				own = tt.target
+			}
+			other := math.Inf(-1)
+			for j, v := range y {
+				if j != own {
+					other = math.Max(other, v)
+				}
+			}
+			if tt.target >= 0 {
+				return y[tt.target] - other
+			}
+			return other - y[tt.label]
+		}
+		for i := range x {
+			xp, xm := append([]float64(nil), x...), append([]float64(nil), x...)
+			xp[i] += 1e-6
+			xm[i] -= 1e-6
+			fd := (f(xp) - f(xm)) / 2e-6
+			if math.Abs(fd-g[i]) > 1e-6*(1+math.Abs(fd)) {
+				t.Errorf("%+v input %d: %v, finite differences %v", tt, i, g[i], fd)
+			}
+		}
+	}
+}
+
+// TestSaturatedCrossEntropy: scaled by 1e4, the linear classifier's softmax is exactly one-hot, the
+// cross-entropy's gradient is zero, and the attack still crosses the boundary by the margin's gradient.
+func TestSaturatedCrossEntropy(t *testing.T) {
+	net := line()
+	for i := range net.Layers[0].W {
+		net.Layers[0].W[i] *= 1e4
+	}
+	net.Layers[0].B[2] = -1e4
+	x := []float64{0.1, 0.5}
+	if g := crossEntropyGrad(net, x, 0, -1); g[0] != 0 || g[1] != 0 {
+		t.Fatalf("cross-entropy gradient %v, want 0 (saturated)", g)
+	}
+	for _, loss := range []string{"ce", "margin"} {
+		res, err := Run(net, x, []int{0}, Options{Method: "fgsm", Eps: 0.2, Target: -1, Loss: loss})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Success != 100 || math.Abs(res.X[0]-(-0.1)) > 1e-15 {
+			t.Errorf("%s: success %v%%, x %v, want 100%% at x0 = -0.1", loss, res.Success, res.X)
+		}
+	}
+	if _, err := Run(net, x, []int{0}, Options{Method: "fgsm", Eps: 0.2, Loss: "l2"}); err == nil {
+		t.Error("unknown loss: no error")
+	}
+}

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -47,6 +45,7 @@ kept unless --force.`,
 	fl.StringVar(&c.labels, "labels", "", "CSV of the labels of a --data CSV (the last column of each row)")
 	fl.Float64Var(&c.pixelScale, "pixel-scale", 0, "multiply data:mnist/* pixels by this (see birdnn eval)")
 	fl.StringVar(&c.opt.Method, "method", "fgsm", "fgsm or pgd")
+	fl.StringVar(&c.opt.Loss, "loss", "ce", "what each step climbs: ce (cross-entropy) or margin (best wrong score minus the label's)")
 	fl.Float64Var(&c.opt.Eps, "eps", 0, "the L-infinity radius, in the network's input units")
 	fl.IntVar(&c.opt.Steps, "steps", 10, "PGD steps")
 	fl.Float64Var(&c.opt.StepSize, "step-size", 0, "PGD step (default 2.5 eps / steps)")
@@ -80,31 +79,8 @@ func (c *attackCmd) run(cmd *cobra.Command, _ []string) error {
 	if labels == nil {
 		return fmt.Errorf("--data %s has no labels: give --labels", c.data)
 	}
-	switch {
-	case c.rng != "":
-		lo, hi, ok := strings.Cut(c.rng, ",")
-		var e1, e2 error
-		c.opt.Lo, e1 = strconv.ParseFloat(strings.TrimSpace(lo), 64)
-		c.opt.Hi, e2 = strconv.ParseFloat(strings.TrimSpace(hi), 64)
-		if !ok || e1 != nil || e2 != nil || !(c.opt.Hi > c.opt.Lo) {
-			return fmt.Errorf("--range %q: want lo,hi with lo < hi", c.rng)
-		}
-	case strings.HasPrefix(c.data, "data:mnist/"):
-		c.opt.Lo, c.opt.Hi = 0, scale
-		if _, raw := pixelScale(c.data, c.pixelScale, net); raw {
-			// The pixel range in the network's units: the same for every input, or the user says it.
-			d := net.Inputs()
-			zero, top := make([]float64, d), make([]float64, d)
-			for i := range top {
-				top[i] = scale
-			}
-			net.Norm.NormalizeInput(zero, zero)
-			net.Norm.NormalizeInput(top, top)
-			if slices.Min(zero) != slices.Max(zero) || slices.Min(top) != slices.Max(top) {
-				return fmt.Errorf("%s normalizes its inputs unevenly: give the pixel range in its units with --range", c.net)
-			}
-			c.opt.Lo, c.opt.Hi = zero[0], top[0]
-		}
+	if c.opt.Lo, c.opt.Hi, err = inputRange(c.rng, c.data, c.net, c.pixelScale, scale, net); err != nil {
+		return err
 	}
 	x := tab.Data
 	if c.limit > 0 && c.limit < len(labels) {
@@ -141,7 +117,7 @@ func (c *attackCmd) run(cmd *cobra.Command, _ []string) error {
 		}
 	}
 	if c.asJSON {
-		return writeJSON(cmd.OutOrStdout(), map[string]any{"network": c.net, "data": c.data, "method": c.opt.Method, "eps": c.opt.Eps,
+		return writeJSON(cmd.OutOrStdout(), map[string]any{"network": c.net, "data": c.data, "method": c.opt.Method, "loss": c.opt.Loss, "eps": c.opt.Eps,
 			"target": c.opt.Target, "rows": res.Rows, "clean_accuracy": res.Clean, "robust_accuracy": res.Robust,
 			"attacked": res.Attacked, "success_rate": res.Success, "out": c.out})
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/birdnn/birdnn/datasets"
@@ -58,4 +60,38 @@ func pixelScale(data string, flag float64, net *nn.Network) (scale float64, raw 
 		}
 	}
 	return 1, false
+}
+
+// inputRange is the range [lo, hi] every input must stay in: --range "lo,hi" when given (rng), the
+// pixel range in the network's units for data:mnist/* (scale the pixel scale readData applied), else
+// unbounded.
+func inputRange(rng, data, netRef string, scaleFlag, scale float64, net *nn.Network) (lo, hi float64, err error) {
+	switch {
+	case rng != "":
+		l, h, ok := strings.Cut(rng, ",")
+		var e1, e2 error
+		lo, e1 = strconv.ParseFloat(strings.TrimSpace(l), 64)
+		hi, e2 = strconv.ParseFloat(strings.TrimSpace(h), 64)
+		if !ok || e1 != nil || e2 != nil || !(hi > lo) {
+			return 0, 0, fmt.Errorf("--range %q: want lo,hi with lo < hi", rng)
+		}
+		return lo, hi, nil
+	case strings.HasPrefix(data, "data:mnist/"):
+		if _, raw := pixelScale(data, scaleFlag, net); raw {
+			// The pixel range in the network's units: the same for every input, or the user says it.
+			d := net.Inputs()
+			zero, top := make([]float64, d), make([]float64, d)
+			for i := range top {
+				top[i] = scale
+			}
+			net.Norm.NormalizeInput(zero, zero)
+			net.Norm.NormalizeInput(top, top)
+			if slices.Min(zero) != slices.Max(zero) || slices.Min(top) != slices.Max(top) {
+				return 0, 0, fmt.Errorf("%s normalizes its inputs unevenly: give the pixel range in its units with --range", netRef)
+			}
+			return zero[0], top[0], nil
+		}
+		return 0, scale, nil
+	}
+	return math.Inf(-1), math.Inf(1), nil
 }

@@ -11,12 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/birdnn/birdnn/bench"
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/nn/netio"
+	"github.com/birdnn/birdnn/property"
 )
 
 // run executes birdnn with args in-process and returns its standard output.
@@ -494,4 +496,51 @@ func TestAttackCNN(t *testing.T) {
 	if fi, err := os.Stat(csv); err != nil || fi.Size() == 0 {
 		t.Errorf("adversarial CSV: %v", err)
 	}
+}
+
+// TestPropertyRobustness writes the L-infinity robustness property of Goldberger's 784-150-10 network
+// around MNIST test image 0 (a 7; the network takes raw pixels, 0-255) and verifies it: within 1 grey
+// level it is certified, within 2 the verifier finds a misclassified image; PGD on the margin agrees.
+func TestPropertyRobustness(t *testing.T) {
+	d, err := datasets.Dir()
+	if err != nil {
+		t.Skipf("skipping: data folder not available (%v)", err)
+	}
+	net := filepath.Join(d, "goldberger", "mnist_w_wm.nnet")
+	tmp := t.TempDir()
+	for _, tt := range []struct {
+		eps, verdict string
+	}{{"1", "certified"}, {"2", "violated"}} {
+		prop := filepath.Join(tmp, "p"+tt.eps+".vnnlib")
+		if _, err := run(t, "property", "--net", net, "--data", "data:mnist/test", "--row", "0", "--eps", tt.eps, "--out", prop); err != nil {
+			t.Fatal(err)
+		}
+		p, err := property.ReadFile(prop)
+		if err != nil || p.Inputs != 784 || p.Cases[0].Box.Hi[0] != 0+mustFloat(t, tt.eps) || len(p.Cases[0].Unsafe) != 9 {
+			t.Fatalf("eps %s: read back %v", tt.eps, err)
+		}
+		out, _ := run(t, "verify", "--json", "--net", net, "--prop", prop, "--timeout", "60s")
+		if !strings.Contains(out, `"verdict": "`+tt.verdict+`"`) {
+			t.Errorf("eps %s: %.300s, want %s", tt.eps, out, tt.verdict)
+		}
+	}
+	if _, err := run(t, "property", "--net", net, "--data", "data:mnist/test", "--row", "0", "--eps", "1", "--out", filepath.Join(tmp, "p1.vnnlib")); err == nil {
+		t.Error("property over an existing --out without --force: no error")
+	}
+	if _, err := run(t, "property", "--net", net, "--data", "data:mnist/test", "--row", "10000", "--eps", "1", "--out", filepath.Join(tmp, "q.vnnlib")); err == nil {
+		t.Error("--row 10000 of 10000 rows: no error")
+	}
+	out, err := run(t, "attack", "--json", "--net", net, "--data", "data:mnist/test", "--limit", "1", "--method", "pgd", "--loss", "margin", "--eps", "2", "--steps", "100")
+	if err != nil || !strings.Contains(out, `"success_rate": 100`) {
+		t.Errorf("PGD at eps 2: %v %.300s", err, out)
+	}
+}
+
+func mustFloat(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
