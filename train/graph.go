@@ -75,9 +75,6 @@ func NewGraph(net *nn.Network, batch int, opts Options) (*Graph, error) {
 	if err := net.Validate(); err != nil {
 		return nil, err
 	}
-	if !net.AllDense() {
-		return nil, fmt.Errorf("training graph: %w", nn.ErrNotDense)
-	}
 	if batch <= 0 {
 		return nil, fmt.Errorf("batch size %d must be positive", batch)
 	}
@@ -86,8 +83,8 @@ func NewGraph(net *nn.Network, batch int, opts Options) (*Graph, error) {
 			return nil, fmt.Errorf("mask has %d layers, network has %d", len(opts.Mask), len(net.Layers))
 		}
 		for k, m := range opts.Mask {
-			if m != nil && len(m) != net.Layers[k].Out {
-				return nil, fmt.Errorf("mask of layer %d has %d neurons, layer has %d", k, len(m), net.Layers[k].Out)
+			if m != nil && len(m) != maskUnits(&net.Layers[k]) {
+				return nil, fmt.Errorf("mask of layer %d (%s) has %d entries, want %d", k, net.Layers[k].Kind, len(m), maskUnits(&net.Layers[k]))
 			}
 		}
 	}
@@ -99,17 +96,9 @@ func NewGraph(net *nn.Network, batch int, opts Options) (*Graph, error) {
 	cur := gr.X
 	for k := range gr.net.Layers {
 		l := &gr.net.Layers[k]
-		w, b, err := gr.parameters(k, l)
+		pre, err := gr.layer(k, l, cur)
 		if err != nil {
-			return nil, err
-		}
-		xw, err := G.Mul(cur, w)
-		if err != nil {
-			return nil, fmt.Errorf("layer %d: %w", k, err)
-		}
-		pre, err := G.BroadcastAdd(xw, b, nil, []byte{0})
-		if err != nil {
-			return nil, fmt.Errorf("layer %d: %w", k, err)
+			return nil, fmt.Errorf("layer %d (%s): %w", k, l.Kind, err)
 		}
 		post, err := l.Act.Node(pre)
 		if err != nil {
@@ -118,7 +107,7 @@ func NewGraph(net *nn.Network, batch int, opts Options) (*Graph, error) {
 		if opts.ActivationGrads {
 			// Gorgonia differentiates only with respect to input nodes: add a zero probe input to the
 			// activations, whose gradient is the activations' gradient.
-			probe := gr.NewInput(fmt.Sprintf("probe%d", k), batch, l.Out)
+			probe := gr.newInputShaped(fmt.Sprintf("probe%d", k), pre.Shape().Clone())
 			if post, err = G.Add(post, probe); err != nil {
 				return nil, fmt.Errorf("layer %d: %w", k, err)
 			}
@@ -130,6 +119,149 @@ func NewGraph(net *nn.Network, batch int, opts Options) (*Graph, error) {
 	}
 	gr.Out = cur
 	return gr, nil
+}
+
+// maskUnits is the length of a layer's entry in Options.Mask: its neurons for a dense layer, its
+// channels for a convolution (whose units share their channel's kernel), none for pooling.
+func maskUnits(l *nn.Layer) int {
+	switch l.Kind {
+	case nn.Dense:
+		return l.Out
+	case nn.Conv:
+		return l.Geom.OutC
+	}
+	return 0
+}
+
+// layer adds layer k's pre-activation node on input cur: for a dense layer cur (flattened to Batch x In
+// when it is an image) times the weights plus the biases; for a convolution Gorgonia's Conv2d of cur
+// (shaped Batch x C x H x W) plus a bias a channel; for pooling Gorgonia's MaxPool2D, or an average by a
+// fixed convolution.
+func (gr *Graph) layer(k int, l *nn.Layer, cur *G.Node) (*G.Node, error) {
+	g := l.Geom
+	image := func() (*G.Node, error) {
+		want := tensor.Shape{gr.Batch, g.InC, g.InH, g.InW}
+		if cur.Shape().Eq(want) {
+			return cur, nil
+		}
+		return G.Reshape(cur, want)
+	}
+	switch l.Kind {
+	case nn.Dense:
+		if cur.Dims() != 2 {
+			var err error
+			if cur, err = G.Reshape(cur, tensor.Shape{gr.Batch, l.In}); err != nil {
+				return nil, err
+			}
+		}
+		w, b, err := gr.parameters(k, l)
+		if err != nil {
+			return nil, err
+		}
+		xw, err := G.Mul(cur, w)
+		if err != nil {
+			return nil, err
+		}
+		return G.BroadcastAdd(xw, b, nil, []byte{0})
+	case nn.Conv:
+		in, err := image()
+		if err != nil {
+			return nil, err
+		}
+		w, b, err := gr.convParameters(k, l)
+		if err != nil {
+			return nil, err
+		}
+		c, err := G.Conv2d(in, w, tensor.Shape{g.KH, g.KW}, []int{g.Pad, g.Pad}, []int{g.Stride, g.Stride}, nil)
+		if err != nil {
+			return nil, err
+		}
+		return G.BroadcastAdd(c, b, nil, []byte{0, 2, 3})
+	case nn.MaxPool, nn.AvgPool:
+		in, err := image()
+		if err != nil {
+			return nil, err
+		}
+		gr.w, gr.b, gr.dw, gr.db, gr.moving = append(gr.w, nil), append(gr.b, nil), append(gr.dw, nil), append(gr.db, nil), append(gr.moving, nil)
+		if l.Kind == nn.MaxPool {
+			return G.MaxPool2D(in, tensor.Shape{g.KH, g.KW}, []int{0, 0}, []int{g.Stride, g.Stride})
+		}
+		// Gorgonia v0.9.18's AveragePool2D divides each window's sum by the input's width, not the
+		// window's size, and its gradient is wrong as well: average by a convolution with a fixed
+		// kernel instead, 1/(KH*KW) from each channel to itself and 0 across channels.
+		per := g.KH * g.KW
+		kern := make([]float64, g.InC*g.InC*per)
+		for c := 0; c < g.InC; c++ {
+			for i := 0; i < per; i++ {
+				kern[(c*g.InC+c)*per+i] = 1 / float64(per)
+			}
+		}
+		gr.consts++
+		shape := tensor.Shape{g.InC, g.InC, g.KH, g.KW}
+		kn := G.NewTensor(gr.g, gr.dt, 4, G.WithShape(shape...), G.WithName(fmt.Sprintf("const%d", gr.consts)), G.WithValue(gr.shaped(shape, kern)))
+		return G.Conv2d(in, kn, tensor.Shape{g.KH, g.KW}, []int{0, 0}, []int{g.Stride, g.Stride}, nil)
+	}
+	return nil, fmt.Errorf("unknown layer kind %d", int(l.Kind))
+}
+
+// convParameters makes convolution layer k's kernel (OutC x InC x KH x KW, nn.Layer's own order) and
+// bias (1 x OutC x 1 x 1) nodes, as parameters does for dense layers: the learnables themselves, or
+// zero deltas masked by channel and scaled by the step factors.
+func (gr *Graph) convParameters(k int, l *nn.Layer) (w, b *G.Node, err error) {
+	g := l.Geom
+	ws, bs := tensor.Shape{g.OutC, g.InC, g.KH, g.KW}, tensor.Shape{1, g.OutC, 1, 1}
+	fw, fb := gr.stepFactors(k)
+	tensorNode := func(name string, shape tensor.Shape, v []float64) *G.Node {
+		return G.NewTensor(gr.g, gr.dt, 4, G.WithShape(shape...), G.WithName(name), G.WithValue(gr.shaped(shape, v)))
+	}
+	if gr.opts.Mask == nil && fw == 1 && fb == 1 {
+		w, b = tensorNode(fmt.Sprintf("w%d", k), ws, l.W), tensorNode(fmt.Sprintf("b%d", k), bs, l.B)
+		gr.w, gr.b, gr.dw, gr.db = append(gr.w, w), append(gr.b, b), append(gr.dw, w), append(gr.db, b)
+		gr.learn = append(gr.learn, w, b)
+		gr.moving = append(gr.moving, nil)
+		return w, b, nil
+	}
+	w0, b0 := tensorNode(fmt.Sprintf("w0_%d", k), ws, l.W), tensorNode(fmt.Sprintf("b0_%d", k), bs, l.B)
+	moving := make([]bool, g.OutC)
+	any := false
+	for j := range moving {
+		moving[j] = gr.opts.Mask == nil || gr.opts.Mask[k] != nil && gr.opts.Mask[k][j]
+		any = any || moving[j]
+	}
+	if !any {
+		gr.w, gr.b, gr.dw, gr.db, gr.moving = append(gr.w, w0), append(gr.b, b0), append(gr.dw, nil), append(gr.db, nil), append(gr.moving, nil)
+		return w0, b0, nil
+	}
+	per := g.InC * g.KH * g.KW
+	wm, bm := make([]float64, len(l.W)), make([]float64, g.OutC)
+	for j, on := range moving {
+		if on {
+			bm[j] = fb
+			for i := 0; i < per; i++ {
+				wm[j*per+i] = fw
+			}
+		}
+	}
+	dw, db := tensorNode(fmt.Sprintf("dw%d", k), ws, make([]float64, len(l.W))), tensorNode(fmt.Sprintf("db%d", k), bs, make([]float64, g.OutC))
+	gr.consts += 2
+	mw, err := G.HadamardProd(dw, tensorNode(fmt.Sprintf("const%d", gr.consts-1), ws, wm))
+	if err != nil {
+		return nil, nil, err
+	}
+	mb, err := G.HadamardProd(db, tensorNode(fmt.Sprintf("const%d", gr.consts), bs, bm))
+	if err != nil {
+		return nil, nil, err
+	}
+	if w, err = G.Add(w0, mw); err != nil {
+		return nil, nil, err
+	}
+	if b, err = G.Add(b0, mb); err != nil {
+		return nil, nil, err
+	}
+	gr.w, gr.b, gr.dw, gr.db = append(gr.w, w), append(gr.b, b), append(gr.dw, dw), append(gr.db, db)
+	gr.learn = append(gr.learn, dw, db)
+	gr.moving = append(gr.moving, moving)
+	return w, b, nil
 }
 
 // parameters makes layer k's weight (in x out) and bias (1 x out) nodes.
@@ -224,20 +356,36 @@ func (gr *Graph) stepFactors(k int) (w, b float64) {
 
 // dense makes a rows x cols tensor of the graph's dtype from float64 values.
 func (gr *Graph) dense(rows, cols int, v []float64) *tensor.Dense {
+	return gr.shaped(tensor.Shape{rows, cols}, v)
+}
+
+// shaped makes a tensor of the given shape and the graph's dtype from float64 values (copied).
+func (gr *Graph) shaped(shape tensor.Shape, v []float64) *tensor.Dense {
 	if gr.dt == tensor.Float32 {
 		f := make([]float32, len(v))
 		for i, x := range v {
 			f[i] = float32(x)
 		}
-		return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(f))
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
 	}
-	return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), v...)))
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float64(nil), v...)))
 }
 
 // NewInput adds a rows x cols input node (targets, row weights, indicators) to be fed at each Run.
 func (gr *Graph) NewInput(name string, rows, cols int) *G.Node {
 	t := gr.dense(rows, cols, make([]float64, rows*cols))
 	n := G.NewMatrix(gr.g, gr.dt, G.WithShape(rows, cols), G.WithName(name), G.WithValue(t))
+	gr.inputs[n] = t
+	return n
+}
+
+// newInputShaped adds an input node of any shape, fed like NewInput's (row-major).
+func (gr *Graph) newInputShaped(name string, shape tensor.Shape) *G.Node {
+	if len(shape) == 2 {
+		return gr.NewInput(name, shape[0], shape[1])
+	}
+	t := gr.shaped(shape, make([]float64, shape.TotalSize()))
+	n := G.NewTensor(gr.g, gr.dt, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(t))
 	gr.inputs[n] = t
 	return n
 }
@@ -446,8 +594,8 @@ func (gr *Graph) Gradients() (dW, dB [][]float64, err error) {
 	dB = make([][]float64, len(gr.net.Layers))
 	for k := range gr.net.Layers {
 		l := &gr.net.Layers[k]
-		dW[k] = make([]float64, l.In*l.Out)
-		dB[k] = make([]float64, l.Out)
+		dW[k] = make([]float64, len(l.W))
+		dB[k] = make([]float64, len(l.B))
 		if gr.dw[k] == nil {
 			continue
 		}
@@ -462,6 +610,15 @@ func (gr *Graph) Gradients() (dW, dB [][]float64, err error) {
 		// A delta's gradient is the parameter's times its factor (and 0 where the neuron cannot move).
 		w, b := valuesOf(gw), valuesOf(gb)
 		fw, fb := gr.stepFactors(k)
+		if l.Kind == nn.Conv { // the kernels are in nn.Layer's order already
+			for i, v := range w {
+				dW[k][i] = v / fw
+			}
+			for j, v := range b {
+				dB[k][j] = v / fb
+			}
+			continue
+		}
 		for j := 0; j < l.Out; j++ {
 			for i := 0; i < l.In; i++ {
 				dW[k][j*l.In+i] = w[i*l.Out+j] / fw
@@ -482,6 +639,23 @@ func (gr *Graph) Network() *nn.Network {
 		}
 		w, b := valuesOf(gr.dw[k].Value()), valuesOf(gr.db[k].Value())
 		m := gr.moving[k]
+		if l.Kind == nn.Conv {
+			fw, fb := gr.stepFactors(k)
+			per := len(l.W) / len(l.B)
+			for j := range l.B {
+				switch {
+				case m == nil:
+					copy(l.W[j*per:(j+1)*per], w[j*per:(j+1)*per])
+					l.B[j] = b[j]
+				case m[j]:
+					for i := j * per; i < (j+1)*per; i++ {
+						l.W[i] += w[i] * fw
+					}
+					l.B[j] += b[j] * fb
+				}
+			}
+			continue
+		}
 		if m == nil {
 			for j := 0; j < l.Out; j++ {
 				for i := 0; i < l.In; i++ {
