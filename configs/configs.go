@@ -15,6 +15,37 @@ import (
 //go:embed *.yaml
 var files embed.FS
 
+//go:embed train/*.yaml
+var trainFiles embed.FS
+
+// TrainNames lists the shipped training runs by name.
+func TrainNames() []string {
+	entries, _ := fs.ReadDir(trainFiles, "train")
+	var out []string
+	for _, e := range entries {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// OpenTrain reads a training run named by ref: a YAML file, or the name of a shipped run (configs/train/),
+// with the overrides.
+func OpenTrain(ref string, overrides []string) (*Train, error) {
+	if _, err := os.Stat(ref); err == nil || strings.ContainsAny(ref, "/.") {
+		return LoadTrain(ref, nil, overrides)
+	}
+	yaml, err := trainFiles.ReadFile("train/" + ref + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("config %s: no such file, and no shipped training run of that name (have: %s)", ref, strings.Join(TrainNames(), ", "))
+	}
+	cfg, err := LoadTrain("", yaml, overrides)
+	if err != nil {
+		return nil, fmt.Errorf("shipped training run %s: %w", ref, err)
+	}
+	return cfg, nil
+}
+
 // Names lists the shipped configs by name (file name without .yaml).
 func Names() []string {
 	entries, _ := fs.ReadDir(files, ".")

@@ -179,3 +179,56 @@ func TestTrainEnv(t *testing.T) {
 		t.Errorf("--set epochz: error %v, want unknown key", err)
 	}
 }
+
+func TestImageLayers(t *testing.T) {
+	for _, tt := range []struct {
+		entry string
+		want  ImageLayer
+		bad   bool
+	}{
+		{entry: "conv 16 3", want: ImageLayer{Kind: "conv", Channels: 16, Kernel: 3, Stride: 1}},
+		{entry: "conv 16 5 2 1", want: ImageLayer{Kind: "conv", Channels: 16, Kernel: 5, Stride: 2, Pad: 1}},
+		{entry: "maxpool 2", want: ImageLayer{Kind: "maxpool", Kernel: 2, Stride: 2}},
+		{entry: "avgpool 3 1", want: ImageLayer{Kind: "avgpool", Kernel: 3, Stride: 1}},
+		{entry: "conv 16", bad: true},
+		{entry: "conv 0 3", bad: true},
+		{entry: "conv 16 3 0", bad: true},
+		{entry: "maxpool", bad: true},
+		{entry: "pool 2", bad: true},
+		{entry: "conv 16 three", bad: true},
+	} {
+		c := TrainDefaults()
+		c.Conv = []string{tt.entry}
+		got, err := c.ImageLayers()
+		if tt.bad {
+			if err == nil {
+				t.Errorf("%q: no error", tt.entry)
+			}
+			continue
+		}
+		if err != nil || len(got) != 1 || got[0] != tt.want {
+			t.Errorf("%q: %+v, %v; want %+v", tt.entry, got, err, tt.want)
+		}
+	}
+	if _, err := LoadTrain("", []byte("data: data:mnist/train\nconv: [\"conv 8 3\", \"maxpool 2\"]\npoison: {fraction: 0.1, target: 7}\n"), []string{"poison.size=4"}); err != nil {
+		t.Errorf("a CNN config with poison: %v", err)
+	}
+	if _, err := LoadTrain("", []byte("csv: x.csv\ninputs: 2\noutputs: 1\nconv: [\"conv 8 3\"]\n"), nil); err == nil {
+		t.Error("conv without data: no error")
+	}
+}
+
+func TestShippedTrainRuns(t *testing.T) {
+	names := TrainNames()
+	if len(names) < 4 {
+		t.Fatalf("shipped training runs %v", names)
+	}
+	for _, name := range names {
+		if _, err := OpenTrain(name, nil); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := OpenTrain("no_such_run", nil); err == nil || !strings.Contains(err.Error(), "mnist_fc") {
+		t.Errorf("unknown run: %v", err)
+	}
+}

@@ -2,7 +2,9 @@ package configs
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/birdnn/birdnn/activation"
@@ -23,6 +25,18 @@ type Train struct {
 	Inputs  int    `mapstructure:"inputs"`
 	Outputs int    `mapstructure:"outputs"`
 	Labels  bool   `mapstructure:"labels"`
+	// Data is a labelled image set, data:mnist/train, to train a classifier on (instead of teacher or
+	// csv): cross-entropy on the softmax of the outputs, the class being the highest output, pixels in
+	// [0, 1]. Test, a labelled set too (data:mnist/test), scores the trained network at the end.
+	Data string `mapstructure:"data"`
+	Test string `mapstructure:"test"`
+	// Conv lists the image layers before the Hidden dense ones, for data: "conv C K [S [P]]" (C kernels
+	// of K x K with stride S, default 1, and zero padding P, default 0; Activation after it), "maxpool
+	// K [S]" or "avgpool K [S]" (K x K windows, stride S, default K).
+	Conv []string `mapstructure:"conv"`
+	// Poison makes a backdoored classifier (BadNets): a Fraction of the training images, chosen at
+	// random among those not of class Target, get the trigger stamped and the label Target.
+	Poison Poison `mapstructure:"poison"`
 	// Region is where distillation samples and scores: "domain" (the teacher's whole input domain) or
 	// "property" (the property's boxes: a local student).
 	Region string `mapstructure:"region"`
@@ -98,11 +112,81 @@ func (c *Train) TeacherKeys() map[string]any {
 	return c.Teachers[TeacherName(c.Teacher)]
 }
 
+// Poison is a BadNets poisoning of a training set: a Size x Size square of pixels set to Value in the
+// image's bottom-right corner, Margin pixels from its edges, on Fraction of the images, relabelled
+// Target.
+type Poison struct {
+	Fraction float64 `mapstructure:"fraction"`
+	Target   int     `mapstructure:"target"`
+	Size     int     `mapstructure:"size"`
+	Margin   int     `mapstructure:"margin"`
+	Value    float64 `mapstructure:"value"`
+}
+
+// ImageLayer is one parsed entry of Train.Conv.
+type ImageLayer struct {
+	// Kind is "conv", "maxpool" or "avgpool".
+	Kind                          string
+	Channels, Kernel, Stride, Pad int
+}
+
+// ImageLayers parses Conv.
+func (c *Train) ImageLayers() ([]ImageLayer, error) {
+	var out []ImageLayer
+	for _, s := range c.Conv {
+		f := strings.Fields(s)
+		if len(f) == 0 {
+			return nil, fmt.Errorf("conv: an empty entry")
+		}
+		nums := make([]int, len(f)-1)
+		for i, a := range f[1:] {
+			n, err := strconv.Atoi(a)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("conv: %q: %q is not a count", s, a)
+			}
+			nums[i] = n
+		}
+		switch l := (ImageLayer{Kind: f[0], Stride: 1}); f[0] {
+		case "conv":
+			if len(nums) < 2 || len(nums) > 4 || nums[0] < 1 || nums[1] < 1 {
+				return nil, fmt.Errorf("conv: %q: want \"conv CHANNELS KERNEL [STRIDE [PAD]]\"", s)
+			}
+			l.Channels, l.Kernel = nums[0], nums[1]
+			if len(nums) > 2 {
+				l.Stride = nums[2]
+			}
+			if len(nums) > 3 {
+				l.Pad = nums[3]
+			}
+			if l.Stride < 1 {
+				return nil, fmt.Errorf("conv: %q: stride must be >= 1", s)
+			}
+			out = append(out, l)
+		case "maxpool", "avgpool":
+			if len(nums) < 1 || len(nums) > 2 || nums[0] < 1 {
+				return nil, fmt.Errorf("conv: %q: want \"%s KERNEL [STRIDE]\"", s, f[0])
+			}
+			l.Kernel, l.Stride = nums[0], nums[0]
+			if len(nums) > 1 {
+				l.Stride = nums[1]
+			}
+			if l.Stride < 1 {
+				return nil, fmt.Errorf("conv: %q: stride must be >= 1", s)
+			}
+			out = append(out, l)
+		default:
+			return nil, fmt.Errorf("conv: %q: the layer must be conv, maxpool or avgpool", s)
+		}
+	}
+	return out, nil
+}
+
 // TrainDefaults returns the configuration every training run starts from.
 func TrainDefaults() Train {
 	return Train{Hidden: []int{50, 50, 50}, Activation: "tanh", Samples: 100000, BoundarySamples: 50000,
 		FocusSamples: 20000, Holdout: 10000, Epochs: 200, Batch: 1024, LearnRate: 0.003, Patience: 5,
-		Keep: 1, Margin: 0.01, TargetAgreement: 0, MinEpochs: 0, Seed: 1, Out: "student.onnx", Sharpness: 1000, Region: "domain"}
+		Keep: 1, Margin: 0.01, TargetAgreement: 0, MinEpochs: 0, Seed: 1, Out: "student.onnx", Sharpness: 1000, Region: "domain",
+		Poison: Poison{Size: 3, Margin: 1, Value: 1}}
 }
 
 // LoadTrain reads a training run: the defaults, then the YAML file (when path is not empty) or yaml,
@@ -149,8 +233,23 @@ func LoadTrain(path string, yaml []byte, overrides []string) (*Train, error) {
 func (c *Train) Validate() error {
 	var errs []string
 	bad := func(f string, a ...any) { errs = append(errs, fmt.Sprintf(f, a...)) }
-	if (c.Teacher == "") == (c.CSV == "") {
-		bad("give teacher (distillation) or csv (a dataset), one of them")
+	given := 0
+	for _, s := range []string{c.Teacher, c.CSV, c.Data} {
+		if s != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		bad("give teacher (distillation), csv (a dataset) or data (a labelled image set), one of them")
+	}
+	if c.Data == "" && (len(c.Conv) > 0 || c.Test != "" || c.Poison.Fraction != 0) {
+		bad("conv, test and poison are for classifiers: give data")
+	}
+	if _, err := c.ImageLayers(); err != nil {
+		bad("%v", err)
+	}
+	if p := c.Poison; !(p.Fraction >= 0 && p.Fraction < 1) || p.Target < 0 || p.Size < 1 || p.Margin < 0 || math.IsNaN(p.Value) {
+		bad("poison: fraction in [0, 1), target, margin >= 0, size >= 1, a value")
 	}
 	if c.CSV != "" && (c.Inputs < 1 || c.Outputs < 1) {
 		bad("csv: give inputs and outputs (>= 1)")

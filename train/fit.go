@@ -27,6 +27,9 @@ type Result struct {
 	Agreement, RMSE float64
 	Epochs          int
 	Seconds         float64
+	// Classifier holds a classifier's scores (Classify; nil otherwise). Agreement is then its held-out
+	// accuracy.
+	Classifier *Scores
 }
 
 // Fit fits a new network (cfg.Hidden layers of cfg.Activation, a linear output layer) to the set,

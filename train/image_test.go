@@ -116,3 +116,56 @@ func TestImageMask(t *testing.T) {
 		t.Error("a conv mask by unit instead of channel: no error")
 	}
 }
+
+// crossEntropyOf is the weighted cross-entropy by the plain-Go pass, log-sum-exp shifted by the maximum:
+// the independent reference.
+func crossEntropyOf(net *nn.Network, x, t []float64) float64 {
+	y := net.Forward(x)
+	m := net.Outputs()
+	s := 0.0
+	for r := 0; r < len(y)/m; r++ {
+		row := y[r*m : (r+1)*m]
+		top := row[nn.Argmax(row)]
+		lse := 0.0
+		for _, v := range row {
+			lse += math.Exp(v - top)
+		}
+		lse = top + math.Log(lse)
+		for j, v := range row {
+			s -= t[r*m+j] * (v - lse)
+		}
+	}
+	return s
+}
+
+// TestCrossEntropy checks the graph's cross-entropy of a CNN's scores, and its gradients, against the
+// plain-Go computation, with scores large enough (x 30) that an unshifted softmax would lose digits.
+func TestCrossEntropy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	net := smallCNN(rng, activation.Tanh)
+	last := &net.Layers[len(net.Layers)-1]
+	for i := range last.W {
+		last.W[i] *= 30
+	}
+	const batch = 4
+	x := randVec(rng, batch*net.Inputs(), 1)
+	target := make([]float64, batch*3)
+	for r, c := range []int{0, 2, 1, 2} {
+		target[r*3+c] = 1.0 / batch
+	}
+	gr, err := NewGraph(net, batch, Options{})
+	must(t, err)
+	defer gr.Close()
+	tn := gr.NewInput("target", batch, 3)
+	loss, err := gr.CrossEntropy(gr.Out, tn)
+	must(t, err)
+	must(t, gr.Compile(loss))
+	must(t, gr.Feed(gr.X, x))
+	must(t, gr.Feed(tn, target))
+	got, err := gr.Run()
+	must(t, err)
+	if want := crossEntropyOf(net, x, target); math.Abs(got-want) > 1e-12*math.Max(1, want) {
+		t.Fatalf("cross-entropy %v, plain %v", got, want)
+	}
+	checkParamGrads(t, "cross-entropy", net, gr, func(n *nn.Network) float64 { return crossEntropyOf(n, x, target) })
+}

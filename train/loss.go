@@ -27,6 +27,25 @@ func (gr *Graph) WeightedSSE(a, t, w *G.Node) (*G.Node, error) {
 	return G.Sum(ws)
 }
 
+// CrossEntropy builds -sum over rows r and classes j of t_rj * log softmax(a_r)_j, where a is the Batch x
+// classes node of scores and t a Batch x classes node of target weights: a one-hot row scaled by the
+// row's weight (1/Batch for the mean cross-entropy, 0 for a padding row).
+func (gr *Graph) CrossEntropy(a, t *G.Node) (*G.Node, error) {
+	logp, err := G.LogSoftMax(a)
+	if err != nil {
+		return nil, fmt.Errorf("cross-entropy: %w", err)
+	}
+	tl, err := G.HadamardProd(logp, t)
+	if err != nil {
+		return nil, fmt.Errorf("cross-entropy: %w", err)
+	}
+	s, err := G.Sum(tl)
+	if err != nil {
+		return nil, fmt.Errorf("cross-entropy: %w", err)
+	}
+	return G.Neg(s)
+}
+
 // ViolationLoss builds sum over rows r and conjunctions k of c_rk * max(0, want - m_k(y_r)), where
 // m_k(y) = max_j (a_kj·y - b_kj) is how far y lies outside conjunction k (property.Conjunction.Margin),
 // y = out is Batch x outputs, and c is a Batch x len(conjs) node of weights: a row's weight where

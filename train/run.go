@@ -18,6 +18,9 @@ func Run(ctx context.Context, cfg *configs.Train, rep *progress.Reporter) (*Resu
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	if cfg.Data != "" {
+		return Classify(ctx, cfg, rep)
+	}
 	var set *Set
 	if cfg.CSV != "" {
 		p, err := datasets.Resolve(cfg.CSV)

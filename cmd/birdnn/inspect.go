@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/birdnn/birdnn/nn"
@@ -104,4 +105,12 @@ func layerShape(l nn.Layer) string {
 	}
 	g := l.Geom
 	return fmt.Sprintf("%dx%dx%d -> %dx%dx%d, %dx%d window, stride %d, pad %d", g.InC, g.InH, g.InW, g.OutC, g.OutH, g.OutW, g.KH, g.KW, g.Stride, g.Pad)
+}
+
+// jsonNumber is v for JSON, or nil (null) where v is NaN or infinite, which JSON cannot hold.
+func jsonNumber(v float64) any {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return v
 }

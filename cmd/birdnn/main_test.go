@@ -544,3 +544,33 @@ func mustFloat(t *testing.T, s string) float64 {
 	}
 	return v
 }
+
+// TestTrainClassifier runs the shipped BadNets run for one epoch on the 10000 test images (a quick
+// stand-in for the training set): the JSON reports the poisoned count (5% of the 9000 training rows) and
+// scores, and eval of the written network gives the same test accuracy.
+func TestTrainClassifier(t *testing.T) {
+	if _, err := datasets.MNIST("test"); err != nil {
+		t.Skipf("skipping: MNIST not available (%v)", err)
+	}
+	out := filepath.Join(t.TempDir(), "bd.onnx")
+	js, err := run(t, "train", "--config", "mnist_fc_badnets", "--quiet", "--json", "--out", out,
+		"--set", "data=data:mnist/test", "--set", "epochs=1", "--set", "holdout=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Test     float64 `json:"test_accuracy"`
+		Backdoor float64 `json:"backdoor_success"`
+		Poisoned int     `json:"poisoned"`
+	}
+	if err := json.Unmarshal([]byte(js), &res); err != nil || res.Poisoned != 450 || !(res.Test > 80) {
+		t.Fatalf("%+v (%v) from %s", res, err, js)
+	}
+	ev, err := run(t, "eval", "--json", "--net", out, "--data", "data:mnist/test")
+	var e struct {
+		Accuracy float64 `json:"accuracy"`
+	}
+	if err != nil || json.Unmarshal([]byte(ev), &e) != nil || math.Abs(e.Accuracy-res.Test) > 1e-9 {
+		t.Errorf("eval of the trained network: %v %v, train said %v", err, e.Accuracy, res.Test)
+	}
+}

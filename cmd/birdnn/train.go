@@ -25,12 +25,13 @@ func newTrain() *cobra.Command {
 	c := &trainCmd{}
 	cmd := &cobra.Command{
 		Use:   "train --config FILE [--set key=value ...] [--out FILE] [--force] [--json]",
-		Short: "Train a network of a chosen architecture and activation, on a CSV or by distilling a teacher",
+		Short: "Train a network of a chosen architecture and activation: on a CSV, by distilling a teacher, or a classifier on MNIST",
 		Long: `Train a new network as a YAML config says (keys: configs.Train; see docs/activations.md): hidden
 layer sizes and activation, and either csv (a dataset of inputs and targets or class labels) or teacher (a
 network to distil over its input domain, with samples where its decision changes and, given a property,
-around its counterexamples). Adam with early stopping on the held-out argmin agreement; the seed makes it
-repeatable. BIRDNN_TRAIN_* environment variables override keys (BIRDNN_TRAIN_EPOCHS=50).
+around its counterexamples), or data (data:mnist/train: a classifier, with conv layers if wanted, trained on
+the cross-entropy; test scores it, poison backdoors it, BadNets-style). Adam with early stopping on the
+held-out argmin agreement (a classifier's accuracy); the seed makes it repeatable. BIRDNN_TRAIN_* environment variables override keys (BIRDNN_TRAIN_EPOCHS=50).
 
 Writes the network as one ONNX file (the config's out, or --out); an existing file is kept unless
 --force. Nothing is written until training has finished (Ctrl-C leaves no partial output).`,
@@ -38,7 +39,7 @@ Writes the network as one ONNX file (the config's out, or --out); an existing fi
 		RunE: c.run,
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&c.cfgPath, "config", "", "YAML training config")
+	fl.StringVar(&c.cfgPath, "config", "", "YAML training config, or a shipped one by name (mnist_fc, mnist_cnn, mnist_fc_badnets, mnist_cnn_badnets)")
 	fl.StringArrayVar(&c.sets, "set", nil, "override a config key: key=value (repeatable)")
 	fl.StringVar(&c.out, "out", "", "the ONNX file to write (default: the config's out)")
 	fl.BoolVar(&c.force, "force", false, "overwrite the output file")
@@ -50,7 +51,7 @@ Writes the network as one ONNX file (the config's out, or --out); an existing fi
 }
 
 func (c *trainCmd) run(cmd *cobra.Command, _ []string) error {
-	cfg, err := configs.LoadTrain(c.cfgPath, nil, c.sets)
+	cfg, err := configs.OpenTrain(c.cfgPath, c.sets)
 	if err != nil {
 		return err
 	}
@@ -72,6 +73,25 @@ func (c *trainCmd) run(cmd *cobra.Command, _ []string) error {
 	}
 	if err := netio.Save(cfg.Out, res.Net, netio.Options{}); err != nil {
 		return err
+	}
+	if cs := res.Classifier; cs != nil {
+		if c.asJSON {
+			return writeJSON(cmd.OutOrStdout(), map[string]any{"out": cfg.Out, "heldout_accuracy": cs.HeldOut,
+				"test_accuracy": jsonNumber(cs.Test), "poisoned": cs.Poisoned, "backdoor_success": jsonNumber(cs.Backdoor),
+				"epochs": res.Epochs, "seconds": res.Seconds})
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "held-out accuracy %.2f%%", cs.HeldOut)
+		if cfg.Test != "" {
+			fmt.Fprintf(cmd.OutOrStdout(), ", test accuracy %.2f%%", cs.Test)
+		}
+		if cs.Poisoned > 0 {
+			fmt.Fprintf(cmd.OutOrStdout(), "; %d training images poisoned", cs.Poisoned)
+			if cfg.Test != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), ", backdoor success %.2f%% on the test images", cs.Backdoor)
+			}
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "; %d epochs, %.1fs\nwrote %s\n", res.Epochs, res.Seconds, cfg.Out)
+		return nil
 	}
 	if c.asJSON {
 		return writeJSON(cmd.OutOrStdout(), struct {
