@@ -4,8 +4,6 @@ import (
 	"math"
 	"sort"
 	"time"
-
-	"github.com/birdnn/birdnn/property"
 )
 
 // newPace returns the test of Options.Grace and Options.Stall: called with the time since the start, the
@@ -81,24 +79,4 @@ func newPace(timeout, grace time.Duration, stall float64) func(now time.Duration
 		ok = gain > 0 && (1-proven)/gain <= left && fall > 0 && float64(open)/fall <= left
 		return ok
 	}
-}
-
-// volumeFraction returns the volume of box over that of whole (whole's volume is taken as 1 when it has
-// no dimensions). Degenerate dimensions (zero width) count as width 1.
-func volumeFraction(box, whole property.Box) float64 {
-	v := 1.0
-	for i := range box.Lo {
-		w := box.Hi[i] - box.Lo[i]
-		if whole.Dim() > 0 {
-			if ww := whole.Hi[i] - whole.Lo[i]; ww > 0 {
-				w /= ww
-			} else {
-				w = 1
-			}
-		} else if w <= 0 {
-			w = 1
-		}
-		v *= w
-	}
-	return v
 }

@@ -48,11 +48,22 @@ func newSearch(ctx context.Context, net *nn.Network, prop *property.Property, op
 		onCourse: newPace(opt.Timeout, opt.Grace, opt.Stall), collecting: opt.Collect > 1,
 		seen: map[string]bool{}, verdict: Certified}
 	s.cond = sync.NewCond(&s.mu)
+	// Case weights from log volumes: the volume of a box of many dimensions (784 pixels of width 0.06)
+	// underflows to 0.
 	s.caseWeight = make([]float64, len(prop.Cases))
-	total := 0.0
+	top := math.Inf(-1)
 	for k, c := range prop.Cases {
 		s.stack = append(s.stack, job{box: c.Box, kase: k, share: 1})
-		s.caseWeight[k] = volumeFraction(c.Box, property.Box{})
+		for i := range c.Box.Lo {
+			if w := c.Box.Hi[i] - c.Box.Lo[i]; w > 0 {
+				s.caseWeight[k] += math.Log(w)
+			}
+		}
+		top = math.Max(top, s.caseWeight[k])
+	}
+	total := 0.0
+	for k := range s.caseWeight {
+		s.caseWeight[k] = math.Exp(s.caseWeight[k] - top)
 		total += s.caseWeight[k]
 	}
 	for k := range s.caseWeight {
@@ -88,6 +99,9 @@ func (s *search) work() {
 	}
 	if !s.opt.SmearOnly {
 		bd.neuronCandidates = max(s.opt.ReluSplits, 0)
+		if bd.neuronCandidates == 0 && s.net.Inputs() > highDim {
+			bd.neuronCandidates = highDimReluSplits
+		}
 	}
 	var ex *exact
 	var countUnstable func([][]Interval) int // steers branching toward the exact decision

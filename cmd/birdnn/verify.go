@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/verify"
 	"github.com/spf13/cobra"
 )
@@ -68,9 +67,6 @@ func (c *verifyCmd) run(cmd *cobra.Command, _ []string) error {
 	}
 	if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
 		return fmt.Errorf("%s and %s: %w", c.propPath, c.netPath, err)
-	}
-	if !net.AllDense() {
-		return fmt.Errorf("verify %s: %w", c.netPath, nn.ErrNotDense)
 	}
 	if !(c.opt.Stall >= 0 && c.opt.Stall < 1) {
 		return fmt.Errorf("--stall %v: want a share in [0, 1)", c.opt.Stall)
