@@ -271,3 +271,46 @@ func TestReadConv(t *testing.T) {
 		}
 	}
 }
+
+// TestReadBatchNorm reads Conv-BatchNormalization-Relu and compares the folded layer with the batch
+// normalization applied by hand to the convolution's outputs.
+func TestReadBatchNorm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	vec := func(n int, lo float64) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = float64(float32(lo + rng.Float64()))
+		}
+		return v
+	}
+	k, b := vec(3*1*3*3, -0.5), vec(3, -0.5)
+	gamma, beta, mean, variance := vec(3, 0.5), vec(3, -0.5), vec(3, -0.5), vec(3, 0.1)
+	ints := func(name string, v ...int64) attr { return attr{name: name, ints: v, typ: attrInts} }
+	conv := encodeNode("c", "Conv", []string{"x", "k", "b"}, []string{"h"}, []attr{ints("kernel_shape", 3, 3)})
+	nodes := [][]byte{conv,
+		encodeNode("bn", "BatchNormalization", []string{"h", "g", "be", "m", "v"}, []string{"h2"}, []attr{{name: "epsilon", f: 0.001, typ: attrFloat}}),
+		encodeNode("r", "Relu", []string{"h2"}, []string{"y"}, nil)}
+	inits := []tensorSpec{{"k", []int64{3, 1, 3, 3}, k}, {"b", []int64{3}, b}, {"g", []int64{3}, gamma}, {"be", []int64{3}, beta}, {"m", []int64{3}, mean}, {"v", []int64{3}, variance}}
+	net, err := Read(bytes.NewReader(model([]int64{1, 1, 5, 5}, "y", nodes, inits)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Read(bytes.NewReader(model([]int64{1, 1, 5, 5}, "h", [][]byte{conv}, inits)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := vec(2*25, -1)
+	got, z := net.Forward(x), plain.Forward(x)
+	eps := float64(float32(0.001))
+	for i, v := range z {
+		c := i % 27 / 9 // 3 channels of 3 x 3 outputs
+		want := max(0, gamma[c]*(v-mean[c])/math.Sqrt(variance[c]+eps)+beta[c])
+		if math.Abs(got[i]-want) > 1e-12 {
+			t.Fatalf("output %d: %v, by hand %v", i, got[i], want)
+		}
+	}
+	bad := [][]byte{encodeNode("bn", "BatchNormalization", []string{"x", "g", "be", "m", "v"}, []string{"y"}, nil)}
+	if _, err := Read(bytes.NewReader(model([]int64{1, 3}, "y", bad, inits))); err == nil || !strings.Contains(err.Error(), "must follow") {
+		t.Errorf("BatchNormalization of the input: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 
 	"github.com/birdnn/birdnn/activation"
@@ -229,6 +230,8 @@ func (c *chain) apply(n *nodeProto) error {
 		err = c.conv(n)
 	case "MaxPool", "AveragePool":
 		err = c.pool(n)
+	case "BatchNormalization":
+		err = c.batchNorm(n)
 	default:
 		err = c.activate(n)
 	}
@@ -380,11 +383,63 @@ func (c *chain) add(n *nodeProto) error {
 	return nil
 }
 
+// batchNorm folds an inference-mode BatchNormalization into the open Conv, Gemm or MatMul layer before
+// it: y = gamma (z - mean) / sqrt(var + epsilon) + beta per channel (a conv layer's kernel, a dense
+// layer's neuron) is the layer with its unit's weights times s = gamma / sqrt(var + epsilon) and bias
+// (b - mean) s + beta.
+func (c *chain) batchNorm(n *nodeProto) error {
+	if len(n.inputs) != 5 || n.inputs[0] != c.cur {
+		return fmt.Errorf("BatchNormalization must take the data and four constants (scale, B, mean, var)")
+	}
+	if a := attrOf(n, "training_mode"); a != nil && a.i != 0 {
+		return fmt.Errorf("BatchNormalization in training mode is not supported")
+	}
+	if !c.open || len(c.layers) == 0 || (c.layers[len(c.layers)-1].Kind != nn.Conv && c.layers[len(c.layers)-1].Kind != nn.Dense) {
+		return fmt.Errorf("BatchNormalization must follow a Conv, Gemm or MatMul (before its activation), into which it is folded")
+	}
+	eps := 1e-5
+	if a := attrOf(n, "epsilon"); a != nil {
+		eps = float64(a.f)
+	}
+	l := &c.layers[len(c.layers)-1]
+	units := l.Out
+	if l.Kind == nn.Conv {
+		units = l.Geom.OutC
+	}
+	var p [4][]float64
+	for i, name := range []string{"scale", "B", "mean", "var"} {
+		v, _, err := c.constant(n.inputs[i+1])
+		if err != nil {
+			return fmt.Errorf("BatchNormalization %s: %w", name, err)
+		}
+		if len(v) != units {
+			return fmt.Errorf("BatchNormalization %s has %d values, the layer before has %d channels", name, len(v), units)
+		}
+		p[i] = v
+	}
+	if len(l.B) == 0 {
+		l.B = make([]float64, units)
+	}
+	per := len(l.W) / units
+	for j := 0; j < units; j++ {
+		if !(p[3][j]+eps > 0) {
+			return fmt.Errorf("BatchNormalization var[%d] + epsilon = %v is not positive", j, p[3][j]+eps)
+		}
+		s := p[0][j] / math.Sqrt(p[3][j]+eps)
+		for i := j * per; i < (j+1)*per; i++ {
+			l.W[i] *= s
+		}
+		l.B[j] = (l.B[j]-p[2][j])*s + p[1][j]
+	}
+	c.biased = true
+	return nil
+}
+
 // activate sets the open layer's activation.
 func (c *chain) activate(n *nodeProto) error {
 	name, ok := activationOps[n.opType]
 	if !ok {
-		return fmt.Errorf("operator %s is not supported (supported: Conv, MaxPool, AveragePool, Gemm, MatMul, Add, Sub, Div, Flatten, Reshape, Relu, LeakyRelu, Sigmoid, Tanh, Elu, Softplus)", n.opType)
+		return fmt.Errorf("operator %s is not supported (supported: Conv, MaxPool, AveragePool, BatchNormalization, Gemm, MatMul, Add, Sub, Div, Flatten, Reshape, Relu, LeakyRelu, Sigmoid, Tanh, Elu, Softplus)", n.opType)
 	}
 	if !c.open {
 		return fmt.Errorf("%s must follow a Gemm, MatMul, Conv or pooling layer", n.opType)
