@@ -17,8 +17,11 @@ import (
 // Options says how to attack.
 type Options struct {
 	// Method is "fgsm" (one step of Eps) or "pgd" (Steps steps of StepSize from a random start in the
-	// ball, each projected back onto it).
+	// ball, each projected back onto it), or "trigger": stamp Trigger on the image (a backdoor's
+	// attack, towards Target; Eps is not used).
 	Method string
+	// Trigger is the "trigger" method's stamp.
+	Trigger *Trigger
 	// Eps is the L-infinity radius, in the network's input units.
 	Eps float64
 	// Steps and StepSize are PGD's (defaults 10 and 2.5*Eps/Steps).
@@ -57,7 +60,7 @@ func Run(net *nn.Network, x []float64, labels []int, opt Options) (*Result, erro
 	if len(x) != len(labels)*d {
 		return nil, fmt.Errorf("attack: %d values for %d rows of %d inputs", len(x), len(labels), d)
 	}
-	if !(opt.Eps > 0) {
+	if !(opt.Eps > 0) && opt.Method != "trigger" {
 		return nil, errors.New("attack: eps must be positive")
 	}
 	if opt.Target >= m {
@@ -70,6 +73,16 @@ func Run(net *nn.Network, x []float64, labels []int, opt Options) (*Result, erro
 	}
 	switch opt.Method {
 	case "fgsm":
+	case "trigger":
+		if opt.Trigger == nil || opt.Target < 0 {
+			return nil, errors.New("attack: the trigger method needs a trigger and a target class")
+		}
+		if err := opt.Trigger.Check(); err != nil {
+			return nil, err
+		}
+		if opt.Trigger.C*opt.Trigger.H*opt.Trigger.W != d {
+			return nil, fmt.Errorf("attack: a %dx%dx%d trigger image for %d inputs", opt.Trigger.C, opt.Trigger.H, opt.Trigger.W, d)
+		}
 	case "pgd":
 		if opt.Steps <= 0 {
 			opt.Steps = 10
@@ -78,7 +91,7 @@ func Run(net *nn.Network, x []float64, labels []int, opt Options) (*Result, erro
 			opt.StepSize = 2.5 * opt.Eps / float64(opt.Steps)
 		}
 	default:
-		return nil, fmt.Errorf("attack: method %q: want fgsm or pgd", opt.Method)
+		return nil, fmt.Errorf("attack: method %q: want fgsm, pgd or trigger", opt.Method)
 	}
 	n := len(labels)
 	res := &Result{X: append([]float64(nil), x...), Rows: n}
@@ -89,7 +102,11 @@ func Run(net *nn.Network, x []float64, labels []int, opt Options) (*Result, erro
 		attacked[r] = c == labels[r] && (opt.Target < 0 || c != opt.Target)
 	}
 	par.For(n, func(r int) {
-		if attacked[r] {
+		switch {
+		case !attacked[r]:
+		case opt.Method == "trigger":
+			opt.Trigger.Stamp(res.X[r*d : (r+1)*d])
+		default:
 			attackRow(net, res.X[r*d:(r+1)*d], labels[r], opt, uint64(r))
 		}
 	})

@@ -69,3 +69,21 @@ func TestBackdoorSuccess(t *testing.T) {
 		t.Errorf("success %v%% of %d, want 100%% of 2", got, n)
 	}
 }
+
+// TestTriggerMethod: the trigger attack on the corner-pixel classifier turns every correctly classified
+// image of class 0 into class 1, and leaves the others as they were.
+func TestTriggerMethod(t *testing.T) {
+	tr := Trigger{C: 1, H: 2, W: 2, Size: 1, Value: 1}
+	net := &nn.Network{Layers: []nn.Layer{{In: 4, Out: 2, W: []float64{0, 0, 0, 0, 0, 0, 0, 1}, B: []float64{0.5, 0}, Act: activation.Identity}}}
+	x := []float64{0.2, 0.3, 0.1, 0, 0.9, 0.9, 0.9, 0, 0, 0, 0, 0.9}
+	res, err := Run(net, x, []int{0, 0, 1}, Options{Method: "trigger", Trigger: &tr, Target: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Attacked != 2 || res.Success != 100 || res.X[3] != 1 || res.X[7] != 1 || res.X[11] != 0.9 {
+		t.Errorf("attacked %d, success %v%%, x %v", res.Attacked, res.Success, res.X)
+	}
+	if _, err := Run(net, x, []int{0, 0, 1}, Options{Method: "trigger", Target: 1}); err == nil {
+		t.Error("trigger method without a trigger: no error")
+	}
+}

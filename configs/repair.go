@@ -102,6 +102,14 @@ type Dataset struct {
 	// Anchors is how many uniform samples of the network's whole input domain hold their original outputs
 	// during repair (0: none).
 	Anchors int `mapstructure:"anchors"`
+	// Labelled makes the repair a classifier's: every file's rows carry their class label (a CSV's
+	// last column; data:mnist/test and data:mnist/train have theirs, pixels in [0, 1]), and without a
+	// property the property is that every repair and test input is classified as its label (the
+	// highest output) ahead of the others by more than Margin. Limit keeps the first Limit rows of each
+	// file (0: all).
+	Labelled bool    `mapstructure:"labelled"`
+	Margin   float64 `mapstructure:"margin"`
+	Limit    int     `mapstructure:"limit"`
 }
 
 // Imitate controls positive search and imitation targets.
@@ -253,8 +261,11 @@ func (c *Repair) Validate() error {
 	if c.Network == "" {
 		bad("network: missing")
 	}
-	if c.Property == "" && len(c.Properties) == 0 {
-		bad("property: missing (give property or properties)")
+	if c.Property == "" && len(c.Properties) == 0 && !c.Dataset.Labelled {
+		bad("property: missing (give property or properties, or a labelled dataset)")
+	}
+	if d := c.Dataset; d.Labelled && (d.Negatives == "" || d.Margin < 0 || d.Limit < 0) {
+		bad("dataset: a labelled repair needs negatives (the inputs to classify right), margin and limit >= 0")
 	}
 	if c.Property != "" && len(c.Properties) > 0 {
 		bad("give property or properties, not both")

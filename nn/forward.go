@@ -102,6 +102,21 @@ func Argmax(y []float64) int {
 	return best
 }
 
+// ClassAgreement is Agreement for classifiers: the percentage of rows whose classes (argmax) agree.
+func ClassAgreement(ya, yb []float64, m int) float64 {
+	n := min(len(ya), len(yb)) / m
+	if n == 0 {
+		return math.NaN()
+	}
+	same := 0
+	for i := 0; i < n; i++ {
+		if Argmax(ya[i*m:(i+1)*m]) == Argmax(yb[i*m:(i+1)*m]) {
+			same++
+		}
+	}
+	return 100 * float64(same) / float64(n)
+}
+
 // Agreement is the percentage of rows (m outputs each) of ya and yb whose decisions (argmin) agree; NaN
 // when there are no rows. It is birdnn's fidelity measure.
 func Agreement(ya, yb []float64, m int) float64 {

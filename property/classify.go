@@ -103,6 +103,7 @@ func Classified(xs []float64, inputs int, labels []int, outputs int, margin floa
 		seen[key] = r
 		p.Cases = append(p.Cases, Case{Box: Box{Lo: x, Hi: x}, Unsafe: Misclassified(l, outputs, margin)})
 	}
+	p.indexPoints()
 	return p, nil
 }
 

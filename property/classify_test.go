@@ -2,6 +2,7 @@ package property
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -119,5 +120,41 @@ func TestClassified(t *testing.T) {
 	}
 	if _, err := Classified([]float64{0, 0}, 2, []int{2}, 2, 0); err == nil {
 		t.Error("label out of range: no error")
+	}
+}
+
+// TestPointIndex: with many point cases the index finds the same cases as a linear scan of them.
+func TestPointIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n, d = 200, 30
+	xs := make([]float64, n*d)
+	labels := make([]int, n)
+	for i := range xs {
+		xs[i] = float64(rng.IntN(3)) / 2 // few distinct values: long shared prefixes
+	}
+	for r := range labels {
+		labels[r] = rng.IntN(4)
+	}
+	xs[5] = 0 // and a zero that a -0 query must find
+	p, err := Classified(xs, d, labels, 4, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.points == nil {
+		t.Fatal("no index")
+	}
+	scan := &Property{Inputs: d, Outputs: 4, Cases: p.Cases}
+	for r := 0; r < n; r++ {
+		x := append([]float64(nil), xs[r*d:(r+1)*d]...)
+		if r == 0 {
+			x[5] = math.Copysign(0, -1)
+		}
+		y := []float64{rng.Float64(), rng.Float64(), rng.Float64(), rng.Float64()}
+		if p.CaseOf(x) != scan.CaseOf(x) || p.Unsafe(x, y) != scan.Unsafe(x, y) || p.Margin(x, y) != scan.Margin(x, y) {
+			t.Fatalf("row %d: index and scan disagree", r)
+		}
+	}
+	if p.CaseOf(make([]float64, d)) != scan.CaseOf(make([]float64, d)) {
+		t.Error("a point in no case")
 	}
 }

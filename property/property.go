@@ -20,6 +20,10 @@ type Property struct {
 	Inputs, Outputs int
 	// Cases pair an input box with the unsafe region that applies on it.
 	Cases []Case
+
+	// points, when not nil, indexes cases whose boxes are single points by a hash of the point: a
+	// labelled set of thousands of images is looked up in constant time (see indexPoints).
+	points map[uint64][]int
 }
 
 // Case is one input box and the unsafe region of outputs on it.
@@ -155,8 +159,76 @@ func (b Box) Sample(rng *rand.Rand, n int) []float64 {
 	return out
 }
 
+// pointHash hashes a point (FNV-1a over its values' bits, with -0 taken as 0).
+func pointHash(x []float64) uint64 {
+	h := uint64(14695981039346656037)
+	for _, v := range x {
+		if v == 0 {
+			v = 0
+		}
+		b := math.Float64bits(v)
+		for k := 0; k < 64; k += 8 {
+			h ^= (b >> k) & 0xff
+			h *= 1099511628211
+		}
+	}
+	return h
+}
+
+// indexPoints indexes the cases by their points when every box is a single point and there are many.
+func (p *Property) indexPoints() {
+	if len(p.Cases) < 16 {
+		return
+	}
+	for _, c := range p.Cases {
+		if !slices.Equal(c.Box.Lo, c.Box.Hi) {
+			return
+		}
+	}
+	p.points = make(map[uint64][]int, len(p.Cases))
+	for i, c := range p.Cases {
+		h := pointHash(c.Box.Lo)
+		p.points[h] = append(p.points[h], i)
+	}
+}
+
+// candidates returns the indices of the cases whose boxes may contain x, in order.
+func (p *Property) candidates(x []float64) []int {
+	if p.points != nil {
+		return p.points[pointHash(x)]
+	}
+	return nil
+}
+
+// CasesOf returns the indices of every case whose box contains x, in order.
+func (p *Property) CasesOf(x []float64) []int {
+	var out []int
+	if p.points != nil {
+		for _, i := range p.candidates(x) {
+			if p.Cases[i].Box.Contains(x) {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	for i, c := range p.Cases {
+		if c.Box.Contains(x) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // CaseOf returns the index of the first case whose box contains x, or -1.
 func (p *Property) CaseOf(x []float64) int {
+	if p.points != nil {
+		for _, i := range p.candidates(x) {
+			if p.Cases[i].Box.Contains(x) {
+				return i
+			}
+		}
+		return -1
+	}
 	for i, c := range p.Cases {
 		if c.Box.Contains(x) {
 			return i
@@ -168,6 +240,14 @@ func (p *Property) CaseOf(x []float64) int {
 // Unsafe reports whether input x with output y violates the property: x lies in a case's box and y in that
 // case's unsafe region.
 func (p *Property) Unsafe(x, y []float64) bool {
+	if p.points != nil {
+		for _, i := range p.candidates(x) {
+			if c := p.Cases[i]; c.Box.Contains(x) && c.Unsafe.Unsafe(y) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, c := range p.Cases {
 		if c.Box.Contains(x) && c.Unsafe.Unsafe(y) {
 			return true
@@ -180,6 +260,14 @@ func (p *Property) Unsafe(x, y []float64) bool {
 // no box (the property says nothing there).
 func (p *Property) Margin(x, y []float64) float64 {
 	m := math.Inf(1)
+	if p.points != nil {
+		for _, i := range p.candidates(x) {
+			if c := p.Cases[i]; c.Box.Contains(x) {
+				m = math.Min(m, c.Unsafe.Margin(y))
+			}
+		}
+		return m
+	}
 	for _, c := range p.Cases {
 		if c.Box.Contains(x) {
 			m = math.Min(m, c.Unsafe.Margin(y))

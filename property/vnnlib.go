@@ -389,6 +389,7 @@ func Read(r io.Reader) (*Property, error) {
 	if len(prop.Cases) == 0 {
 		return nil, errors.New("every case of the property has an empty input box or an unsatisfiable output constraint")
 	}
+	prop.indexPoints()
 	return prop, nil
 }
 

@@ -28,13 +28,10 @@ func newCaseSets(prop *property.Property) *caseSets {
 // of returns the set of x's cases, or -1 when x lies in no box.
 func (cs *caseSets) of(x []float64) int {
 	var key strings.Builder
-	var cases []int
-	for i, c := range cs.prop.Cases {
-		if c.Box.Contains(x) {
-			cases = append(cases, i)
-			key.WriteString(strconv.Itoa(i))
-			key.WriteByte(',')
-		}
+	cases := cs.prop.CasesOf(x)
+	for _, i := range cases {
+		key.WriteString(strconv.Itoa(i))
+		key.WriteByte(',')
 	}
 	if len(cases) == 0 {
 		return -1

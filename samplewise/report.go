@@ -36,8 +36,10 @@ type Report struct {
 	Seed              uint64             `json:"seed"`
 }
 
-// Fidelity is argmin agreement with the original network, in percent.
+// Fidelity is decision agreement with the original network, in percent: of the argmin (ACAS Xu's
+// advisory), or of the argmax for a classifier (Decision says which).
 type Fidelity struct {
+	Decision         string `json:"decision"`
 	HeldOutPositives Figure `json:"held_out_positives"`
 	Domain           Figure `json:"domain"`
 	DomainSamples    int    `json:"domain_samples"`
@@ -91,8 +93,12 @@ func (r *Report) Markdown(extra ...[]byte) []byte {
 	fmt.Fprintf(&b, "| repair success | %s | %d repair negatives |\n", f(r.RepairSuccessRate), r.Counts.RepairNegatives)
 	fmt.Fprintf(&b, "| generalization | %s | %d held-out negatives |\n", f(r.Generalization), r.Counts.TestNegatives)
 	fmt.Fprintf(&b, "| drawdown | %s | %d held-out positives |\n", f(r.Drawdown), r.Counts.TestPositives)
-	fmt.Fprintf(&b, "| fidelity (argmin agreement) | %s | held-out positives |\n", f(r.Fidelity.HeldOutPositives))
-	fmt.Fprintf(&b, "| fidelity (argmin agreement) | %s | %d uniform samples of the %s |\n", f(r.Fidelity.Domain), r.Fidelity.DomainSamples, r.Fidelity.DomainBox)
+	dec := r.Fidelity.Decision
+	if dec == "" {
+		dec = "argmin"
+	}
+	fmt.Fprintf(&b, "| fidelity (%s agreement) | %s | held-out positives |\n", dec, f(r.Fidelity.HeldOutPositives))
+	fmt.Fprintf(&b, "| fidelity (%s agreement) | %s | %d uniform samples of the %s |\n", dec, f(r.Fidelity.Domain), r.Fidelity.DomainSamples, r.Fidelity.DomainBox)
 	fmt.Fprintf(&b, "| output deviation ‖f'−f‖/‖f‖ | %.4g | held-out positives |\n", float64(r.OutputDeviation))
 	fmt.Fprintf(&b, "| neurons changed | %d | |\n| parameters changed | %d | |\n\n", r.NeuronsChanged, r.ParametersChanged)
 	if len(r.Localized) > 0 {

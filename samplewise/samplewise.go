@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,9 @@ type Problem struct {
 	Focus int
 	// NetworkPath and PropertyPath name the files, for the report.
 	NetworkPath, PropertyPath string
+	// Classifier says the network is a classifier (a labelled dataset): fidelity compares classes,
+	// the highest outputs, instead of the lowest.
+	Classifier bool
 }
 
 // Result is a finished repair.
@@ -66,60 +70,53 @@ func Load(ctx context.Context, cfg *configs.Repair) (*Problem, error) {
 	if !net.AllDense() {
 		return nil, fmt.Errorf("repair %s: %w", cfg.Network, nn.ErrNotDense)
 	}
+	d := cfg.Dataset
+	var repairX, testX []float64
+	var repairL, testL []int
+	for i, f := range []string{d.Negatives, d.Positives, d.TestNegatives, d.TestPositives} {
+		x, l, err := readRows(f, net, d)
+		if err != nil {
+			return nil, err
+		}
+		if i < 2 {
+			repairX, repairL = append(repairX, x...), append(repairL, l...)
+		} else {
+			testX, testL = append(testX, x...), append(testL, l...)
+		}
+	}
+	var prop *property.Property
 	propNames := cfg.Properties
-	if len(propNames) == 0 {
+	if len(propNames) == 0 && cfg.Property != "" {
 		propNames = []string{cfg.Property}
 	}
-	var props []*property.Property
-	for _, name := range propNames {
-		propPath, err := datasets.Resolve(name)
+	if len(propNames) == 0 {
+		// A classifier's repair: every input must get its label.
+		prop, err = property.Classified(append(slices.Clone(repairX), testX...), net.Inputs(), append(slices.Clone(repairL), testL...), net.Outputs(), d.Margin)
 		if err != nil {
 			return nil, err
 		}
-		prop, err := property.ReadFile(propPath)
-		if err != nil {
+		propNames = []string{fmt.Sprintf("classified as labelled (margin %g)", d.Margin)}
+	} else {
+		var props []*property.Property
+		for _, name := range propNames {
+			propPath, err := datasets.Resolve(name)
+			if err != nil {
+				return nil, err
+			}
+			prop, err := property.ReadFile(propPath)
+			if err != nil {
+				return nil, err
+			}
+			if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
+				return nil, fmt.Errorf("%s and %s: %w", name, cfg.Network, err)
+			}
+			props = append(props, prop)
+		}
+		if prop, err = property.Merge(props...); err != nil {
 			return nil, err
 		}
-		if err := prop.Check(net.Inputs(), net.Outputs()); err != nil {
-			return nil, fmt.Errorf("%s and %s: %w", name, cfg.Network, err)
-		}
-		props = append(props, prop)
 	}
-	prop, err := property.Merge(props...)
-	if err != nil {
-		return nil, err
-	}
-	p := &Problem{Net: net, Prop: prop, NetworkPath: cfg.Network, PropertyPath: strings.Join(propNames, " + ")}
-	d := cfg.Dataset
-	read := func(path string) ([]float64, error) {
-		if path == "" {
-			return nil, nil
-		}
-		rp, err := datasets.Resolve(path)
-		if err != nil {
-			return nil, err
-		}
-		t, err := datasets.ReadCSVFile(rp, net.Inputs())
-		if err != nil {
-			return nil, err
-		}
-		return t.Data, nil
-	}
-	var repairX, testX []float64
-	for _, f := range []string{d.Negatives, d.Positives} {
-		x, err := read(f)
-		if err != nil {
-			return nil, err
-		}
-		repairX = append(repairX, x...)
-	}
-	for _, f := range []string{d.TestNegatives, d.TestPositives} {
-		x, err := read(f)
-		if err != nil {
-			return nil, err
-		}
-		testX = append(testX, x...)
-	}
+	p := &Problem{Net: net, Prop: prop, NetworkPath: cfg.Network, PropertyPath: strings.Join(propNames, " + "), Classifier: d.Labelled}
 	if d.Negatives == "" {
 		repairX = prop.Sample(rand.New(rand.NewPCG(cfg.Seed, 1)), d.Samples)
 	}
@@ -154,6 +151,63 @@ func Load(ctx context.Context, cfg *configs.Repair) (*Problem, error) {
 		return nil, fmt.Errorf("%s satisfies %s on all %d repair inputs: nothing to repair", cfg.Network, cfg.Property, len(repairX)/net.Inputs())
 	}
 	return p, nil
+}
+
+// readRows reads one dataset file for net: a CSV (with its class label as the last column when the
+// dataset is labelled) or data:mnist/*, its first d.Limit rows when d.Limit > 0. Labels are returned
+// for a labelled dataset only.
+func readRows(ref string, net *nn.Network, d configs.Dataset) ([]float64, []int, error) {
+	if ref == "" {
+		return nil, nil, nil
+	}
+	in := net.Inputs()
+	var t *datasets.Table
+	var err error
+	if strings.HasPrefix(ref, "data:mnist/") {
+		if t, err = datasets.ReadInputs(ref, in); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		rp, err := datasets.Resolve(ref)
+		if err != nil {
+			return nil, nil, err
+		}
+		cols := in
+		if d.Labelled {
+			cols++
+		}
+		if t, err = datasets.ReadCSVFile(rp, cols); err != nil {
+			return nil, nil, err
+		}
+		if d.Labelled {
+			x := make([]float64, 0, t.Rows()*in)
+			t.Labels = make([]int, t.Rows())
+			for r := 0; r < t.Rows(); r++ {
+				row := t.Row(r)
+				l := row[in]
+				if l != math.Trunc(l) || l < 0 || int(l) >= net.Outputs() {
+					return nil, nil, fmt.Errorf("%s: row %d: label %v is not a class of %d", ref, r+1, l, net.Outputs())
+				}
+				x, t.Labels[r] = append(x, row[:in]...), int(l)
+			}
+			t.Data = x
+		}
+	}
+	n := t.Rows()
+	if t.Labels != nil {
+		n = len(t.Labels)
+	}
+	if d.Limit > 0 && d.Limit < n {
+		n = d.Limit
+	}
+	x := t.Data[:n*in]
+	if !d.Labelled {
+		return x, nil, nil
+	}
+	if t.Labels == nil {
+		return nil, nil, fmt.Errorf("%s has no labels", ref)
+	}
+	return x, t.Labels[:n], nil
 }
 
 // focusSamples keeps the first half of the samples x and replaces the rest with points drawn within 1%
@@ -333,7 +387,12 @@ func measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, see
 
 	y0, y1 := net.Forward(p.TestPos), repaired.Forward(p.TestPos)
 	r.Drawdown = pct(unsafe(p.TestPos, y1), rows(p.TestPos))
-	r.Fidelity.HeldOutPositives = Figure(nn.Agreement(y0, y1, m))
+	agree := nn.Agreement
+	r.Fidelity.Decision = "argmin"
+	if p.Classifier {
+		agree, r.Fidelity.Decision = nn.ClassAgreement, "argmax"
+	}
+	r.Fidelity.HeldOutPositives = Figure(agree(y0, y1, m))
 	if len(y0) > 0 {
 		num, den := 0.0, 0.0
 		for i := range y0 {
@@ -348,7 +407,7 @@ func measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, see
 	r.Fidelity.DomainSamples = domainSamples
 	if domainSamples > 0 {
 		x := box.Sample(rand.New(rand.NewPCG(seed, 3)), domainSamples)
-		r.Fidelity.Domain = Figure(nn.Agreement(net.Forward(x), repaired.Forward(x), m))
+		r.Fidelity.Domain = Figure(agree(net.Forward(x), repaired.Forward(x), m))
 	}
 	r.NeuronsChanged, r.ParametersChanged = changed(net, repaired)
 }

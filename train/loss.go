@@ -224,11 +224,18 @@ func sortedInts(v []int) bool {
 // case the indices of its conjunctions in that list; use them to fill ViolationLoss's weights.
 func Conjunctions(p *property.Property) ([]property.Conjunction, [][]int) {
 	var all []property.Conjunction
+	seen := map[string]int{} // equal conjunctions of different cases are one (a classifier's labels)
 	idx := make([][]int, len(p.Cases))
 	for i, c := range p.Cases {
 		for _, conj := range c.Unsafe {
-			idx[i] = append(idx[i], len(all))
-			all = append(all, conj)
+			key := fmt.Sprint(conj)
+			k, ok := seen[key]
+			if !ok {
+				k = len(all)
+				seen[key] = k
+				all = append(all, conj)
+			}
+			idx[i] = append(idx[i], k)
 		}
 	}
 	return all, idx

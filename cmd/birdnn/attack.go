@@ -18,18 +18,21 @@ type attackCmd struct {
 	pixelScale                  float64
 	opt                         attack.Options
 	limit                       int
-	force, asJSON               bool
+	force, asJSON, withLabels   bool
+	trigger                     attack.Trigger
 }
 
 func newAttack() *cobra.Command {
 	c := &attackCmd{}
 	cmd := &cobra.Command{
-		Use:   "attack --net FILE --data data:mnist/test|CSV [--labels CSV] [--method fgsm|pgd] --eps E [--out FILE.csv] [--json]",
+		Use:   "attack --net FILE --data data:mnist/test|CSV [--labels CSV] [--method fgsm|pgd|trigger] [--eps E] [--out FILE.csv] [--json]",
 		Short: "Make adversarial examples of a classifier (FGSM or PGD) and report the attack success rate",
 		Long: `Attack each labelled input of --data that the network classifies correctly (the class being the output of
 highest score): FGSM takes one step of --eps along the sign of the cross-entropy's gradient; PGD starts at a
 random point of the L-infinity ball of radius --eps and takes --steps steps of --step-size, each projected
 back onto the ball, stopping at the first success. --target T asks for class T instead of any wrong class.
+--method trigger stamps a BadNets trigger (a --trigger-size square of --trigger-value, --trigger-margin
+pixels from the bottom-right corner) on each image not of class --target: a backdoor's success rate.
 Inputs stay in --range (default: the pixel range for data:mnist/*, [0, pixel scale]; unbounded for CSVs).
 --eps is in the network's input units (for data:mnist/* with pixels in [0, 1], 0.05 is 5% of full scale).
 
@@ -44,9 +47,13 @@ kept unless --force.`,
 	fl.StringVar(&c.data, "data", "", "labelled inputs: data:mnist/test, data:mnist/train, or a CSV with --labels")
 	fl.StringVar(&c.labels, "labels", "", "CSV of the labels of a --data CSV (the last column of each row)")
 	fl.Float64Var(&c.pixelScale, "pixel-scale", 0, "multiply data:mnist/* pixels by this (see birdnn eval)")
-	fl.StringVar(&c.opt.Method, "method", "fgsm", "fgsm or pgd")
+	fl.StringVar(&c.opt.Method, "method", "fgsm", "fgsm, pgd, or trigger (a BadNets stamp; give --target)")
+	fl.IntVar(&c.trigger.Size, "trigger-size", 3, "the trigger method's square, in pixels")
+	fl.IntVar(&c.trigger.Margin, "trigger-margin", 1, "its distance from the bottom and right edges")
+	fl.Float64Var(&c.trigger.Value, "trigger-value", 1, "its pixels' value, in the network's input units")
+	fl.BoolVar(&c.withLabels, "with-labels", false, "write each input's true label as the last CSV column (for a labelled repair set)")
 	fl.StringVar(&c.opt.Loss, "loss", "ce", "what each step climbs: ce (cross-entropy) or margin (best wrong score minus the label's)")
-	fl.Float64Var(&c.opt.Eps, "eps", 0, "the L-infinity radius, in the network's input units")
+	fl.Float64Var(&c.opt.Eps, "eps", 0, "the L-infinity radius, in the network's input units (fgsm, pgd)")
 	fl.IntVar(&c.opt.Steps, "steps", 10, "PGD steps")
 	fl.Float64Var(&c.opt.StepSize, "step-size", 0, "PGD step (default 2.5 eps / steps)")
 	fl.IntVar(&c.opt.Target, "target", -1, "the class to reach (-1: any wrong class)")
@@ -58,7 +65,6 @@ kept unless --force.`,
 	fl.BoolVar(&c.asJSON, "json", false, "print a JSON summary")
 	cmd.MarkFlagRequired("net")
 	cmd.MarkFlagRequired("data")
-	cmd.MarkFlagRequired("eps")
 	return cmd
 }
 
@@ -82,6 +88,17 @@ func (c *attackCmd) run(cmd *cobra.Command, _ []string) error {
 	if c.opt.Lo, c.opt.Hi, err = inputRange(c.rng, c.data, c.net, c.pixelScale, scale, net); err != nil {
 		return err
 	}
+	if c.opt.Method == "trigger" {
+		side := 1
+		for side*side < net.Inputs() {
+			side++
+		}
+		if side*side != net.Inputs() {
+			return fmt.Errorf("--method trigger: %d inputs are not a square image", net.Inputs())
+		}
+		c.trigger.C, c.trigger.H, c.trigger.W = 1, side, side
+		c.opt.Trigger = &c.trigger
+	}
 	x := tab.Data
 	if c.limit > 0 && c.limit < len(labels) {
 		x, labels = x[:c.limit*net.Inputs()], labels[:c.limit]
@@ -102,6 +119,9 @@ func (c *attackCmd) run(cmd *cobra.Command, _ []string) error {
 			}
 			fmt.Fprintf(&b, "x%d", i)
 		}
+		if c.withLabels {
+			b.WriteString(",label")
+		}
 		b.WriteByte('\n')
 		for r := 0; r < res.Rows; r++ {
 			for i, v := range res.X[r*d : (r+1)*d] {
@@ -109,6 +129,9 @@ func (c *attackCmd) run(cmd *cobra.Command, _ []string) error {
 					b.WriteByte(',')
 				}
 				b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+			}
+			if c.withLabels {
+				fmt.Fprintf(&b, ",%d", labels[r])
 			}
 			b.WriteByte('\n')
 		}
