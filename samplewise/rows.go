@@ -24,6 +24,8 @@ type fitInput struct {
 	// hard marks inputs (by their exact values) that get the violation term a second time with the larger
 	// margin spec.HardMargin: where a verifier could not prove the property.
 	hard map[string]bool
+	// classifier keeps each positive's class (argmax) instead of its argmin decision.
+	classifier bool
 }
 
 // rowKey is the exact value of an input row, as a map key.
@@ -41,6 +43,8 @@ func rowKey(x []float64) string {
 // rowSet holds the training rows and their per-row weights, row-major.
 type rowSet struct {
 	n, d, m int
+	// classifier: the kept decision is the class, the highest output (else the argmin).
+	classifier bool
 	// The rows are the negatives, then nPos positives, then the anchors.
 	nNeg, nPos int
 	x          []float64
@@ -54,7 +58,7 @@ type rowSet struct {
 	imit       [][]float64
 	imitW      []float64
 	// keepW weighs the decision-preserving hinge of the row (positives and anchors), whose original
-	// decision (argmin) is keepClass.
+	// decision (argmin, or for a classifier the class) is keepClass.
 	keepW     []float64
 	keepClass []int
 }
@@ -150,7 +154,7 @@ func buildRows(net *nn.Network, in fitInput, spec configs.TrainSpec, scale float
 	if anc == nil {
 		anc = &imitate.Behaviour{Sizes: neg.Sizes, Layers: make([][]float64, len(neg.Sizes))}
 	}
-	rs := &rowSet{n: neg.N + pos.N + anc.N, d: net.Inputs(), m: net.Outputs(), nNeg: neg.N, nPos: pos.N, cases: cs}
+	rs := &rowSet{n: neg.N + pos.N + anc.N, d: net.Inputs(), m: net.Outputs(), nNeg: neg.N, nPos: pos.N, cases: cs, classifier: in.classifier}
 	rs.x = append(append(append([]float64(nil), neg.Inputs...), pos.Inputs...), anc.Inputs...)
 	nNeg, nPos, nAnc := float64(max(neg.N, 1)), float64(max(pos.N, 1)), float64(max(anc.N, 1))
 	rs.target = append(append(append([]float64(nil), in.expected.Outputs()...), pos.Outputs()...), anc.Outputs()...)
@@ -181,6 +185,9 @@ func buildRows(net *nn.Network, in fitInput, spec configs.TrainSpec, scale float
 		}
 		if rs.keepW[r] > 0 {
 			rs.keepClass[r] = nn.Argmin(rs.target[r*rs.m : (r+1)*rs.m])
+			if rs.classifier {
+				rs.keepClass[r] = nn.Argmax(rs.target[r*rs.m : (r+1)*rs.m])
+			}
 		}
 		rs.caseOf[r] = cs.of(rs.x[r*rs.d : (r+1)*rs.d])
 		if rs.caseOf[r] < 0 {
@@ -243,7 +250,11 @@ func (rs *rowSet) score(net *nn.Network, prop *property.Property, margin float64
 		if w := rs.keepW[r]; w > 0 {
 			a := rs.keepClass[r]
 			for j, v := range yr {
-				if j != a && yr[a] > v {
+				switch {
+				case j == a:
+				case rs.classifier && v > yr[a]:
+					loss += w * (v - yr[a])
+				case !rs.classifier && yr[a] > v:
 					loss += w * (yr[a] - v)
 				}
 			}

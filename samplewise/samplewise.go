@@ -271,7 +271,7 @@ func Run(ctx context.Context, cfg *configs.Repair, p *Problem, rep *progress.Rep
 	switch cfg.Paradigm {
 	case "retrain":
 		t0 = time.Now()
-		repaired, err = fit(ctx, p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, hard: hardSet(p)}, cfg.Retrain.Train, nil, cfg.Seed, rep)
+		repaired, err = fit(ctx, p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, hard: hardSet(p), classifier: p.Classifier}, cfg.Retrain.Train, nil, cfg.Seed, rep)
 		phase("repair", t0)
 	case "finetune":
 		t0 = time.Now()
@@ -291,7 +291,7 @@ func Run(ctx context.Context, cfg *configs.Repair, p *Problem, rep *progress.Rep
 			report.PSOCost = Figure(cost)
 		} else {
 			mask := localize.Mask(neg.Sizes, neurons)
-			repaired, err = fit(ctx, p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, mask: mask, hard: hardSet(p)}, cfg.Finetune.Train, mask, cfg.Seed, rep)
+			repaired, err = fit(ctx, p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, mask: mask, hard: hardSet(p), classifier: p.Classifier}, cfg.Finetune.Train, mask, cfg.Seed, rep)
 		}
 		phase("repair", t0)
 	}
@@ -405,6 +405,10 @@ func measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, see
 	box, name, _ := net.DomainBox(prop)
 	r.Fidelity.DomainBox = name
 	r.Fidelity.DomainSamples = domainSamples
+	if p.Classifier {
+		domainSamples = 0 // uniform noise over an image's pixel box says nothing of a classifier
+		r.Fidelity.DomainSamples = 0
+	}
 	if domainSamples > 0 {
 		x := box.Sample(rand.New(rand.NewPCG(seed, 3)), domainSamples)
 		r.Fidelity.Domain = Figure(agree(net.Forward(x), repaired.Forward(x), m))

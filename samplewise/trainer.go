@@ -67,6 +67,14 @@ func newTrainer(net *nn.Network, rows *rowSet, conjs []property.Conjunction, bat
 	}
 	if spec.Keep > 0 {
 		dec := property.OrderConjunctions(rows.m)
+		if rows.classifier {
+			// Keep the class the highest: class a's conjunctions become {y_a - y_j <= 0}.
+			for _, c := range dec {
+				for i := range c[0].Coef {
+					c[0].Coef[i] = -c[0].Coef[i]
+				}
+			}
+		}
 		t.kn = gr.NewInput("keep_w", batch, len(dec))
 		keep, err := gr.ViolationLoss(gr.Out, dec, t.kn, 0)
 		if err != nil {
