@@ -98,7 +98,9 @@ func (r *Report) Markdown(extra ...[]byte) []byte {
 		dec = "argmin"
 	}
 	fmt.Fprintf(&b, "| fidelity (%s agreement) | %s | held-out positives |\n", dec, f(r.Fidelity.HeldOutPositives))
-	fmt.Fprintf(&b, "| fidelity (%s agreement) | %s | %d uniform samples of the %s |\n", dec, f(r.Fidelity.Domain), r.Fidelity.DomainSamples, r.Fidelity.DomainBox)
+	if r.Fidelity.DomainSamples > 0 {
+		fmt.Fprintf(&b, "| fidelity (%s agreement) | %s | %d uniform samples of the %s |\n", dec, f(r.Fidelity.Domain), r.Fidelity.DomainSamples, r.Fidelity.DomainBox)
+	}
 	fmt.Fprintf(&b, "| output deviation ‖f'−f‖/‖f‖ | %.4g | held-out positives |\n", float64(r.OutputDeviation))
 	fmt.Fprintf(&b, "| neurons changed | %d | |\n| parameters changed | %d | |\n\n", r.NeuronsChanged, r.ParametersChanged)
 	if len(r.Localized) > 0 {

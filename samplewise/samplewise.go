@@ -67,9 +67,6 @@ func Load(ctx context.Context, cfg *configs.Repair) (*Problem, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !net.AllDense() {
-		return nil, fmt.Errorf("repair %s: %w", cfg.Network, nn.ErrNotDense)
-	}
 	d := cfg.Dataset
 	var repairX, testX []float64
 	var repairL, testL []int
@@ -286,12 +283,19 @@ func Run(ctx context.Context, cfg *configs.Repair, p *Problem, rep *progress.Rep
 		phase("localize", t0)
 		t0 = time.Now()
 		if cfg.Finetune.Optimizer == "pso" {
+			if !p.Net.AllDense() {
+				return nil, fmt.Errorf("finetune.optimizer pso: %w (use gradient)", nn.ErrNotDense)
+			}
 			var cost float64
 			repaired, cost, err = runPSO(ctx, p.Net, p.Prop, neg, pos, neurons, cfg.Finetune.PSO, cfg.Seed, rep)
 			report.PSOCost = Figure(cost)
 		} else {
-			mask := localize.Mask(neg.Sizes, neurons)
-			repaired, err = fit(ctx, p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, mask: mask, hard: hardSet(p), classifier: p.Classifier}, cfg.Finetune.Train, mask, cfg.Seed, rep)
+			mask := localize.Mask(maskSizes(p.Net), neurons)
+			units := make([][]bool, len(mask))
+			for k := range mask {
+				units[k] = unitMask(&p.Net.Layers[k], mask[k])
+			}
+			repaired, err = fit(ctx, p.start(), fitInput{prop: p.Prop, neg: neg, pos: pos, anchors: anchors, expected: expected, mask: units, hard: hardSet(p), classifier: p.Classifier}, cfg.Finetune.Train, mask, cfg.Seed, rep)
 		}
 		phase("repair", t0)
 	}
@@ -340,7 +344,7 @@ func localizeNeurons(cfg *configs.Repair, p *Problem, neg, pos, expected *imitat
 	if err != nil {
 		return nil, err
 	}
-	neurons, err := localize.Top(scores, cfg.Localize.TopK, cfg.Localize.Layers)
+	neurons, err := localize.Top(channelScores(p.Net, scores), cfg.Localize.TopK, cfg.Localize.Layers)
 	if err != nil {
 		return nil, fmt.Errorf("localize: %w", err)
 	}
@@ -420,10 +424,15 @@ func measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, see
 func changed(a, b *nn.Network) (neurons, params int) {
 	for k := range a.Layers {
 		la, lb := &a.Layers[k], &b.Layers[k]
-		for j := 0; j < la.Out; j++ {
+		units := len(la.B) // a dense layer's neurons, a convolution's channels (none for pooling)
+		if units == 0 {
+			continue
+		}
+		per := len(la.W) / units
+		for j := 0; j < units; j++ {
 			c := 0
-			for i := 0; i < la.In; i++ {
-				if la.W[j*la.In+i] != lb.W[j*la.In+i] {
+			for i := j * per; i < (j+1)*per; i++ {
+				if la.W[i] != lb.W[i] {
 					c++
 				}
 			}
@@ -437,4 +446,59 @@ func changed(a, b *nn.Network) (neurons, params int) {
 		}
 	}
 	return neurons, params
+}
+
+// unitMask expands a layer's mask by channel (a convolution's) to one by unit, as behaviours are
+// recorded; other layers' masks are by unit already.
+func unitMask(l *nn.Layer, m []bool) []bool {
+	if l.Kind != nn.Conv || m == nil {
+		return m
+	}
+	per := l.Geom.OutH * l.Geom.OutW
+	out := make([]bool, l.Out)
+	for c, on := range m {
+		if on {
+			for u := c * per; u < (c+1)*per; u++ {
+				out[u] = true
+			}
+		}
+	}
+	return out
+}
+
+// channelScores turns localization scores by unit into scores by what training can move alone: a
+// convolution's channels (the sum of their units' scores), none for pooling layers.
+func channelScores(net *nn.Network, scores [][]float64) [][]float64 {
+	out := make([][]float64, len(scores))
+	for k, l := range net.Layers {
+		switch l.Kind {
+		case nn.Dense:
+			out[k] = scores[k]
+		case nn.Conv:
+			per := l.Geom.OutH * l.Geom.OutW
+			out[k] = make([]float64, l.Geom.OutC)
+			for u, v := range scores[k] {
+				out[k][u/per] += v
+			}
+		default:
+			out[k] = make([]float64, 1) // a pooling layer has no parameters: a zero score is never picked
+		}
+	}
+	return out
+}
+
+// maskSizes is the length of each layer's mask: neurons, channels, or 1 for pooling (never set).
+func maskSizes(net *nn.Network) []int {
+	out := make([]int, len(net.Layers))
+	for k, l := range net.Layers {
+		switch l.Kind {
+		case nn.Dense:
+			out[k] = l.Out
+		case nn.Conv:
+			out[k] = l.Geom.OutC
+		default:
+			out[k] = 1
+		}
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/train"
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // trainer is a compiled graph with its input nodes and optimizer, and the batch buffers.
@@ -91,14 +92,20 @@ func newTrainer(net *nn.Network, rows *rowSet, conjs []property.Conjunction, bat
 		}
 		size := net.Layers[k].Out
 		cols := make([]float64, size)
-		for j, on := range mask[k] {
+		for j, on := range unitMask(&net.Layers[k], mask[k]) {
 			if on {
 				cols[j] = 1
 			}
 		}
 		en := gr.NewInput(fmt.Sprintf("expected%d", k), batch, size)
 		iw := gr.NewInput(fmt.Sprintf("imit_w%d", k), batch, 1)
-		masked, err := G.BroadcastHadamardProd(gr.Post[k], gr.Constant(1, size, cols), nil, []byte{0})
+		post := gr.Post[k]
+		if post.Dims() != 2 { // an image layer's values, Batch x C x H x W: one row an example
+			if post, err = G.Reshape(post, tensor.Shape{batch, size}); err != nil {
+				return fail(err)
+			}
+		}
+		masked, err := G.BroadcastHadamardProd(post, gr.Constant(1, size, cols), nil, []byte{0})
 		if err != nil {
 			return fail(err)
 		}

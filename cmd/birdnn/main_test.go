@@ -644,3 +644,58 @@ func TestRepairClassifier(t *testing.T) {
 		t.Errorf("repair: %+v", rep)
 	}
 }
+
+// TestRepairCNN fine-tunes a small BadNets CNN (conv 4 3x3 - maxpool - dense 32 - dense 10, two epochs on
+// the test images) on 200 triggered training images: localization picks convolution channels and dense
+// neurons, only those move, and most of the repair set is fixed with few clean images lost.
+func TestRepairCNN(t *testing.T) {
+	if _, err := datasets.MNIST("train"); err != nil {
+		t.Skipf("skipping: MNIST not available (%v)", err)
+	}
+	tmp := t.TempDir()
+	net := filepath.Join(tmp, "cnn.onnx")
+	if _, err := run(t, "train", "--config", "mnist_cnn_badnets", "--quiet", "--out", net, "--set", "data=data:mnist/test",
+		"--set", "epochs=2", "--set", "conv=[conv 4 3, maxpool 2]", "--set", "hidden=[32]", "--set", "holdout=1000"); err != nil {
+		t.Fatal(err)
+	}
+	for _, split := range []string{"train", "test"} {
+		if _, err := run(t, "attack", "--net", net, "--data", "data:mnist/"+split, "--limit", "200", "--method", "trigger",
+			"--target", "0", "--with-labels", "--out", filepath.Join(tmp, split+".csv")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(tmp, "repair.yaml")
+	yaml := fmt.Sprintf("network: %s\nparadigm: finetune\ndataset:\n  labelled: true\n  limit: 200\n  negatives: %s\n  positives: data:mnist/train\n"+
+		"  test_negatives: %s\n  test_positives: data:mnist/test\n  anchors: 0\nfinetune:\n  train: {epochs: 100}\n",
+		net, filepath.Join(tmp, "train.csv"), filepath.Join(tmp, "test.csv"))
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "repair", "--quiet", "--json", "--config", cfg, "--out", filepath.Join(tmp, "rep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Success   float64 `json:"repair_success_rate"`
+		Drawdown  float64 `json:"drawdown"`
+		Localized []struct {
+			Layer, Index int
+		} `json:"localized"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", rep)
+	conv := 0
+	for _, n := range rep.Localized {
+		if n.Layer == 0 {
+			conv++
+			if n.Index >= 4 {
+				t.Errorf("localized conv unit %d: want a channel (0-3)", n.Index)
+			}
+		}
+	}
+	if rep.Success < 80 || rep.Drawdown > 10 || conv == 0 {
+		t.Errorf("repair: %+v", rep)
+	}
+}

@@ -95,8 +95,12 @@ func (c *repairCmd) run(cmd *cobra.Command, _ []string) error {
 		if d := r.Domain; d != nil {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s after %d round(s) (verifier %.2fs); ", d.Verdict, d.Rounds, d.VerifierSeconds)
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "repair success %s, generalization %s, drawdown %s, fidelity %s (domain), %s (safe in-box), %.2fs\nwrote %s\n",
-			r.RepairSuccessRate.Percent(), r.Generalization.Percent(), r.Drawdown.Percent(), r.Fidelity.Domain.Percent(), r.Fidelity.HeldOutPositives.Percent(), r.Seconds["total"], dir)
+		domain := r.Fidelity.Domain.Percent() + " (domain), "
+		if r.Fidelity.DomainSamples == 0 {
+			domain = ""
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "repair success %s, generalization %s, drawdown %s, fidelity %s%s (safe in-box), %.2fs\nwrote %s\n",
+			r.RepairSuccessRate.Percent(), r.Generalization.Percent(), r.Drawdown.Percent(), domain, r.Fidelity.HeldOutPositives.Percent(), r.Seconds["total"], dir)
 	}
 	if d := r.Domain; d != nil {
 		return verdictExit(d.Verdict)
