@@ -3,11 +3,13 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"gonum.org/v1/gonum/blas"
 
 	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/internal/gemm"
+	"github.com/birdnn/birdnn/internal/par"
 )
 
 // Kind is what a layer computes.
@@ -131,25 +133,43 @@ func (l *Layer) validateImage() error {
 	return nil
 }
 
-// im2col writes, for one example's image x (InC x InH x InW), the OutH*OutW patches as rows of
-// InC*KH*KW values (zeros where the window leaves the padded image) into cols.
+// im2col writes, for one example's image x (InC x InH x InW), the patches as the columns of a K x P
+// matrix, K = InC*KH*KW window positions by P = OutH*OutW outputs, row-major (zeros where the window
+// leaves the padded image): row (c, ky, kx) holds that input pixel of every output's window, so each
+// row is written in order, and with stride 1 its in-range stretch is one copy of an image row.
 func (g Geom) im2col(x, cols []float64) {
-	k := g.InC * g.KH * g.KW
-	for oy := 0; oy < g.OutH; oy++ {
-		for ox := 0; ox < g.OutW; ox++ {
-			row := cols[(oy*g.OutW+ox)*k : (oy*g.OutW+ox+1)*k]
-			i := 0
-			for c := 0; c < g.InC; c++ {
-				for ky := 0; ky < g.KH; ky++ {
+	p := g.OutH * g.OutW
+	i := 0
+	for c := 0; c < g.InC; c++ {
+		img := x[c*g.InH*g.InW : (c+1)*g.InH*g.InW]
+		for ky := 0; ky < g.KH; ky++ {
+			for kx := 0; kx < g.KW; kx++ {
+				row := cols[i*p : (i+1)*p]
+				i++
+				// The outputs ox whose input column ox*Stride + kx - Pad lies in the image.
+				lo, hi := 0, g.OutW
+				for lo < hi && lo*g.Stride+kx-g.Pad < 0 {
+					lo++
+				}
+				for hi > lo && (hi-1)*g.Stride+kx-g.Pad >= g.InW {
+					hi--
+				}
+				for oy := 0; oy < g.OutH; oy++ {
+					seg := row[oy*g.OutW : (oy+1)*g.OutW]
 					y := oy*g.Stride + ky - g.Pad
-					for kx := 0; kx < g.KW; kx++ {
-						xx := ox*g.Stride + kx - g.Pad
-						if y < 0 || y >= g.InH || xx < 0 || xx >= g.InW {
-							row[i] = 0
-						} else {
-							row[i] = x[(c*g.InH+y)*g.InW+xx]
-						}
-						i++
+					if y < 0 || y >= g.InH {
+						clear(seg)
+						continue
+					}
+					clear(seg[:lo])
+					clear(seg[hi:])
+					src := img[y*g.InW:]
+					if g.Stride == 1 {
+						copy(seg[lo:hi], src[lo+kx-g.Pad:hi+kx-g.Pad])
+						continue
+					}
+					for ox := lo; ox < hi; ox++ {
+						seg[ox] = src[ox*g.Stride+kx-g.Pad]
 					}
 				}
 			}
@@ -157,25 +177,28 @@ func (g Geom) im2col(x, cols []float64) {
 	}
 }
 
-// conv writes the convolution of each of batch rows of in into out: per example, the patches (im2col)
-// times the kernels, as one matrix product (OutH*OutW x K) * (K x OutC), K = InC*KH*KW, then the bias.
+// conv writes the convolution of each of batch rows of in into out: per example, the kernels times the
+// patches (im2col), as one matrix product (OutC x K) * (K x OutH*OutW), K = InC*KH*KW, written in place
+// in NCHW order, then the bias. Examples are spread over every core, a chunk at a time.
 func (l *Layer) conv(in, out []float64, batch int) {
 	g := l.Geom
 	k, p := g.InC*g.KH*g.KW, g.OutH*g.OutW
-	cols := make([]float64, p*k)
-	prod := make([]float64, p*g.OutC)
-	for r := 0; r < batch; r++ {
-		g.im2col(in[r*l.In:(r+1)*l.In], cols)
-		// prod (p x OutC) = cols (p x k) * W^T (k x OutC)
-		gemm.Implementation{}.Dgemm(blas.NoTrans, blas.Trans, p, g.OutC, k, 1, cols, k, l.W, k, 0, prod, g.OutC)
-		o := out[r*l.Out : (r+1)*l.Out]
-		for c := 0; c < g.OutC; c++ {
-			b := l.B[c]
-			for q := 0; q < p; q++ {
-				o[c*p+q] = prod[q*g.OutC+c] + b
+	chunks := min(batch, 4*runtime.GOMAXPROCS(0))
+	par.For(chunks, func(ch int) {
+		cols := make([]float64, p*k)
+		for r := ch * batch / chunks; r < (ch+1)*batch/chunks; r++ {
+			g.im2col(in[r*l.In:(r+1)*l.In], cols)
+			o := out[r*l.Out : (r+1)*l.Out]
+			// o (OutC x p) = W (OutC x k) * cols (k x p)
+			gemm.Implementation{}.Dgemm(blas.NoTrans, blas.NoTrans, g.OutC, p, k, 1, l.W, k, cols, p, 0, o, p)
+			for c := 0; c < g.OutC; c++ {
+				b := l.B[c]
+				for q := c * p; q < (c+1)*p; q++ {
+					o[q] += b
+				}
 			}
 		}
-	}
+	})
 }
 
 // pool writes the max or mean of every window of each of batch rows of in into out; with arg not nil,
@@ -183,7 +206,16 @@ func (l *Layer) conv(in, out []float64, batch int) {
 func (l *Layer) pool(in, out []float64, batch int, arg []int) {
 	g := l.Geom
 	n := float64(g.KH * g.KW)
-	for r := 0; r < batch; r++ {
+	chunks := min(batch, 4*runtime.GOMAXPROCS(0))
+	par.For(chunks, func(ch int) {
+		l.poolRows(in, out, ch*batch/chunks, (ch+1)*batch/chunks, arg, n)
+	})
+}
+
+// poolRows pools rows [from, to) of in into out (see pool).
+func (l *Layer) poolRows(in, out []float64, from, to int, arg []int, n float64) {
+	g := l.Geom
+	for r := from; r < to; r++ {
 		x, o := in[r*l.In:(r+1)*l.In], out[r*l.Out:(r+1)*l.Out]
 		for c := 0; c < g.InC; c++ {
 			for oy := 0; oy < g.OutH; oy++ {
