@@ -514,6 +514,16 @@ func TestAttackCNN(t *testing.T) {
 	if fi, err := os.Stat(csv); err != nil || fi.Size() == 0 {
 		t.Errorf("adversarial CSV: %v", err)
 	}
+	// NNrepair's poisoned CNN has a backdoor to 7 behind a white 3x3 square at rows and columns 24-26
+	// (its data README found 99.8% on 500 images): the trigger method with the default square finds it.
+	out, err = run(t, "attack", "--json", "--net", filepath.Join(d, "nnrepair", "mnist0_poisoned.onnx"), "--data", "data:mnist/test",
+		"--pixel-scale", "255", "--method", "trigger", "--target", "7", "--trigger-value", "255")
+	var bd struct {
+		Success float64 `json:"success_rate"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &bd) != nil || bd.Success < 99 {
+		t.Errorf("the poisoned CNN's backdoor: %v %.200s", err, out)
+	}
 }
 
 // TestPropertyRobustness writes the L-infinity robustness property of Goldberger's 784-150-10 network
