@@ -314,3 +314,56 @@ func TestReadBatchNorm(t *testing.T) {
 		t.Errorf("BatchNormalization of the input: %v", err)
 	}
 }
+
+// TestReadTranspose reads Conv-Relu-Transpose(NHWC)-Flatten-Gemm, as Keras exports flatten channels last,
+// and compares it with the network whose dense weights are permuted by hand: NHWC value (h*W + w)*C + c
+// is NCHW value (c*H + h)*W + w.
+func TestReadTranspose(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	vec := func(n int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = float64(float32(rng.NormFloat64()))
+		}
+		return v
+	}
+	const C, H, W = 2, 4, 3 // conv 2 3x3 with pad 1 on a 1x4x3 image
+	k, b, w, bias := vec(C*9), vec(C), vec(5*C*H*W), vec(5)
+	ints := func(name string, v ...int64) attr { return attr{name: name, ints: v, typ: attrInts} }
+	nodes := [][]byte{
+		encodeNode("c", "Conv", []string{"x", "k", "b"}, []string{"h"}, []attr{ints("kernel_shape", 3, 3), ints("pads", 1, 1, 1, 1)}),
+		encodeNode("r", "Relu", []string{"h"}, []string{"h2"}, nil),
+		encodeNode("t", "Transpose", []string{"h2"}, []string{"h3"}, []attr{ints("perm", 0, 2, 3, 1)}),
+		encodeNode("f", "Flatten", []string{"h3"}, []string{"h4"}, nil),
+		encodeNode("g", "Gemm", []string{"h4", "w", "bias"}, []string{"y"}, []attr{{name: "transB", i: 1, typ: attrInt}}),
+	}
+	inits := []tensorSpec{{"k", []int64{C, 1, 3, 3}, k}, {"b", []int64{C}, b}, {"w", []int64{5, C * H * W}, w}, {"bias", []int64{5}, bias}}
+	net, err := Read(bytes.NewReader(model([]int64{1, 1, H, W}, "y", nodes, inits)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := nn.NewConv(1, H, W, C, 3, 3, 1, 1)
+	pw := make([]float64, len(w))
+	for j := 0; j < 5; j++ {
+		for h := 0; h < H; h++ {
+			for x := 0; x < W; x++ {
+				for c := 0; c < C; c++ {
+					pw[j*C*H*W+(c*H+h)*W+x] = w[j*C*H*W+(h*W+x)*C+c]
+				}
+			}
+		}
+	}
+	want := &nn.Network{Layers: []nn.Layer{nn.ConvLayer(g, k, b, activation.ReLU), {In: C * H * W, Out: 5, W: pw, B: bias, Act: activation.Identity}}}
+	x := vec(3 * H * W)
+	got, exp := net.Forward(x), want.Forward(x)
+	for i := range exp {
+		if got[i] != exp[i] {
+			t.Fatalf("output %d: %v, want %v", i, got[i], exp[i])
+		}
+	}
+	bad := [][]byte{nodes[0], encodeNode("t", "Transpose", []string{"h"}, []string{"h3"}, []attr{ints("perm", 0, 2, 3, 1)}),
+		encodeNode("p", "MaxPool", []string{"h3"}, []string{"y"}, []attr{ints("kernel_shape", 2, 2)})}
+	if _, err := Read(bytes.NewReader(model([]int64{1, 1, H, W}, "y", bad, inits))); err == nil || !strings.Contains(err.Error(), "after a Transpose") {
+		t.Errorf("MaxPool after a Transpose: %v", err)
+	}
+}

@@ -71,6 +71,10 @@ type chain struct {
 	open bool
 	// biased is true once the open layer has had its bias added.
 	biased bool
+	// perm, after a Transpose of an image, maps each value's index in the transposed order to its index
+	// in the data as it is (the Transpose is not carried out): the next dense layer's weights are
+	// permuted by it, and nothing but reshapes and activations may come between.
+	perm []int
 }
 
 func interpret(g *graphProto) (*nn.Network, error) {
@@ -127,6 +131,9 @@ func interpret(g *graphProto) (*nn.Network, error) {
 	}
 	if c.cur != g.outputs[0].name {
 		return nil, fmt.Errorf("output %q is not the end of the layer chain (%q)", g.outputs[0].name, c.cur)
+	}
+	if c.perm != nil {
+		return nil, fmt.Errorf("a Transpose of the outputs is not supported (only before a dense layer)")
 	}
 	if len(c.layers) == 0 {
 		return nil, fmt.Errorf("no layers found")
@@ -232,6 +239,8 @@ func (c *chain) apply(n *nodeProto) error {
 		err = c.pool(n)
 	case "BatchNormalization":
 		err = c.batchNorm(n)
+	case "Transpose":
+		err = c.transpose(n)
 	default:
 		err = c.activate(n)
 	}
@@ -383,6 +392,35 @@ func (c *chain) add(n *nodeProto) error {
 	return nil
 }
 
+// transpose records a Transpose of an image (perm [0, a, b, c]: the batch stays first) as a
+// permutation of its values, which the next dense layer's weights absorb (Keras models flatten NHWC).
+func (c *chain) transpose(n *nodeProto) error {
+	a := attrOf(n, "perm")
+	if c.img == nil || a == nil || len(a.ints) != 4 || a.ints[0] != 0 {
+		return fmt.Errorf("only a Transpose of an image that keeps the batch first (perm [0, ...] of 4 axes) is supported")
+	}
+	p := []int{int(a.ints[1]) - 1, int(a.ints[2]) - 1, int(a.ints[3]) - 1}
+	if seen := map[int]bool{p[0]: true, p[1]: true, p[2]: true}; len(seen) != 3 || !seen[0] || !seen[1] || !seen[2] {
+		return fmt.Errorf("perm %v is not a permutation of the axes", a.ints)
+	}
+	old := c.img
+	shape := []int{old[p[0]], old[p[1]], old[p[2]]}
+	perm := make([]int, c.size)
+	var idx [3]int // an index in the old axes
+	for i := range perm {
+		// i = (n0*shape[1] + n1)*shape[2] + n2 in the new order; new axis k is old axis p[k].
+		n0, n1, n2 := i/(shape[1]*shape[2]), i/shape[2]%shape[1], i%shape[2]
+		idx[p[0]], idx[p[1]], idx[p[2]] = n0, n1, n2
+		o := (idx[0]*old[1]+idx[1])*old[2] + idx[2]
+		if c.perm != nil {
+			o = c.perm[o]
+		}
+		perm[i] = o
+	}
+	c.perm, c.img = perm, shape
+	return nil
+}
+
 // batchNorm folds an inference-mode BatchNormalization into the open Conv, Gemm or MatMul layer before
 // it: y = gamma (z - mean) / sqrt(var + epsilon) + beta per channel (a conv layer's kernel, a dense
 // layer's neuron) is the layer with its unit's weights times s = gamma / sqrt(var + epsilon) and bias
@@ -390,6 +428,9 @@ func (c *chain) add(n *nodeProto) error {
 func (c *chain) batchNorm(n *nodeProto) error {
 	if len(n.inputs) != 5 || n.inputs[0] != c.cur {
 		return fmt.Errorf("BatchNormalization must take the data and four constants (scale, B, mean, var)")
+	}
+	if c.perm != nil {
+		return fmt.Errorf("BatchNormalization after a Transpose is not supported")
 	}
 	if a := attrOf(n, "training_mode"); a != nil && a.i != 0 {
 		return fmt.Errorf("BatchNormalization in training mode is not supported")
@@ -439,7 +480,7 @@ func (c *chain) batchNorm(n *nodeProto) error {
 func (c *chain) activate(n *nodeProto) error {
 	name, ok := activationOps[n.opType]
 	if !ok {
-		return fmt.Errorf("operator %s is not supported (supported: Conv, MaxPool, AveragePool, BatchNormalization, Gemm, MatMul, Add, Sub, Div, Flatten, Reshape, Relu, LeakyRelu, Sigmoid, Tanh, Elu, Softplus)", n.opType)
+		return fmt.Errorf("operator %s is not supported (supported: Conv, MaxPool, AveragePool, BatchNormalization, Transpose, Gemm, MatMul, Add, Sub, Div, Flatten, Reshape, Relu, LeakyRelu, Sigmoid, Tanh, Elu, Softplus)", n.opType)
 	}
 	if !c.open {
 		return fmt.Errorf("%s must follow a Gemm, MatMul, Conv or pooling layer", n.opType)
@@ -497,6 +538,9 @@ func window(n *nodeProto, kh, kw int) (stride, pad int, err error) {
 // conv appends a convolution layer: the data as X, constant kernels W [out, in, kh, kw], an optional
 // constant bias B.
 func (c *chain) conv(n *nodeProto) error {
+	if c.perm != nil {
+		return fmt.Errorf("%s after a Transpose is not supported (only reshapes and a dense layer may follow one)", n.opType)
+	}
 	if c.img == nil {
 		return fmt.Errorf("Conv of data that is not an image (an input of shape [batch, channels, height, width] is needed)")
 	}
@@ -542,6 +586,9 @@ func (c *chain) conv(n *nodeProto) error {
 
 // pool appends a max or average pooling layer.
 func (c *chain) pool(n *nodeProto) error {
+	if c.perm != nil {
+		return fmt.Errorf("%s after a Transpose is not supported (only reshapes and a dense layer may follow one)", n.opType)
+	}
 	if c.img == nil {
 		return fmt.Errorf("%s of data that is not an image", n.opType)
 	}
@@ -576,6 +623,16 @@ func (c *chain) pool(n *nodeProto) error {
 }
 
 func (c *chain) startLayer(w []float64, in, out int) {
+	if c.perm != nil {
+		// The layer reads the values in the transposed order: weight (j, i) multiplies value perm[i].
+		pw := make([]float64, len(w))
+		for j := 0; j < out; j++ {
+			for i, o := range c.perm {
+				pw[j*in+o] = w[j*in+i]
+			}
+		}
+		w, c.perm = pw, nil
+	}
 	c.img = nil
 	c.open = true
 	c.biased = false
