@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"context"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/domain"
 )
 
@@ -133,5 +135,30 @@ func TestActivationsMarkdownRounds(t *testing.T) {
 	}
 	if n := strings.Count(md, "| N3,5 | sigmoid |"); n != 1 {
 		t.Errorf("the failed row is written %d times, want once (its error, no rounds):\n%s", n, md)
+	}
+}
+
+// TestMNISTModels: NNrepair's adversarial CNN gives its published clean and FGSM accuracies exactly, and
+// the table names them.
+func TestMNISTModels(t *testing.T) {
+	if _, err := datasets.MNIST("test"); err != nil {
+		t.Skipf("skipping: MNIST not available (%v)", err)
+	}
+	models := NNrepairModels()[2:]
+	rows, err := RunMNIST(context.Background(), models, nil)
+	if err != nil || len(rows) != 1 || rows[0].Err != "" {
+		t.Fatalf("%v %+v", err, rows)
+	}
+	r := rows[0]
+	if math.Abs(r.Accuracy-97.87) > 1e-9 {
+		t.Errorf("accuracy %v, published 97.87", r.Accuracy)
+	}
+	for i, e := range MNISTEps {
+		if want := models[0].FGSM[e]; math.Abs(r.FGSM[i]-want) > 1e-9 {
+			t.Errorf("FGSM eps %g: %v, published %v", e, r.FGSM[i], want)
+		}
+	}
+	if md := string(MNISTMarkdown(rows)); !strings.Contains(md, "28.30 (28.30)") {
+		t.Errorf("table:\n%s", md)
 	}
 }

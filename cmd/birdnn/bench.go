@@ -21,13 +21,13 @@ import (
 func newBench() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench NAME",
-		Short: "Reproduce a published benchmark table (acasxu-36, vnncomp-acasxu, veritex-35, activations)",
+		Short: "Reproduce a published benchmark table (acasxu-36, vnncomp-acasxu, veritex-35, activations, mnist-models)",
 		Long: `Reproduce a published benchmark table. Each writes its tables into the folder --out (default: a
 new folder under out/) and prints a summary, as JSON with --json. docs/benchmarks.md lists every table, its
 data and its run time.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35(), newBenchActivations())
+	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35(), newBenchActivations(), newBenchMNIST())
 	return cmd
 }
 
@@ -342,4 +342,52 @@ func writeTask(dir string, res *repair.Result) error {
 		return err
 	}
 	return res.Write(dir)
+}
+
+// mnistCmd is birdnn bench mnist-models' flags.
+type mnistCmd struct{ benchOut }
+
+func newBenchMNIST() *cobra.Command {
+	c := &mnistCmd{}
+	cmd := &cobra.Command{
+		Use:   "mnist-models [--out DIR] [--json]",
+		Short: "NNrepair's three MNIST CNNs: clean accuracy, accuracy under FGSM, the poisoned one's backdoor",
+		Long: `Measures NNrepair's three MNIST CNNs (../shared/datasets/nnrepair/) on the 10000 test images: clean
+accuracy, accuracy under FGSM at eps 0.01, 0.05 and 0.1 (pixels in [0, 1]), and the poisoned model's
+backdoor (a 3x3 white square in the bottom-right corner, to 7), beside the figures the data README
+publishes, and writes DIR/mnist-models.md.`,
+		Args: cobra.NoArgs,
+		RunE: c.run,
+	}
+	c.flags(cmd)
+	return cmd
+}
+
+func (c *mnistCmd) run(cmd *cobra.Command, _ []string) error {
+	if err := checkOut(c.out, c.force); err != nil {
+		return err
+	}
+	w := cmd.ErrOrStderr()
+	rows, err := bench.RunMNIST(cmd.Context(), bench.NNrepairModels(), func(r bench.MNISTRow) {
+		if r.Err != "" {
+			fmt.Fprintf(w, "%-40s error: %s\n", r.Model.File, r.Err)
+			return
+		}
+		fmt.Fprintf(w, "%-40s accuracy %.2f%%, FGSM %v, backdoor %.2f%%\n", r.Model.File, r.Accuracy, r.FGSM, r.Backdoor)
+	})
+	if err != nil {
+		return err
+	}
+	dir, err := outputDir(c.out, "mnist-models", c.force)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "mnist-models.md"), bench.MNISTMarkdown(rows)); err != nil {
+		return err
+	}
+	summary := map[string]any{}
+	for _, r := range rows {
+		summary[filepath.Base(r.Model.File)] = map[string]any{"accuracy": r.Accuracy, "fgsm": r.FGSM, "backdoor": r.Backdoor, "error": r.Err}
+	}
+	return c.report(cmd, dir, summary, "")
 }
