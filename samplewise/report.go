@@ -26,14 +26,17 @@ type Report struct {
 	RepairDrawdown Figure   `json:"repair_drawdown"`
 	Fidelity       Fidelity `json:"fidelity"`
 	// OutputDeviation is ||f' - f|| / ||f|| over the held-out positives' outputs.
-	OutputDeviation   Figure             `json:"output_deviation"`
-	NeuronsChanged    int                `json:"neurons_changed"`
-	ParametersChanged int                `json:"parameters_changed"`
-	Localized         []localize.Neuron  `json:"localized,omitempty"`
-	PSOCost           Figure             `json:"pso_cost,omitempty"`
-	Counts            Counts             `json:"counts"`
-	Seconds           map[string]float64 `json:"seconds"`
-	Seed              uint64             `json:"seed"`
+	OutputDeviation   Figure            `json:"output_deviation"`
+	NeuronsChanged    int               `json:"neurons_changed"`
+	ParametersChanged int               `json:"parameters_changed"`
+	Localized         []localize.Neuron `json:"localized,omitempty"`
+	PSOCost           Figure            `json:"pso_cost,omitempty"`
+	Counts            Counts            `json:"counts"`
+	// Accuracy, for a classifier (a labelled dataset), is the share of inputs classified as their label
+	// (within the dataset's margin) before and after the repair, on the repair and the held-out sets.
+	Accuracy *Accuracy          `json:"accuracy,omitempty"`
+	Seconds  map[string]float64 `json:"seconds"`
+	Seed     uint64             `json:"seed"`
 }
 
 // Fidelity is decision agreement with the original network, in percent: of the argmin (ACAS Xu's
@@ -44,6 +47,14 @@ type Fidelity struct {
 	Domain           Figure `json:"domain"`
 	DomainSamples    int    `json:"domain_samples"`
 	DomainBox        string `json:"domain_box"`
+}
+
+// Accuracy is a classifier's accuracy before and after repair, in percent.
+type Accuracy struct {
+	RepairBefore  Figure `json:"repair_before"`
+	RepairAfter   Figure `json:"repair_after"`
+	HeldOutBefore Figure `json:"held_out_before"`
+	HeldOutAfter  Figure `json:"held_out_after"`
 }
 
 // Counts are the sizes of the sets the figures are measured on.
@@ -93,6 +104,10 @@ func (r *Report) Markdown(extra ...[]byte) []byte {
 	fmt.Fprintf(&b, "| repair success | %s | %d repair negatives |\n", f(r.RepairSuccessRate), r.Counts.RepairNegatives)
 	fmt.Fprintf(&b, "| generalization | %s | %d held-out negatives |\n", f(r.Generalization), r.Counts.TestNegatives)
 	fmt.Fprintf(&b, "| drawdown | %s | %d held-out positives |\n", f(r.Drawdown), r.Counts.TestPositives)
+	if a := r.Accuracy; a != nil {
+		fmt.Fprintf(&b, "| accuracy before -> after | %s -> %s | %d repair inputs |\n", f(a.RepairBefore), f(a.RepairAfter), r.Counts.RepairNegatives+r.Counts.RepairPositives)
+		fmt.Fprintf(&b, "| accuracy before -> after | %s -> %s | %d held-out inputs |\n", f(a.HeldOutBefore), f(a.HeldOutAfter), r.Counts.TestNegatives+r.Counts.TestPositives)
+	}
 	dec := r.Fidelity.Decision
 	if dec == "" {
 		dec = "argmin"

@@ -418,6 +418,18 @@ func measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, see
 		r.Fidelity.Domain = Figure(agree(net.Forward(x), repaired.Forward(x), m))
 	}
 	r.NeuronsChanged, r.ParametersChanged = changed(net, repaired)
+	if p.Classifier {
+		// The negatives are the misclassified inputs: accuracy before is the positives' share, after the
+		// share of inputs left safe.
+		n, np := rows(p.Neg), rows(p.Pos)
+		tn, tp := rows(p.TestNeg), rows(p.TestPos)
+		fixed := n - unsafe(p.Neg, repaired.Forward(p.Neg))
+		kept := np - unsafe(p.Pos, repaired.Forward(p.Pos))
+		tfixed := tn - unsafe(p.TestNeg, repaired.Forward(p.TestNeg))
+		tkept := tp - unsafe(p.TestPos, y1)
+		r.Accuracy = &Accuracy{RepairBefore: pct(np, n+np), RepairAfter: pct(fixed+kept, n+np),
+			HeldOutBefore: pct(tp, tn+tp), HeldOutAfter: pct(tfixed+tkept, tn+tp)}
+	}
 }
 
 // changed counts the neurons whose incoming weights or bias differ, and the parameters that differ.

@@ -645,12 +645,16 @@ func TestRepairClassifier(t *testing.T) {
 		Counts struct {
 			Negatives int `json:"repair_negatives"`
 		} `json:"counts"`
+		Accuracy struct {
+			Before float64 `json:"held_out_before"`
+			After  float64 `json:"held_out_after"`
+		} `json:"accuracy"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%+v", rep)
-	if rep.Counts.Negatives < 150 || rep.Success < 95 || rep.Generalization < 70 || rep.Drawdown > 5 || rep.Fidelity.Decision != "argmax" {
+	if rep.Counts.Negatives < 150 || rep.Success < 95 || rep.Generalization < 70 || rep.Drawdown > 5 || rep.Fidelity.Decision != "argmax" || !(rep.Accuracy.After > rep.Accuracy.Before+20) {
 		t.Errorf("repair: %+v", rep)
 	}
 }
