@@ -29,3 +29,24 @@ func ExampleRead() {
 	// true -1
 	// false 2
 }
+
+func ExampleRobustness() {
+	// Two pixels, the first near the top of [0, 1]: the ball of radius 0.1 is clipped there.
+	p, err := property.Robustness([]float64{0.95, 0.5}, 1, 3, 0.1, 0, 1, -1)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(p.Cases[0].Box.Lo, p.Cases[0].Box.Hi)
+	x := []float64{1, 0.45}
+	fmt.Println(p.Unsafe(x, []float64{0, 2, 1}), p.Unsafe(x, []float64{0, 2, 3})) // class 1, then class 2
+	var b strings.Builder
+	if err := p.WriteVNNLIB(&b); err != nil {
+		panic(err)
+	}
+	q, _ := property.Read(strings.NewReader(b.String()))
+	fmt.Println(q.Inputs, q.Outputs, len(q.Cases[0].Unsafe))
+	// Output:
+	// [0.85 0.4] [1 0.6]
+	// false true
+	// 2 3 2
+}
