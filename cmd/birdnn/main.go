@@ -86,6 +86,6 @@ func newRoot() *cobra.Command {
 		}
 		return nil
 	}
-	root.AddCommand(newInspect(), newEval(), newAttack(), newProperty(), newConvert(), newRepair(), newBench(), newVerify(), newTrain())
+	root.AddCommand(newInspect(), newEval(), newAttack(), newProperty(), newDiff(), newConvert(), newRepair(), newBench(), newVerify(), newTrain())
 	return root
 }

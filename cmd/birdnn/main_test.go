@@ -713,3 +713,40 @@ func TestRepairCNN(t *testing.T) {
 		t.Errorf("repair: %+v", rep)
 	}
 }
+
+// TestDiffNeuroDiff proves NeuroDiff's first ACAS Xu instance (N1,1 against its 16-bit copy, property 1's
+// box, output 0) at eps 0.05, and refutes it at 1e-6 (the copies differ by about 1.5e-5 there) with an
+// input the two networks confirm.
+func TestDiffNeuroDiff(t *testing.T) {
+	d, err := datasets.Dir()
+	if err != nil {
+		t.Skipf("skipping: data folder not available (%v)", err)
+	}
+	a := filepath.Join(d, "acasxu", "nnet", "ACASXU_run2a_1_1_batch_2000.nnet")
+	b := filepath.Join(d, "neurodiff", "acasxu_16bit", "ACASXU_run2a_1_1_batch_2000_16bit.nnet")
+	p := filepath.Join(d, "neurodiff", "acas_properties", "neurodiff_prop_1.vnnlib")
+	for _, tt := range []struct{ eps, verdict string }{{"0.05", "certified"}, {"1e-6", "violated"}} {
+		out, _ := run(t, "diff", "--json", "--net", a, "--net2", b, "--prop", p, "--output", "0", "--eps", tt.eps, "--timeout", "60s")
+		var res struct {
+			Verdict    string    `json:"verdict"`
+			Input      []float64 `json:"input"`
+			A, B       []float64
+			Difference float64 `json:"difference"`
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil || res.Verdict != tt.verdict {
+			t.Errorf("eps %s: %v %.300s, want %s", tt.eps, err, out, tt.verdict)
+			continue
+		}
+		if res.Verdict == "violated" && (len(res.Input) != 5 || math.Abs(res.B[0]-res.A[0]) < 1e-6 || res.Difference < 1e-6) {
+			t.Errorf("counterexample %+v", res)
+		}
+	}
+	out, err := run(t, "diff", "--json", "--bound", "--net", a, "--net2", b, "--prop", p, "--output", "0")
+	var bd struct{ Certified, Sampled float64 }
+	if err != nil || json.Unmarshal([]byte(out), &bd) != nil || !(bd.Sampled > 0 && bd.Sampled <= bd.Certified) {
+		t.Errorf("--bound: %v %s", err, out)
+	}
+	if _, err := run(t, "diff", "--net", a, "--net2", b, "--eps", "0.05"); err == nil {
+		t.Error("neither --prop nor --box: no error")
+	}
+}

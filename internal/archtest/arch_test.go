@@ -18,6 +18,7 @@ var forbidden = map[string][]string{
 	"attack":     {"train", "falsify", "verify", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs", "datasets"},
 	"falsify":    {"train", "verify", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs"},
 	"verify":     {"train", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs"},
+	"diff":       {"train", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs", "attack"},
 	"configs":    {"nn", "train", "verify", "samplewise", "domain", "repair", "bench"},
 	"train":      {"imitate", "localize", "samplewise", "domain", "repair", "bench"},
 	"samplewise": {"domain", "repair", "bench"},

@@ -133,23 +133,25 @@ func Read(rd io.Reader) (*nn.Network, error) {
 	if _, err := r.next("symmetric flag"); err != nil {
 		return nil, err
 	}
+	// The normalization: inputs minimums and maximums, then means and ranges of the inputs and the output.
+	// An older variant (NeuroDiff's 16-bit ACAS Xu files) has 2 more minimums and maximums and 2 more
+	// means and ranges, the output's being the last; the extra values are not used.
 	norm := &nn.Normalization{}
-	if norm.InMin, err = r.exactly(inputs, "input minimums"); err != nil {
-		return nil, err
+	var lines [4][]float64
+	for i, what := range []string{"input minimums", "input maximums", "means", "ranges"} {
+		if lines[i], err = r.next(what); err != nil {
+			return nil, err
+		}
 	}
-	if norm.InMax, err = r.exactly(inputs, "input maximums"); err != nil {
-		return nil, err
+	lens := [4]int{len(lines[0]), len(lines[1]), len(lines[2]), len(lines[3])}
+	switch lens {
+	case [4]int{inputs, inputs, inputs + 1, inputs + 1}, [4]int{inputs + 2, inputs + 2, inputs + 3, inputs + 3}:
+	default:
+		return nil, fmt.Errorf("line %d: the normalization lines hold %v values, want %d, %d, %d, %d", r.line-3, lens, inputs, inputs, inputs+1, inputs+1)
 	}
-	means, err := r.exactly(inputs+1, "means")
-	if err != nil {
-		return nil, err
-	}
-	ranges, err := r.exactly(inputs+1, "ranges")
-	if err != nil {
-		return nil, err
-	}
-	norm.InMean, norm.OutMean = means[:inputs], means[inputs]
-	norm.InRange, norm.OutRange = ranges[:inputs], ranges[inputs]
+	norm.InMin, norm.InMax = lines[0][:inputs], lines[1][:inputs]
+	norm.InMean, norm.OutMean = lines[2][:inputs], lines[2][len(lines[2])-1]
+	norm.InRange, norm.OutRange = lines[3][:inputs], lines[3][len(lines[3])-1]
 
 	net := &nn.Network{Norm: norm, Layers: make([]nn.Layer, numLayers)}
 	for k := 0; k < numLayers; k++ {

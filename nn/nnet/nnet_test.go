@@ -3,10 +3,13 @@ package nnet
 import (
 	"bytes"
 	"math"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/datasets"
 )
 
 // tiny is a 2-3-1 network in .nnet format, computed by hand below.
@@ -124,4 +127,38 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("cannot read back what Write wrote: %v", err)
 		}
 	})
+}
+
+// TestReadNeuroDiffHeader reads a 16-bit ACAS Xu network of NeuroDiff's (7 minimums and maximums, 8
+// means and ranges, the output's last; its data README gives the values) and checks it against the
+// original: the same normalization and every weight within 0.0111.
+func TestReadNeuroDiffHeader(t *testing.T) {
+	d, err := datasets.Dir()
+	if err != nil {
+		t.Skipf("skipping: data folder not available (%v)", err)
+	}
+	half, err := ReadFile(filepath.Join(d, "neurodiff", "acasxu_16bit", "ACASXU_run2a_1_1_batch_2000_16bit.nnet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, err := ReadFile(filepath.Join(d, "acasxu", "nnet", "ACASXU_run2a_1_1_batch_2000.nnet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := half.Norm
+	if len(n.InMin) != 5 || n.InMax[0] != 60760 || n.OutMean != 7.5188840201005975 || n.OutRange != 373.94992 || n.InRange[4] != 1200 {
+		t.Errorf("normalization %+v", n)
+	}
+	if !slices.Equal(n.InMin, orig.Norm.InMin) || !slices.Equal(n.InMean, orig.Norm.InMean) {
+		t.Errorf("input normalization %v %v, the original's %v %v", n.InMin, n.InMean, orig.Norm.InMin, orig.Norm.InMean)
+	}
+	worst := 0.0
+	for k := range orig.Layers {
+		for i, w := range orig.Layers[k].W {
+			worst = math.Max(worst, math.Abs(w-half.Layers[k].W[i]))
+		}
+	}
+	if worst == 0 || worst > 0.0111 {
+		t.Errorf("largest weight change %v, want in (0, 0.0111]", worst)
+	}
 }

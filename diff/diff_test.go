@@ -1,0 +1,140 @@
+package diff
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
+	"github.com/birdnn/birdnn/verify"
+)
+
+// perturbed returns a copy of net with every weight and bias moved by up to delta (uniformly).
+func perturbed(net *nn.Network, rng *rand.Rand, delta float64) *nn.Network {
+	b := net.Clone()
+	for k := range b.Layers {
+		for i := range b.Layers[k].W {
+			b.Layers[k].W[i] += delta * (2*rng.Float64() - 1)
+		}
+		for i := range b.Layers[k].B {
+			b.Layers[k].B[i] += delta * (2*rng.Float64() - 1)
+		}
+	}
+	return b
+}
+
+// TestNetworkIsTheDifference: the stacked network's outputs are B's minus A's, for networks of different
+// widths and a CNN lowered on the way.
+func TestNetworkIsTheDifference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	a := nn.Random(rng, []int{3, 8, 5, 2}, activation.Tanh, activation.Identity)
+	b := nn.Random(rng, []int{3, 4, 7, 2}, activation.Tanh, activation.Identity)
+	d, err := Network(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float64, 3*100)
+	for i := range x {
+		x[i] = 2*rng.Float64() - 1
+	}
+	ya, yb, yd := a.Forward(x), b.Forward(x), d.Forward(x)
+	for i := range yd {
+		if math.Abs(yd[i]-(yb[i]-ya[i])) > 1e-12 {
+			t.Fatalf("output %d: %v, want %v", i, yd[i], yb[i]-ya[i])
+		}
+	}
+	for _, bad := range []*nn.Network{
+		nn.Random(rng, []int{4, 8, 2}, activation.Tanh, activation.Identity),
+		nn.Random(rng, []int{3, 8, 2}, activation.Tanh, activation.Identity),
+		nn.Random(rng, []int{3, 8, 5, 2}, activation.ReLU, activation.Identity),
+	} {
+		if _, err := Network(a, bad); err == nil {
+			t.Errorf("%d -> %d network of %d layers: no error", bad.Inputs(), bad.Outputs(), len(bad.Layers))
+		}
+	}
+}
+
+// gridMax is max |B - A| at output (or all outputs) over a 200 x 200 grid of a 2-input box.
+func gridMax(a, b *nn.Network, box property.Box, output int) float64 {
+	const n = 200
+	x := make([]float64, 0, 2*n*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			x = append(x, box.Lo[0]+(box.Hi[0]-box.Lo[0])*float64(i)/(n-1), box.Lo[1]+(box.Hi[1]-box.Lo[1])*float64(j)/(n-1))
+		}
+	}
+	ya, yb := a.Forward(x), b.Forward(x)
+	m, g := a.Outputs(), 0.0
+	for r := 0; r < n*n; r++ {
+		g = math.Max(g, gap(ya[r*m:(r+1)*m], yb[r*m:(r+1)*m], output))
+	}
+	return g
+}
+
+// TestVerdictsAgreeWithGrid: on random pairs (B a perturbed copy of A, ReLU and tanh), with eps below
+// and above the grid's largest difference, a certified pair has no grid point at eps, a violated one a
+// counterexample two forward passes confirm, and the certified bound is never below the grid's maximum.
+func TestVerdictsAgreeWithGrid(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	counts := map[verify.Verdict]int{}
+	for _, act := range []activation.Activation{activation.ReLU, activation.Tanh} {
+		for trial := 0; trial < 6; trial++ {
+			a := nn.Random(rng, []int{2, 8, 8, 2}, act, activation.Identity)
+			b := perturbed(a, rng, 0.02)
+			box := property.Box{Lo: []float64{-0.5 + 0.1*rng.Float64(), -0.3}, Hi: []float64{0.4, 0.2 + 0.3*rng.Float64()}}
+			output := trial%3 - 1
+			g := gridMax(a, b, box, output)
+			bound, err := MaxBound(a, b, box, output, 2000, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bound.Certified < g || bound.Sampled > bound.Certified {
+				t.Fatalf("%s trial %d: bound %+v, grid max %v", act, trial, bound, g)
+			}
+			for _, eps := range []float64{0.5 * g, 0.99 * g, 1.5 * g, 3 * g} {
+				res, err := Verify(context.Background(), a, b, box, Options{Eps: eps, Output: output, Verify: verify.Options{MaxBoxes: 5000}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				counts[res.Verdict]++
+				switch res.Verdict {
+				case verify.Certified:
+					if g >= eps {
+						t.Fatalf("%s trial %d eps %v: certified, but the grid reaches %v", act, trial, eps, g)
+					}
+				case verify.Violated:
+					if gap(a.Forward(res.Input), b.Forward(res.Input), output) < eps || !box.Contains(res.Input) {
+						t.Fatalf("%s trial %d eps %v: counterexample %v is not one", act, trial, eps, res.Input)
+					}
+				}
+			}
+		}
+	}
+	if counts[verify.Certified] == 0 || counts[verify.Violated] == 0 {
+		t.Errorf("verdicts %v: want both", counts)
+	}
+	t.Logf("verdicts %v", counts)
+}
+
+func TestBadInput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	a := nn.Random(rng, []int{2, 4, 2}, activation.ReLU, activation.Identity)
+	box := property.Box{Lo: []float64{0, 0}, Hi: []float64{1, 1}}
+	for _, tt := range []struct {
+		box    property.Box
+		eps    float64
+		output int
+	}{
+		{property.Box{Lo: []float64{0}, Hi: []float64{1}}, 0.1, -1},
+		{property.Box{Lo: []float64{1, 0}, Hi: []float64{0, 1}}, 0.1, -1},
+		{box, 0, -1},
+		{box, 0.1, 2},
+	} {
+		if _, err := Verify(context.Background(), a, a, tt.box, Options{Eps: tt.eps, Output: tt.output}); err == nil {
+			t.Errorf("%+v: no error", tt)
+		}
+	}
+}
