@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -24,15 +25,7 @@ func TestCrossEntropyGrad(t *testing.T) {
 			}
 			return -math.Log(p[tt.label])
 		}
-		for i := range x {
-			xp, xm := append([]float64(nil), x...), append([]float64(nil), x...)
-			xp[i] += 1e-6
-			xm[i] -= 1e-6
-			fd := (f(xp) - f(xm)) / 2e-6
-			if math.Abs(fd-g[i]) > 1e-6*(1+math.Abs(fd)) {
-				t.Errorf("%+v input %d: %v, finite differences %v", tt, i, g[i], fd)
-			}
-		}
+		checkGrad(t, fmt.Sprintf("%+v", tt), f, g, x)
 	}
 }
 
@@ -119,15 +112,7 @@ func TestMarginGrad(t *testing.T) {
 			}
 			return other - y[tt.label]
 		}
-		for i := range x {
-			xp, xm := append([]float64(nil), x...), append([]float64(nil), x...)
-			xp[i] += 1e-6
-			xm[i] -= 1e-6
-			fd := (f(xp) - f(xm)) / 2e-6
-			if math.Abs(fd-g[i]) > 1e-6*(1+math.Abs(fd)) {
-				t.Errorf("%+v input %d: %v, finite differences %v", tt, i, g[i], fd)
-			}
-		}
+		checkGrad(t, fmt.Sprintf("%+v", tt), f, g, x)
 	}
 }
 
@@ -154,5 +139,19 @@ func TestSaturatedCrossEntropy(t *testing.T) {
 	}
 	if _, err := Run(net, x, []int{0}, Options{Method: "fgsm", Eps: 0.2, Loss: "l2"}); err == nil {
 		t.Error("unknown loss: no error")
+	}
+}
+
+// checkGrad compares the gradient g of f at x with central finite differences.
+func checkGrad(t *testing.T, name string, f func([]float64) float64, g, x []float64) {
+	t.Helper()
+	for i := range x {
+		xp, xm := append([]float64(nil), x...), append([]float64(nil), x...)
+		xp[i] += 1e-6
+		xm[i] -= 1e-6
+		fd := (f(xp) - f(xm)) / 2e-6
+		if math.Abs(fd-g[i]) > 1e-6*(1+math.Abs(fd)) {
+			t.Errorf("%s input %d: %v, finite differences %v", name, i, g[i], fd)
+		}
 	}
 }

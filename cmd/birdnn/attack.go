@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -14,12 +13,12 @@ import (
 
 // attackCmd is birdnn attack's flags.
 type attackCmd struct {
-	net, data, labels, out, rng string
-	pixelScale                  float64
-	opt                         attack.Options
-	limit                       int
-	force, asJSON, withLabels   bool
-	trigger                     attack.Trigger
+	labelledFlags
+	out                       string
+	opt                       attack.Options
+	limit                     int
+	force, asJSON, withLabels bool
+	trigger                   attack.Trigger
 }
 
 func newAttack() *cobra.Command {
@@ -43,10 +42,7 @@ kept unless --force.`,
 		RunE: c.run,
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&c.net, "net", "", "the classifier (.onnx or .nnet), or data:REL or builtin:REL")
-	fl.StringVar(&c.data, "data", "", "labelled inputs: data:mnist/test, data:mnist/train, or a CSV with --labels")
-	fl.StringVar(&c.labels, "labels", "", "CSV of the labels of a --data CSV (the last column of each row)")
-	fl.Float64Var(&c.pixelScale, "pixel-scale", 0, "multiply data:mnist/* pixels by this (see birdnn eval)")
+	c.register(cmd)
 	fl.StringVar(&c.opt.Method, "method", "fgsm", "fgsm, pgd, or trigger (a BadNets stamp; give --target)")
 	fl.IntVar(&c.trigger.Size, "trigger-size", 3, "the trigger method's square, in pixels")
 	fl.IntVar(&c.trigger.Margin, "trigger-margin", 1, "its distance from the bottom and right edges")
@@ -58,36 +54,23 @@ kept unless --force.`,
 	fl.Float64Var(&c.opt.StepSize, "step-size", 0, "PGD step (default 2.5 eps / steps)")
 	fl.IntVar(&c.opt.Target, "target", -1, "the class to reach (-1: any wrong class)")
 	fl.Uint64Var(&c.opt.Seed, "seed", 1, "seed of PGD's random starts")
-	fl.StringVar(&c.rng, "range", "", "lo,hi bounds of every input (default: see above)")
 	fl.IntVar(&c.limit, "limit", 0, "attack only the first N inputs (0: all)")
 	fl.StringVar(&c.out, "out", "", "the CSV file of adversarial inputs to write")
 	fl.BoolVar(&c.force, "force", false, "overwrite --out if it exists")
 	fl.BoolVar(&c.asJSON, "json", false, "print a JSON summary")
-	cmd.MarkFlagRequired("net")
-	cmd.MarkFlagRequired("data")
 	return cmd
 }
 
 func (c *attackCmd) run(cmd *cobra.Command, _ []string) error {
-	if c.out != "" {
-		if _, err := os.Stat(c.out); err == nil && !c.force {
-			return fmt.Errorf("%s exists; pass --force to overwrite it", c.out)
-		}
+	if err := refuseOverwrite(c.out, c.force); err != nil {
+		return err
 	}
-	net, err := loadNet(c.net)
+	in, err := c.load()
 	if err != nil {
 		return err
 	}
-	tab, labels, scale, err := readData(c.data, c.labels, c.pixelScale, net)
-	if err != nil {
-		return err
-	}
-	if labels == nil {
-		return fmt.Errorf("--data %s has no labels: give --labels", c.data)
-	}
-	if c.opt.Lo, c.opt.Hi, err = inputRange(c.rng, c.data, c.net, c.pixelScale, scale, net); err != nil {
-		return err
-	}
+	net, tab, labels := in.net, in.tab, in.labels
+	c.opt.Lo, c.opt.Hi = in.lo, in.hi
 	if c.opt.Method == "trigger" {
 		side := 1
 		for side*side < net.Inputs() {

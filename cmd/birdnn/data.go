@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/nn"
@@ -94,4 +97,61 @@ func inputRange(rng, data, netRef string, scaleFlag, scale float64, net *nn.Netw
 		return 0, scale, nil
 	}
 	return math.Inf(-1), math.Inf(1), nil
+}
+
+// labelledFlags are the flags of the commands that take a classifier and labelled inputs (attack,
+// property): the network, the data and its labels, the pixel scale and the input range.
+type labelledFlags struct {
+	net, data, labels, rng string
+	pixelScale             float64
+}
+
+func (f *labelledFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.net, "net", "", "the classifier (.onnx or .nnet), or data:REL or builtin:REL")
+	fl.StringVar(&f.data, "data", "", "labelled inputs: data:mnist/test, data:mnist/train, or a CSV with --labels")
+	fl.StringVar(&f.labels, "labels", "", "CSV of the labels of a --data CSV (the last column of each row)")
+	fl.Float64Var(&f.pixelScale, "pixel-scale", 0, "multiply data:mnist/* pixels by this (see birdnn eval)")
+	fl.StringVar(&f.rng, "range", "", "lo,hi bounds of every input (default: the pixel range for data:mnist/*, else none)")
+	cmd.MarkFlagRequired("net")
+	cmd.MarkFlagRequired("data")
+}
+
+// labelledData is what labelledFlags load: the network, the inputs in its units, their labels, and the
+// range every input must stay in.
+type labelledData struct {
+	net    *nn.Network
+	tab    *datasets.Table
+	labels []int
+	lo, hi float64
+}
+
+func (f *labelledFlags) load() (*labelledData, error) {
+	net, err := loadNet(f.net)
+	if err != nil {
+		return nil, err
+	}
+	tab, labels, scale, err := readData(f.data, f.labels, f.pixelScale, net)
+	if err != nil {
+		return nil, err
+	}
+	if labels == nil {
+		return nil, fmt.Errorf("--data %s has no labels: give --labels", f.data)
+	}
+	lo, hi, err := inputRange(f.rng, f.data, f.net, f.pixelScale, scale, net)
+	if err != nil {
+		return nil, err
+	}
+	return &labelledData{net: net, tab: tab, labels: labels, lo: lo, hi: hi}, nil
+}
+
+// refuseOverwrite is the error for an existing out without --force (nil when out is empty or absent).
+func refuseOverwrite(out string, force bool) error {
+	if out == "" || force {
+		return nil
+	}
+	if _, err := os.Stat(out); err == nil {
+		return fmt.Errorf("%s exists; pass --force to overwrite it", out)
+	}
+	return nil
 }

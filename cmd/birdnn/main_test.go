@@ -603,31 +603,39 @@ func TestTrainClassifier(t *testing.T) {
 	}
 }
 
-// TestRepairClassifier removes a BadNets backdoor: a small FC classifier trained for two epochs on the
-// MNIST test images with 5% poisoned, the trigger stamped on 300 training images (their true labels
-// kept) as the repair negatives, their clean twins as positives, and the same for 500 test images held
-// out. Retraining on the labelled property fixes the repair set and most of the held-out triggered
-// images, and keeps the clean ones.
-func TestRepairClassifier(t *testing.T) {
+// backdoorRepair trains a BadNets classifier with the shipped run named config and the extra sets (one
+// epoch count, on the MNIST test images), stamps its trigger on the first images of the training and
+// test sets with their true labels, and runs birdnn repair on them with the given paradigm and epochs:
+// the triggered training images as negatives, the clean ones as positives, the same for the test images
+// held out, limit rows of each. It returns the repair's JSON.
+func backdoorRepair(t *testing.T, config string, sets []string, limit int, paradigm string, epochs int) string {
+	t.Helper()
 	if _, err := datasets.MNIST("train"); err != nil {
 		t.Skipf("skipping: MNIST not available (%v)", err)
 	}
 	tmp := t.TempDir()
 	net := filepath.Join(tmp, "bd.onnx")
-	if _, err := run(t, "train", "--config", "mnist_fc_badnets", "--quiet", "--out", net, "--set", "data=data:mnist/test",
-		"--set", "epochs=2", "--set", "holdout=1000", "--set", "hidden=[64]"); err != nil {
+	args := []string{"train", "--config", config, "--quiet", "--out", net, "--set", "data=data:mnist/test", "--set", "holdout=1000"}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	if _, err := run(t, args...); err != nil {
 		t.Fatal(err)
 	}
 	for _, split := range []string{"train", "test"} {
-		if _, err := run(t, "attack", "--net", net, "--data", "data:mnist/"+split, "--limit", "500", "--method", "trigger",
+		if _, err := run(t, "attack", "--net", net, "--data", "data:mnist/"+split, "--limit", fmt.Sprint(2*limit), "--method", "trigger",
 			"--target", "0", "--with-labels", "--out", filepath.Join(tmp, split+".csv")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	cfg := filepath.Join(tmp, "repair.yaml")
-	yaml := fmt.Sprintf("network: %s\nparadigm: retrain\ndataset:\n  labelled: true\n  limit: 300\n  negatives: %s\n  positives: data:mnist/train\n"+
-		"  test_negatives: %s\n  test_positives: data:mnist/test\n  anchors: 0\nretrain:\n  train: {epochs: 60}\n",
-		net, filepath.Join(tmp, "train.csv"), filepath.Join(tmp, "test.csv"))
+	train := "retrain"
+	if paradigm == "finetune" {
+		train = "finetune"
+	}
+	yaml := fmt.Sprintf("network: %s\nparadigm: %s\ndataset:\n  labelled: true\n  limit: %d\n  negatives: %s\n  positives: data:mnist/train\n"+
+		"  test_negatives: %s\n  test_positives: data:mnist/test\n  anchors: 0\n%s:\n  train: {epochs: %d}\n",
+		net, paradigm, limit, filepath.Join(tmp, "train.csv"), filepath.Join(tmp, "test.csv"), train, epochs)
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -635,6 +643,16 @@ func TestRepairClassifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return out
+}
+
+// TestRepairClassifier removes a BadNets backdoor: a small FC classifier trained for two epochs on the
+// MNIST test images with 5% poisoned, the trigger stamped on 300 training images (their true labels
+// kept) as the repair negatives, their clean twins as positives, and the same for test images held
+// out. Retraining on the labelled property fixes the repair set and most of the held-out triggered
+// images, and keeps the clean ones.
+func TestRepairClassifier(t *testing.T) {
+	out := backdoorRepair(t, "mnist_fc_badnets", []string{"epochs=2", "hidden=[64]"}, 300, "retrain", 60)
 	var rep struct {
 		Success        float64 `json:"repair_success_rate"`
 		Generalization float64 `json:"generalization"`
@@ -663,32 +681,7 @@ func TestRepairClassifier(t *testing.T) {
 // the test images) on 200 triggered training images: localization picks convolution channels and dense
 // neurons, only those move, and most of the repair set is fixed with few clean images lost.
 func TestRepairCNN(t *testing.T) {
-	if _, err := datasets.MNIST("train"); err != nil {
-		t.Skipf("skipping: MNIST not available (%v)", err)
-	}
-	tmp := t.TempDir()
-	net := filepath.Join(tmp, "cnn.onnx")
-	if _, err := run(t, "train", "--config", "mnist_cnn_badnets", "--quiet", "--out", net, "--set", "data=data:mnist/test",
-		"--set", "epochs=2", "--set", "conv=[conv 4 3, maxpool 2]", "--set", "hidden=[32]", "--set", "holdout=1000"); err != nil {
-		t.Fatal(err)
-	}
-	for _, split := range []string{"train", "test"} {
-		if _, err := run(t, "attack", "--net", net, "--data", "data:mnist/"+split, "--limit", "200", "--method", "trigger",
-			"--target", "0", "--with-labels", "--out", filepath.Join(tmp, split+".csv")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := filepath.Join(tmp, "repair.yaml")
-	yaml := fmt.Sprintf("network: %s\nparadigm: finetune\ndataset:\n  labelled: true\n  limit: 200\n  negatives: %s\n  positives: data:mnist/train\n"+
-		"  test_negatives: %s\n  test_positives: data:mnist/test\n  anchors: 0\nfinetune:\n  train: {epochs: 100}\n",
-		net, filepath.Join(tmp, "train.csv"), filepath.Join(tmp, "test.csv"))
-	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := run(t, "repair", "--quiet", "--json", "--config", cfg, "--out", filepath.Join(tmp, "rep"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := backdoorRepair(t, "mnist_cnn_badnets", []string{"epochs=2", "conv=[conv 4 3, maxpool 2]", "hidden=[32]"}, 200, "finetune", 100)
 	var rep struct {
 		Success   float64 `json:"repair_success_rate"`
 		Drawdown  float64 `json:"drawdown"`

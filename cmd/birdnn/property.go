@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -13,10 +12,11 @@ import (
 
 // propertyCmd is birdnn property's flags.
 type propertyCmd struct {
-	net, data, labels, rng, out string
-	pixelScale, eps             float64
-	row, target                 int
-	force, asJSON               bool
+	labelledFlags
+	out           string
+	eps           float64
+	row, target   int
+	force, asJSON bool
 }
 
 func newProperty() *cobra.Command {
@@ -33,44 +33,30 @@ classes. An existing --out is kept unless --force.`,
 		RunE: c.run,
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&c.net, "net", "", "the classifier (.onnx or .nnet), or data:REL or builtin:REL")
-	fl.StringVar(&c.data, "data", "", "labelled inputs: data:mnist/test, data:mnist/train, or a CSV with --labels")
-	fl.StringVar(&c.labels, "labels", "", "CSV of the labels of a --data CSV (the last column of each row)")
-	fl.Float64Var(&c.pixelScale, "pixel-scale", 0, "multiply data:mnist/* pixels by this (see birdnn eval)")
+	c.register(cmd)
 	fl.IntVar(&c.row, "row", 0, "the input's row in --data, from 0")
 	fl.Float64Var(&c.eps, "eps", 0, "the L-infinity radius, in the network's input units")
 	fl.IntVar(&c.target, "target", -1, "the class that must not be reached (-1: any class but the label)")
-	fl.StringVar(&c.rng, "range", "", "lo,hi bounds of every input (default: the pixel range for data:mnist/*, else none)")
 	fl.StringVar(&c.out, "out", "", "the VNN-LIB file to write")
 	fl.BoolVar(&c.force, "force", false, "overwrite --out if it exists")
 	fl.BoolVar(&c.asJSON, "json", false, "print a JSON summary")
-	for _, f := range []string{"net", "data", "eps", "out"} {
+	for _, f := range []string{"eps", "out"} {
 		cmd.MarkFlagRequired(f)
 	}
 	return cmd
 }
 
 func (c *propertyCmd) run(cmd *cobra.Command, _ []string) error {
-	if _, err := os.Stat(c.out); err == nil && !c.force {
-		return fmt.Errorf("%s exists; pass --force to overwrite it", c.out)
+	if err := refuseOverwrite(c.out, c.force); err != nil {
+		return err
 	}
-	net, err := loadNet(c.net)
+	in, err := c.load()
 	if err != nil {
 		return err
 	}
-	tab, labels, scale, err := readData(c.data, c.labels, c.pixelScale, net)
-	if err != nil {
-		return err
-	}
-	if labels == nil {
-		return fmt.Errorf("--data %s has no labels: give --labels", c.data)
-	}
+	net, tab, labels, lo, hi := in.net, in.tab, in.labels, in.lo, in.hi
 	if c.row < 0 || c.row >= tab.Rows() {
 		return fmt.Errorf("--row %d: %s has rows 0 to %d", c.row, c.data, tab.Rows()-1)
-	}
-	lo, hi, err := inputRange(c.rng, c.data, c.net, c.pixelScale, scale, net)
-	if err != nil {
-		return err
 	}
 	p, err := property.Robustness(tab.Row(c.row), labels[c.row], net.Outputs(), c.eps, lo, hi, c.target)
 	if err != nil {
