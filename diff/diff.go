@@ -2,11 +2,12 @@
 // (differential verification, as ReluDiff and NeuroDiff do): certified |B(x) - A(x)| < eps everywhere on
 // the box, a violation confirmed by two forward passes, or unknown; and sound bounds on max |B - A|.
 //
-// The difference is verified as one network: D(x) = B(x) - A(x) stacks A's and B's layers side by side
-// (block-diagonal weights over the shared input) and subtracts their outputs in a last linear layer, so
-// every bound, split and exact decision of package verify applies, soundly, floating-point rounding
-// included. Bounding A and B apart in D loses what ReluDiff's joint propagation of the difference keeps
-// (the two networks' neurons move together); that propagation is the next step.
+// Two methods race on the budget. The stacked network D(x) = B(x) - A(x) puts A's and B's layers side by
+// side (block-diagonal weights over the shared input) and subtracts their outputs in a last linear layer,
+// so every bound, split and exact decision of package verify applies, for any activation. For ReLU pairs
+// of one shape, the symbolic difference (ReluDiff's joint propagation, symbolic.go) also bounds B - A
+// directly, keeping the correlation of the two networks' neurons that bounding them apart in D loses.
+// Both are sound, floating-point rounding included.
 package diff
 
 import (
@@ -154,6 +155,45 @@ func Verify(ctx context.Context, a, b *nn.Network, box property.Box, opt Options
 	if err != nil {
 		return Result{}, err
 	}
+	if !deltaSupported(a, b) {
+		res := stacked(ctx, a, b, d, box, opt)
+		res.Seconds = time.Since(start).Seconds()
+		return res, nil
+	}
+	// Both methods race, each on the whole budget: the symbolic difference (one core) and the stacked
+	// network (verify's workers). The first verdict wins and stops the other; an unknown waits for the
+	// other's answer.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var deadline time.Time
+	if opt.Verify.Timeout > 0 {
+		deadline = start.Add(opt.Verify.Timeout)
+	}
+	symbolic := make(chan Result, 1)
+	go func() {
+		r := deltaSearch(ctx, a, b, box, opt, deadline, opt.Verify.MaxBoxes)
+		if r.Verdict != verify.Unknown {
+			cancel()
+		}
+		symbolic <- r
+	}()
+	res := stacked(ctx, a, b, d, box, opt)
+	if res.Verdict != verify.Unknown {
+		cancel()
+		s := <-symbolic
+		res.Boxes += s.Boxes
+	} else {
+		s := <-symbolic
+		s.Boxes += res.Boxes
+		s.Proven = math.Max(s.Proven, res.Proven)
+		res = s
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// stacked decides the difference as one network, D (see Network), by verify.Verify.
+func stacked(ctx context.Context, a, b, d *nn.Network, box property.Box, opt Options) Result {
 	r := verify.Verify(ctx, d, diffProperty(box, a.Outputs(), opt.Output, opt.Eps), opt.Verify)
 	res := Result{Verdict: r.Verdict, Boxes: r.Boxes, Proven: r.Proven}
 	if r.Verdict == verify.Violated {
@@ -165,8 +205,7 @@ func Verify(ctx context.Context, a, b *nn.Network, box property.Box, opt Options
 			res.Verdict = verify.Unknown // the stacked network's rounding, not the networks'
 		}
 	}
-	res.Seconds = time.Since(start).Seconds()
-	return res, nil
+	return res
 }
 
 func check(a *nn.Network, box property.Box, output int) error {
@@ -184,17 +223,37 @@ func check(a *nn.Network, box property.Box, output int) error {
 	return nil
 }
 
-// Bound is a sound upper bound on max over the box of |B - A| (at Output, or over every output), from
-// CROWN bounds of the stacked difference network, with the largest difference among samples beside it:
-// the true maximum lies in [Sampled, Certified].
+// Bound is a sound upper bound on max over the box of |B - A| (at Output, or over every output), with the
+// largest difference among samples beside it: the true maximum lies in [Sampled, Certified].
 type Bound struct {
 	Certified float64 `json:"certified"`
 	Sampled   float64 `json:"sampled"`
 	Samples   int     `json:"samples"`
+	// Boxes is the number of sub-boxes bounded; Seconds the time taken.
+	Boxes   int     `json:"boxes"`
+	Seconds float64 `json:"seconds"`
 }
 
-// MaxBound bounds max |B - A| over the box (one CROWN pass, no splits) and samples it.
-func MaxBound(a, b *nn.Network, box property.Box, output, samples int, seed uint64) (Bound, error) {
+// BoundOptions is MaxBound's budget.
+type BoundOptions struct {
+	// Output is the output bounded, or -1 for every output.
+	Output int
+	// Samples is the number of uniform samples for the lower end; Seed seeds them.
+	Samples int
+	Seed    uint64
+	// Timeout and MaxBoxes stop the refinement (0: no limit of that kind; with neither, one pass).
+	Timeout  time.Duration
+	MaxBoxes int
+}
+
+// MaxBound bounds max |B - A| over the box and samples it. The bound is refined best first: the sub-box
+// with the largest bound is halved (where the difference's bound depends most on the input, for the
+// symbolic difference; along the relatively widest side otherwise) until the budget runs out or the
+// bound meets the sampled maximum; each box is bounded by the symbolic difference where it applies
+// (ReLU pairs of one shape), by CROWN on the stacked network otherwise, and its centre is evaluated.
+func MaxBound(ctx context.Context, a, b *nn.Network, box property.Box, opt BoundOptions) (Bound, error) {
+	start := time.Now()
+	output := opt.Output
 	if err := check(a, box, output); err != nil {
 		return Bound{}, err
 	}
@@ -202,23 +261,84 @@ func MaxBound(a, b *nn.Network, box property.Box, output, samples int, seed uint
 	if err != nil {
 		return Bound{}, err
 	}
-	bounds := verify.Crown(d, box)
 	m := a.Outputs()
-	res := Bound{Samples: samples}
-	for t := 0; t < m; t++ {
-		if output >= 0 && t != output {
-			continue
+	symbolic := deltaSupported(a, b)
+	res := Bound{Samples: opt.Samples}
+	bound := func(bx property.Box) (float64, []float64) {
+		if symbolic {
+			ivs, sens := symbolicDeltaSens(a, b, bx, output)
+			g := 0.0
+			for t, iv := range ivs {
+				if output < 0 || t == output {
+					g = math.Max(g, math.Max(iv.Hi, -iv.Lo))
+				}
+			}
+			return g, sens
 		}
-		coef := make([]float64, m)
-		coef[t] = 1
-		hi := verify.OutputBound(d, bounds, box, coef, 0, false)
-		lo := verify.OutputBound(d, bounds, box, coef, 0, true)
-		res.Certified = math.Max(res.Certified, math.Max(hi, -lo))
+		bounds := verify.Crown(d, bx)
+		g := 0.0
+		for t := 0; t < m; t++ {
+			if output >= 0 && t != output {
+				continue
+			}
+			coef := make([]float64, m)
+			coef[t] = 1
+			hi := verify.OutputBound(d, bounds, bx, coef, 0, false)
+			lo := verify.OutputBound(d, bounds, bx, coef, 0, true)
+			g = math.Max(g, math.Max(hi, -lo))
+		}
+		return g, nil
 	}
-	x := box.Sample(rand.New(rand.NewPCG(seed, 1)), samples)
-	ya, yb := a.Forward(x), b.Forward(x)
-	for r := 0; r < samples; r++ {
-		res.Sampled = math.Max(res.Sampled, gap(ya[r*m:(r+1)*m], yb[r*m:(r+1)*m], output))
+	if opt.Samples > 0 {
+		x := box.Sample(rand.New(rand.NewPCG(opt.Seed, 1)), opt.Samples)
+		ya, yb := a.Forward(x), b.Forward(x)
+		for r := 0; r < opt.Samples; r++ {
+			res.Sampled = math.Max(res.Sampled, gap(ya[r*m:(r+1)*m], yb[r*m:(r+1)*m], output))
+		}
 	}
+	type leaf struct {
+		box   property.Box
+		bound float64
+		sens  []float64
+	}
+	g, sens := bound(box)
+	leaves := []leaf{{box, g, sens}}
+	res.Boxes = 1
+	for opt.Timeout > 0 || opt.MaxBoxes > 0 {
+		if ctx.Err() != nil || (opt.Timeout > 0 && time.Since(start) > opt.Timeout) || (opt.MaxBoxes > 0 && res.Boxes+2 > opt.MaxBoxes) {
+			break
+		}
+		// The leaf with the largest bound; the bound is the maximum over leaves.
+		w := 0
+		for i := range leaves {
+			if leaves[i].bound > leaves[w].bound {
+				w = i
+			}
+		}
+		top := leaves[w]
+		if top.bound <= res.Sampled {
+			break // the bound meets the sampled maximum
+		}
+		dim := splitDim(top.box, box, top.sens)
+		if dim < 0 {
+			break
+		}
+		mid := (top.box.Lo[dim] + top.box.Hi[dim]) / 2
+		lo, hi := cloneBox(top.box), cloneBox(top.box)
+		lo.Hi[dim], hi.Lo[dim] = mid, mid
+		leaves[w] = leaves[len(leaves)-1]
+		leaves = leaves[:len(leaves)-1]
+		for _, c := range []property.Box{lo, hi} {
+			g, s := bound(c)
+			leaves = append(leaves, leaf{c, g, s})
+			x := probes(c)[0]
+			res.Sampled = math.Max(res.Sampled, gap(a.Forward(x), b.Forward(x), output))
+		}
+		res.Boxes += 2
+	}
+	for _, l := range leaves {
+		res.Certified = math.Max(res.Certified, l.bound)
+	}
+	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }

@@ -87,7 +87,7 @@ func TestVerdictsAgreeWithGrid(t *testing.T) {
 			box := property.Box{Lo: []float64{-0.5 + 0.1*rng.Float64(), -0.3}, Hi: []float64{0.4, 0.2 + 0.3*rng.Float64()}}
 			output := trial%3 - 1
 			g := gridMax(a, b, box, output)
-			bound, err := MaxBound(a, b, box, output, 2000, 1)
+			bound, err := MaxBound(context.Background(), a, b, box, BoundOptions{Output: output, Samples: 2000, Seed: 1, MaxBoxes: 200})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,6 +135,57 @@ func TestBadInput(t *testing.T) {
 	} {
 		if _, err := Verify(context.Background(), a, a, tt.box, Options{Eps: tt.eps, Output: tt.output}); err == nil {
 			t.Errorf("%+v: no error", tt)
+		}
+	}
+}
+
+// TestSymbolicDeltaContainsSamples: on random ReLU pairs of three inputs and three hidden layers, the
+// symbolic difference bounds contain B(x) - A(x) at 2,000 random points of random boxes, and for a
+// network against itself they are 0 up to the rounding slack.
+func TestSymbolicDeltaContainsSamples(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for trial := 0; trial < 20; trial++ {
+		a := nn.Random(rng, []int{3, 10, 10, 10, 2}, activation.ReLU, activation.Identity)
+		b := perturbed(a, rng, 0.05)
+		box := property.Box{Lo: make([]float64, 3), Hi: make([]float64, 3)}
+		for i := range box.Lo {
+			c, w := 2*rng.Float64()-1, 0.01+rng.Float64()
+			box.Lo[i], box.Hi[i] = c-w, c+w
+		}
+		bounds := symbolicDelta(a, b, box)
+		x := make([]float64, 3*2000)
+		for i := range x {
+			x[i] = box.Lo[i%3] + (box.Hi[i%3]-box.Lo[i%3])*rng.Float64()
+		}
+		ya, yb := a.Forward(x), b.Forward(x)
+		for r := 0; r < 2000; r++ {
+			for j, iv := range bounds {
+				if d := yb[2*r+j] - ya[2*r+j]; d < iv.Lo || d > iv.Hi {
+					t.Fatalf("trial %d output %d: difference %v outside %+v", trial, j, d, iv)
+				}
+			}
+		}
+		for j, iv := range symbolicDelta(a, a, box) {
+			if iv.Lo > 0 || iv.Hi < 0 || iv.Hi-iv.Lo > 1e-8 {
+				t.Errorf("trial %d output %d: A against itself %+v, want [0, 0] up to rounding", trial, j, iv)
+			}
+		}
+	}
+}
+
+// TestSymbolicDeltaByHand: A(x) = relu(x), B(x) = relu(1.1 x) + 0.1. On [0.5, 1] both ReLUs are active
+// and B - A = 0.1 x + 0.1 lies in [0.15, 0.2] exactly; on [-1, -0.5] both are inactive and it is 0.1.
+func TestSymbolicDeltaByHand(t *testing.T) {
+	a := &nn.Network{Layers: []nn.Layer{
+		{In: 1, Out: 1, W: []float64{1}, B: []float64{0}, Act: activation.ReLU},
+		{In: 1, Out: 1, W: []float64{1}, B: []float64{0}, Act: activation.Identity},
+	}}
+	b := a.Clone()
+	b.Layers[0].W[0], b.Layers[1].B[0] = 1.1, 0.1
+	for _, tt := range []struct{ lo, hi, want0, want1 float64 }{{0.5, 1, 0.15, 0.2}, {-1, -0.5, 0.1, 0.1}} {
+		iv := symbolicDelta(a, b, property.Box{Lo: []float64{tt.lo}, Hi: []float64{tt.hi}})[0]
+		if math.Abs(iv.Lo-tt.want0) > 1e-9 || math.Abs(iv.Hi-tt.want1) > 1e-9 || iv.Lo > tt.want0 || iv.Hi < tt.want1 {
+			t.Errorf("[%v, %v]: %+v, want [%v, %v]", tt.lo, tt.hi, iv, tt.want0, tt.want1)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -206,5 +207,83 @@ func TestMerge(t *testing.T) {
 	}
 	if _, err := Merge(a, &Property{Name: "c", Inputs: 2, Outputs: 2}); err == nil {
 		t.Fatal("merged properties of different dimensions")
+	}
+}
+
+// TestReadPair reads the shipped two-network ACAS Xu instance (its box and eps written out by hand from
+// the file) and hand-made variants: asymmetric or mixed output constraints give no Eps but a joint
+// property whose constraints are the file's; untied inputs, a third network and bad indices are errors.
+func TestReadPair(t *testing.T) {
+	root, err := datasets.Dir()
+	if err != nil {
+		t.Skipf("skipping: data folder not available (%v)", err)
+	}
+	dir := filepath.Join(root, "vnnlib2")
+	p, err := ReadPairFile(filepath.Join(dir, "isomorphic_acasxu_instance_0.vnnlib"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Networks != [2]string{"f", "g"} || p.Relation != "isomorphic-to" || p.Joint.Inputs != 5 || p.Joint.Outputs != 10 || len(p.Joint.Cases) != 1 {
+		t.Fatalf("read %+v, joint %d -> %d, %d cases", p, p.Joint.Inputs, p.Joint.Outputs, len(p.Joint.Cases))
+	}
+	box := p.Joint.Cases[0].Box
+	wantLo := []float64{0.6, -0.5, -0.5, 0.45, -0.45}
+	wantHi := []float64{0.679857769, 0.5, 0.5, 0.5, -0.45}
+	if !slices.Equal(box.Lo, wantLo) || !slices.Equal(box.Hi, wantHi) {
+		t.Errorf("box %v", box)
+	}
+	if !slices.Equal(p.Eps, []float64{0.05, 0.05, 0.05, 0.05, 0.05}) {
+		t.Errorf("eps %v", p.Eps)
+	}
+	if _, err := ReadFile(filepath.Join(dir, "isomorphic_acasxu_instance_0.vnnlib")); err == nil || !strings.Contains(err.Error(), "ReadPair") {
+		t.Errorf("Read of a two-network file: %v", err)
+	}
+
+	head := `(vnnlib-version <2.0>)
+(declare-network f (declare-input X real [2]) (declare-output Y real [2]))
+(declare-network g (equal-to f) (declare-input Xg real [2]) (declare-output Yg real [2]))
+(assert (and (>= X[0] 0) (<= X[0] 1) (>= X[1] -1) (<= X[1] 1)))
+`
+	ties := "(assert (== X[0] Xg[0]))\n(assert (== Xg[1] X[1]))\n"
+	for _, tt := range []struct {
+		name, src string
+		eps       []float64
+		coef      [][]float64 // the joint constraints' coefficients, when no error
+		err       string
+	}{
+		{"output 1 only", head + ties + "(assert (<= (- Yg[1] Y[1]) 0.1))\n(assert (<= (- Y[1] Yg[1]) 0.1))", []float64{math.Inf(1), 0.1}, nil, ""},
+		{"asymmetric", head + ties + "(assert (<= (- Yg[1] Y[1]) 0.1))\n(assert (<= (- Y[1] Yg[1]) 0.2))", nil, [][]float64{{0, -1, 0, 1}, {0, 1, 0, -1}}, ""},
+		{"mixed", head + ties + "(assert (<= (+ Yg[0] Y[1]) 1))", nil, [][]float64{{0, 1, 1, 0}}, ""},
+		{"untied", head + "(assert (== X[0] Xg[0]))\n(assert (<= Y[0] 1))", nil, nil, "not tied"},
+		{"crossed tie", head + "(assert (== X[0] Xg[1]))\n(assert (== X[1] Xg[0]))\n(assert (<= Y[0] 1))", nil, nil, "different inputs"},
+		{"bad index", head + ties + "(assert (<= Y[2] 1))", nil, nil, "out of range"},
+		{"third network", head + "(declare-network h (declare-input Z real [2]) (declare-output W real [2]))", nil, nil, "third"},
+		{"version", "(vnnlib-version <1.0>)", nil, nil, "version"},
+	} {
+		p, err := ReadPair(strings.NewReader(tt.src))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: error %v, want %q", tt.name, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if !slices.Equal(p.Eps, tt.eps) {
+			t.Errorf("%s: eps %v, want %v", tt.name, p.Eps, tt.eps)
+		}
+		if tt.coef != nil {
+			got := p.Joint.Cases[0].Unsafe[0]
+			if len(got) != len(tt.coef) {
+				t.Fatalf("%s: %d constraints, want %d", tt.name, len(got), len(tt.coef))
+			}
+			for i := range got {
+				if !slices.Equal(got[i].Coef, tt.coef[i]) {
+					t.Errorf("%s: constraint %d %v, want %v", tt.name, i, got[i].Coef, tt.coef[i])
+				}
+			}
+		}
 	}
 }

@@ -310,6 +310,9 @@ func Read(r io.Reader) (*Property, error) {
 	if err != nil {
 		return nil, err
 	}
+	if IsPair(src) {
+		return nil, errNotPair
+	}
 	exprs, err := parseSexps(string(src))
 	if err != nil {
 		return nil, err

@@ -1,0 +1,338 @@
+package diff
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
+	"github.com/birdnn/birdnn/verify"
+)
+
+// Symbolic propagation of the difference (ReluDiff, Paulsen et al. 2020): every neuron of A and every
+// neuron's difference delta = z_B - z_A carry a lower and an upper linear function of the input, with a
+// slack for rounding. Through a dense layer delta_out = W_B delta_in + (W_B - W_A) z_in + (b_B - b_A), all
+// symbolic: where both networks' ReLUs are active the difference stays a linear function of the input and
+// the large terms of A and B cancel, which intervals over each network apart cannot see. A ReLU active in
+// both passes the difference on, one inactive in both zeroes it, and otherwise the difference is
+// concretized: relu(z_B) - relu(z_A) has delta's sign and is no larger (ReLU is monotone and
+// 1-Lipschitz), and lies within the gap of the two networks' own bounds.
+
+const (
+	relMargin = 1e-10
+	absMargin = 1e-12
+)
+
+// lin is c·x + k for x in the box, with slack s >= 0 covering rounding: the true function lies within s
+// of it.
+type lin struct {
+	c    []float64
+	k, s float64
+}
+
+// linExtremes returns the minimum and maximum of f over the box, widened by its slack and the rounding of
+// the concretization.
+func linExtremes(f lin, box property.Box) (lo, hi float64) {
+	lo, hi = f.k, f.k
+	mag := math.Abs(f.k)
+	for i, c := range f.c {
+		if c >= 0 {
+			lo, hi = lo+c*box.Lo[i], hi+c*box.Hi[i]
+		} else {
+			lo, hi = lo+c*box.Hi[i], hi+c*box.Lo[i]
+		}
+		mag += math.Abs(c) * math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
+	}
+	m := f.s + relMargin*mag + absMargin
+	return lo - m, hi + m
+}
+
+// pair is a neuron's lower and upper function.
+type pair struct{ lo, hi lin }
+
+// affine returns sum_i w_i v_i + b as a pair, from the pairs v (positive weights take the same side,
+// negative ones the other), with the rounding slack of the sum.
+func affine(w []float64, v []pair, b float64, d int, mags []float64) pair {
+	out := pair{lo: lin{c: make([]float64, d), k: b}, hi: lin{c: make([]float64, d), k: b}}
+	mag := math.Abs(b)
+	for i, wi := range w {
+		if wi == 0 {
+			continue
+		}
+		lo, hi := v[i].lo, v[i].hi
+		if wi < 0 {
+			lo, hi = hi, lo
+		}
+		for j := range out.lo.c {
+			out.lo.c[j] += wi * lo.c[j]
+			out.hi.c[j] += wi * hi.c[j]
+		}
+		out.lo.k += wi * lo.k
+		out.hi.k += wi * hi.k
+		out.lo.s += math.Abs(wi) * lo.s
+		out.hi.s += math.Abs(wi) * hi.s
+		mag += math.Abs(wi) * mags[i]
+	}
+	r := relMargin*mag + absMargin
+	out.lo.s += r
+	out.hi.s += r
+	return out
+}
+
+// magnitude bounds |f| over the box for both of a pair's functions.
+func magnitude(p pair, box property.Box) float64 {
+	l1, h1 := linExtremes(p.lo, box)
+	l2, h2 := linExtremes(p.hi, box)
+	return math.Max(math.Max(math.Abs(l1), math.Abs(h1)), math.Max(math.Abs(l2), math.Abs(h2)))
+}
+
+func constant(v float64, d int) lin { return lin{c: make([]float64, d), k: v} }
+
+// symbolicDelta returns interval bounds on B(x) - A(x) per output over the box (A and B of one shape,
+// ReLU hidden layers, linear outputs; see deltaSupported).
+func symbolicDelta(a, b *nn.Network, box property.Box) []verify.Interval {
+	out, _ := symbolicDeltaSens(a, b, box, -1)
+	return out
+}
+
+// symbolicDeltaSens is symbolicDelta that also returns, for the compared output (or all when output is
+// -1), each input's weight in the difference's symbolic bounds times its width: where a split pays most.
+func symbolicDeltaSens(a, b *nn.Network, box property.Box, output int) ([]verify.Interval, []float64) {
+	d := box.Dim()
+	za, zb := verify.Crown(a, box), verify.Crown(b, box)
+	// Layer 0's inputs: x itself for A, no difference.
+	z := make([]pair, d)
+	dz := make([]pair, d)
+	zm, dm := make([]float64, d), make([]float64, d)
+	for i := 0; i < d; i++ {
+		id := lin{c: make([]float64, d)}
+		id.c[i] = 1
+		z[i] = pair{lo: id, hi: id}
+		dz[i] = pair{lo: constant(0, d), hi: constant(0, d)}
+		zm[i] = math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
+	}
+	for k := range a.Layers {
+		la, lb := &a.Layers[k], &b.Layers[k]
+		last := k == len(a.Layers)-1
+		nz, nd := make([]pair, la.Out), make([]pair, la.Out)
+		for j := 0; j < la.Out; j++ {
+			wa, wb := la.W[j*la.In:(j+1)*la.In], lb.W[j*lb.In:(j+1)*lb.In]
+			dw := make([]float64, len(wa))
+			for i := range wa {
+				dw[i] = wb[i] - wa[i]
+			}
+			p := affine(wb, dz, lb.B[j]-la.B[j], d, dm)
+			q := affine(dw, z, 0, d, zm)
+			nd[j] = pair{lo: addLin(p.lo, q.lo), hi: addLin(p.hi, q.hi)}
+			if !last {
+				nz[j] = affine(wa, z, la.B[j], d, zm)
+			}
+		}
+		if last {
+			out := make([]verify.Interval, la.Out)
+			sens := make([]float64, d)
+			for j := range out {
+				lo, _ := linExtremes(nd[j].lo, box)
+				_, hi := linExtremes(nd[j].hi, box)
+				out[j] = verify.Interval{Lo: math.Max(lo, zb[k][j].Lo-za[k][j].Hi), Hi: math.Min(hi, zb[k][j].Hi-za[k][j].Lo)}
+				if output < 0 || j == output {
+					for i := range sens {
+						sens[i] += (math.Abs(nd[j].lo.c[i]) + math.Abs(nd[j].hi.c[i])) * (box.Hi[i] - box.Lo[i])
+					}
+				}
+			}
+			return out, sens
+		}
+		// Through the ReLUs.
+		for j := 0; j < la.Out; j++ {
+			l, u := tighten(za[k][j], nz[j], box)
+			dl, du := extremes(nd[j], box)
+			lb, ub := math.Max(zb[k][j].Lo, l+dl), math.Min(zb[k][j].Hi, u+du)
+			// A's neuron: ReluVal's relaxation (the upper line through (l, 0) and (u, u)).
+			switch {
+			case l >= 0:
+			case u <= 0:
+				nz[j] = pair{lo: constant(0, d), hi: constant(0, d)}
+			default:
+				s := u / (u - l)
+				up := scaleLin(nz[j].hi, s)
+				up.k -= s * l
+				up.s += relMargin*(math.Abs(s*l)+magnitude(nz[j], box)) + absMargin
+				low := constant(0, d)
+				if u > -l { // DeepPoly's choice: relu(z) >= z where that leaves the smaller area
+					low = nz[j].lo
+				}
+				nz[j] = pair{lo: low, hi: up}
+			}
+			// The difference.
+			switch {
+			case l >= 0 && lb >= 0:
+			case u <= 0 && ub <= 0:
+				nd[j] = pair{lo: constant(0, d), hi: constant(0, d)}
+			default:
+				nd[j] = deltaRelu(nd[j], box, math.Max(lb, 0)-math.Max(u, 0), math.Max(ub, 0)-math.Max(l, 0))
+			}
+		}
+		z, dz = nz, nd
+		zm, dm = make([]float64, la.Out), make([]float64, la.Out)
+		for j := range zm {
+			zm[j], dm[j] = magnitude(z[j], box), magnitude(dz[j], box)
+		}
+	}
+	return nil, nil
+}
+
+// deltaRelu bounds relu(z_A + delta) - relu(z_A) given delta's pair p and the gap [gl, gu] of the two
+// networks' own bounds: the value lies between min(delta, 0) and max(delta, 0) (ReLU is monotone and
+// 1-Lipschitz) and within the gap. The bounds are constants: keeping delta's own functions, or the chords
+// of min(., 0) and max(., 0) (NeuroDiff's convex approximation), gave tighter bounds box by box but
+// steered the input splits worse (docs/history.md).
+func deltaRelu(p pair, box property.Box, gl, gu float64) pair {
+	d := len(p.lo.c)
+	dl, du := extremes(p, box)
+	return pair{lo: constant(math.Max(math.Min(dl, 0), gl), d), hi: constant(math.Min(math.Max(du, 0), gu), d)}
+}
+
+// extremes returns the least value of p's lower function and the greatest of its upper one over the box.
+func extremes(p pair, box property.Box) (lo, hi float64) {
+	lo, _ = linExtremes(p.lo, box)
+	_, hi = linExtremes(p.hi, box)
+	return lo, hi
+}
+
+// tighten intersects an interval with the extremes of a pair.
+func tighten(iv verify.Interval, p pair, box property.Box) (lo, hi float64) {
+	l, h := extremes(p, box)
+	return math.Max(iv.Lo, l), math.Min(iv.Hi, h)
+}
+
+func addLin(p, q lin) lin {
+	out := lin{c: make([]float64, len(p.c)), k: p.k + q.k, s: p.s + q.s + relMargin*(math.Abs(p.k)+math.Abs(q.k))}
+	for i := range out.c {
+		out.c[i] = p.c[i] + q.c[i]
+		out.s += relMargin * (math.Abs(p.c[i]) + math.Abs(q.c[i]))
+	}
+	return out
+}
+
+func scaleLin(p lin, s float64) lin {
+	out := lin{c: make([]float64, len(p.c)), k: s * p.k, s: math.Abs(s) * p.s}
+	for i, c := range p.c {
+		out.c[i] = s * c
+	}
+	return out
+}
+
+// deltaSupported reports whether the symbolic difference applies: dense layers of equal shapes, ReLU
+// hidden layers and a linear output layer.
+func deltaSupported(a, b *nn.Network) bool {
+	if !a.AllDense() || !b.AllDense() || len(a.Layers) != len(b.Layers) {
+		return false
+	}
+	for k := range a.Layers {
+		la, lb := &a.Layers[k], &b.Layers[k]
+		last := k == len(a.Layers)-1
+		if la.In != lb.In || la.Out != lb.Out || la.Act != lb.Act || (last && la.Act != activation.Identity) || (!last && la.Act != activation.ReLU) {
+			return false
+		}
+	}
+	return true
+}
+
+// deltaSearch decides |B - A| < eps on the box by branch and bound over input splits with symbolicDelta:
+// a box is proved when every compared output's difference bound lies within (-eps, eps), refuted when its
+// centre or a corner reaches eps by the two forward passes, and otherwise halved along its relatively
+// widest dimension. It stops (unknown) at the deadline or after maxBoxes boxes.
+func deltaSearch(ctx context.Context, a, b *nn.Network, box property.Box, opt Options, deadline time.Time, maxBoxes int) Result {
+	res := Result{Verdict: verify.Certified}
+	stack := []property.Box{box}
+	proven := 0.0
+	for len(stack) > 0 {
+		if ctx.Err() != nil || (!deadline.IsZero() && time.Now().After(deadline)) || (maxBoxes > 0 && res.Boxes >= maxBoxes) {
+			res.Verdict = verify.Unknown
+			break
+		}
+		bx := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		res.Boxes++
+		safe := true
+		bounds, sens := symbolicDeltaSens(a, b, bx, opt.Output)
+		for t, iv := range bounds {
+			if (opt.Output < 0 || t == opt.Output) && !(iv.Lo > -opt.Eps && iv.Hi < opt.Eps) {
+				safe = false
+				break
+			}
+		}
+		if safe {
+			proven += volumeShare(bx, box)
+			continue
+		}
+		for _, x := range probes(bx) {
+			ya, yb := a.Forward(x), b.Forward(x)
+			if g := gap(ya, yb, opt.Output); g >= opt.Eps {
+				return Result{Verdict: verify.Violated, Boxes: res.Boxes, Input: x, A: ya, B: yb, Difference: g}
+			}
+		}
+		dim := splitDim(bx, box, sens)
+		if dim < 0 {
+			res.Verdict = verify.Unknown // a point the bounds cannot settle
+			break
+		}
+		mid := (bx.Lo[dim] + bx.Hi[dim]) / 2
+		lo, hi := cloneBox(bx), cloneBox(bx)
+		lo.Hi[dim], hi.Lo[dim] = mid, mid
+		stack = append(stack, lo, hi)
+	}
+	res.Proven = math.Min(proven, 1)
+	if res.Verdict == verify.Certified {
+		res.Proven = 1
+	}
+	return res
+}
+
+// splitDim is the dimension to halve bx along: where the difference's bounds depend most on the input
+// (sens, its coefficients times the width), the relatively widest (against whole) when sens is nil or
+// zero; -1 when bx is a point.
+func splitDim(bx, whole property.Box, sens []float64) int {
+	dim, w, best := -1, 0.0, 0.0
+	for i := range bx.Lo {
+		r := (bx.Hi[i] - bx.Lo[i]) / math.Max(whole.Hi[i]-whole.Lo[i], 1e-300)
+		if r < 1e-12 {
+			continue
+		}
+		s := 0.0
+		if sens != nil {
+			s = sens[i]
+		}
+		if s > best || (best == 0 && r > w) {
+			dim, w, best = i, r, s
+		}
+	}
+	return dim
+}
+
+func cloneBox(b property.Box) property.Box {
+	return property.Box{Lo: append([]float64(nil), b.Lo...), Hi: append([]float64(nil), b.Hi...)}
+}
+
+// volumeShare is box's share of whole's volume (flat dimensions count 1).
+func volumeShare(box, whole property.Box) float64 {
+	v := 1.0
+	for i := range box.Lo {
+		if w := whole.Hi[i] - whole.Lo[i]; w > 0 {
+			v *= (box.Hi[i] - box.Lo[i]) / w
+		}
+	}
+	return v
+}
+
+// probes are the points of a box a violation is looked for at: its centre and its two extreme corners.
+func probes(b property.Box) [][]float64 {
+	c := make([]float64, len(b.Lo))
+	for i := range c {
+		c[i] = (b.Lo[i] + b.Hi[i]) / 2
+	}
+	return [][]float64{c, append([]float64(nil), b.Lo...), append([]float64(nil), b.Hi...)}
+}
