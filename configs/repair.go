@@ -2,6 +2,7 @@ package configs
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -202,6 +203,9 @@ type PSO struct {
 type Eval struct {
 	// DomainSamples is how many uniform samples of the network's whole input domain measure fidelity.
 	DomainSamples int `mapstructure:"domain_samples"`
+	// DriftSeconds is the budget of the certified drift (package diff: a bound on max |f' - f| outside
+	// and inside the property's boxes, and the volume share whose decision is proved unchanged); 0 skips it.
+	DriftSeconds float64 `mapstructure:"drift_seconds"`
 }
 
 // RepairDefaults returns the configuration every repair run starts from.
@@ -222,7 +226,7 @@ func RepairDefaults() Repair {
 		Retrain: Retrain{
 			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3, EpochRows: 2048},
 		},
-		Eval:   Eval{DomainSamples: 5000},
+		Eval:   Eval{DomainSamples: 5000, DriftSeconds: 10},
 		Domain: Domain{Rounds: 8, VerifySeconds: 60, Grace: 1, Stall: 0.005, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true},
 	}
 }
@@ -337,6 +341,9 @@ func (c *Repair) Validate() error {
 	}
 	if !(p.Range > 0) {
 		bad("finetune.pso.range %v: want > 0", p.Range)
+	}
+	if !(c.Eval.DriftSeconds >= 0) || math.IsInf(c.Eval.DriftSeconds, 0) {
+		bad("eval.drift_seconds %v: must be a non-negative number of seconds", c.Eval.DriftSeconds)
 	}
 	if c.Eval.DomainSamples < 0 {
 		bad("eval.domain_samples %d: must not be negative", c.Eval.DomainSamples)

@@ -262,32 +262,17 @@ func MaxBound(ctx context.Context, a, b *nn.Network, box property.Box, opt Bound
 		return Bound{}, err
 	}
 	m := a.Outputs()
-	symbolic := deltaSupported(a, b)
+	db := newDeltaBounder(a, b, d)
 	res := Bound{Samples: opt.Samples}
 	bound := func(bx property.Box) (float64, []float64) {
-		if symbolic {
-			ivs, sens := symbolicDeltaSens(a, b, bx, output)
-			g := 0.0
-			for t, iv := range ivs {
-				if output < 0 || t == output {
-					g = math.Max(g, math.Max(iv.Hi, -iv.Lo))
-				}
-			}
-			return g, sens
-		}
-		bounds := verify.Crown(d, bx)
+		ivs, sens := db.bounds(bx, output)
 		g := 0.0
-		for t := 0; t < m; t++ {
-			if output >= 0 && t != output {
-				continue
+		for t, iv := range ivs {
+			if output < 0 || t == output {
+				g = math.Max(g, math.Max(iv.Hi, -iv.Lo))
 			}
-			coef := make([]float64, m)
-			coef[t] = 1
-			hi := verify.OutputBound(d, bounds, bx, coef, 0, false)
-			lo := verify.OutputBound(d, bounds, bx, coef, 0, true)
-			g = math.Max(g, math.Max(hi, -lo))
 		}
-		return g, nil
+		return g, sens
 	}
 	if opt.Samples > 0 {
 		x := box.Sample(rand.New(rand.NewPCG(opt.Seed, 1)), opt.Samples)
@@ -341,4 +326,32 @@ func MaxBound(ctx context.Context, a, b *nn.Network, box property.Box, opt Bound
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// deltaBounder bounds B - A per output on boxes: by the symbolic difference where it applies, by CROWN on
+// the stacked network d otherwise.
+type deltaBounder struct {
+	a, b, d  *nn.Network
+	symbolic bool
+}
+
+func newDeltaBounder(a, b, d *nn.Network) *deltaBounder {
+	return &deltaBounder{a: a, b: b, d: d, symbolic: deltaSupported(a, b)}
+}
+
+// bounds returns B - A's interval per output over bx and, for the symbolic difference, each input's
+// weight in the bounds of output (every output when -1) times its width (nil otherwise).
+func (db *deltaBounder) bounds(bx property.Box, output int) ([]verify.Interval, []float64) {
+	if db.symbolic {
+		return symbolicDeltaSens(db.a, db.b, bx, output)
+	}
+	m := db.a.Outputs()
+	bounds := verify.Crown(db.d, bx)
+	out := make([]verify.Interval, m)
+	for t := range out {
+		coef := make([]float64, m)
+		coef[t] = 1
+		out[t] = verify.Interval{Lo: verify.OutputBound(db.d, bounds, bx, coef, 0, true), Hi: verify.OutputBound(db.d, bounds, bx, coef, 0, false)}
+	}
+	return out, nil
 }

@@ -7,13 +7,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/birdnn/birdnn/configs"
+	"github.com/birdnn/birdnn/diff"
 	"github.com/birdnn/birdnn/domain"
 	"github.com/birdnn/birdnn/internal/atomicfile"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/nn/netio"
+	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/samplewise"
 )
 
@@ -29,6 +32,10 @@ type Report struct {
 	*samplewise.Report
 	// Domain reports domain-wise repair (mode: domain); nil for sample-wise repair.
 	Domain *domain.Report `json:"domain,omitempty"`
+	// Drift is the certified drift of the repaired network from the original over the input domain
+	// (eval.drift_seconds); DriftSkipped says why there is none when there is none.
+	Drift        *diff.Drift `json:"drift,omitempty"`
+	DriftSkipped string      `json:"drift_skipped,omitempty"`
 }
 
 // Run loads the network, property and data cfg names and repairs them as cfg.Mode says, reporting
@@ -70,7 +77,39 @@ func RunProblem(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	res.Report.Drift, res.Report.DriftSkipped = drift(ctx, cfg, p, res.Repaired, rep)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	return res, nil
+}
+
+// drift certifies how far the repair moved the network (package diff), within eval.drift_seconds, or
+// says why it did not.
+func drift(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, repaired *nn.Network, rep *progress.Reporter) (*diff.Drift, string) {
+	if cfg.Eval.DriftSeconds == 0 {
+		return nil, "eval.drift_seconds is 0"
+	}
+	if p.Classifier {
+		return nil, "a classifier: its whole pixel box is not a domain it is used on (fidelity is measured on held-out images)"
+	}
+	box, name, ok := p.Net.DomainBox(p.Prop)
+	if !ok {
+		return nil, "no input domain: the network has no input bounds and the property no boxes"
+	}
+	var boxes []property.Box
+	for _, c := range p.Prop.Cases {
+		boxes = append(boxes, c.Box)
+	}
+	ph := rep.Start(fmt.Sprintf("drift (certified, %gs)", cfg.Eval.DriftSeconds), 1)
+	d, err := diff.DriftOf(ctx, p.Net, repaired, box, boxes, diff.DriftOptions{Timeout: time.Duration(cfg.Eval.DriftSeconds * float64(time.Second)), Argmax: p.Classifier})
+	if err != nil {
+		ph.Finish("not computed")
+		return nil, err.Error()
+	}
+	d.Domain = name
+	ph.Finish(fmt.Sprintf("max |f' - f| <= %.3g outside the boxes; decision proved unchanged on %.1f%% of the domain", d.Outside, d.DecisionProved))
+	return d, ""
 }
 
 // Certified says whether a verifier proved the repaired network safe on every box of the property
@@ -88,10 +127,16 @@ func (r *Report) JSON() ([]byte, error) {
 
 // Markdown renders the report for people.
 func (r *Report) Markdown() []byte {
-	if r.Domain == nil {
-		return r.Report.Markdown()
+	var extra [][]byte
+	if r.Domain != nil {
+		extra = append(extra, r.Domain.Markdown())
 	}
-	return r.Report.Markdown(r.Domain.Markdown())
+	if r.Drift != nil {
+		extra = append(extra, r.Drift.Markdown())
+	} else if r.DriftSkipped != "" {
+		extra = append(extra, []byte("## Drift\n\nNot certified: "+r.DriftSkipped+".\n\n"))
+	}
+	return r.Report.Markdown(extra...)
 }
 
 // Write writes the result into the folder dir, which must exist: repaired.onnx (in doubles),

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/birdnn/birdnn/configs"
+	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/nn/netio"
 	"github.com/birdnn/birdnn/samplewise"
 )
@@ -42,6 +45,10 @@ func TestSampleModeIsSamplewise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if res.Report.Drift == nil {
+		t.Errorf("no drift section (%s)", res.Report.DriftSkipped)
+	}
+	res.Report.Drift = nil
 	res.Report.Seconds, direct.Report.Seconds = nil, nil
 	got, err := res.Report.JSON()
 	if err != nil {
@@ -118,4 +125,61 @@ func TestCancelled(t *testing.T) {
 	if res, err := Run(ctx, demo(t), nil); err != context.Canceled || res != nil {
 		t.Errorf("Run on a cancelled context: %v, %v; want context.Canceled and no result", res, err)
 	}
+}
+
+// TestDriftSection: the demo repair's certified drift holds against 20,000 independent samples of the
+// domain (every sampled |f' - f| outside the property's boxes is at most the certified bound, inside at
+// most the inside bound), and the volume proved to keep its argmin is no more than the sampled agreement
+// (plus four standard errors).
+func TestDriftSection(t *testing.T) {
+	cfg := demo(t, "paradigm=retrain", "retrain.train.epochs=20")
+	res, err := Run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Report.Drift
+	if d == nil || d.Inside == nil {
+		t.Fatalf("drift %+v (%s)", d, res.Report.DriftSkipped)
+	}
+	p, err := samplewise.Load(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, _, _ := p.Net.DomainBox(p.Prop)
+	const n = 20000
+	x := box.Sample(rand.New(rand.NewPCG(77, 78)), n)
+	ya, yb := p.Net.Forward(x), res.Repaired.Forward(x)
+	in, m := p.Net.Inputs(), p.Net.Outputs()
+	agree := 0
+	for r := 0; r < n; r++ {
+		xr, a, b := x[r*in:(r+1)*in], ya[r*m:(r+1)*m], yb[r*m:(r+1)*m]
+		g := 0.0
+		for j := range a {
+			g = math.Max(g, math.Abs(b[j]-a[j]))
+		}
+		inside := false
+		for _, c := range p.Prop.Cases {
+			inside = inside || c.Box.Contains(xr)
+		}
+		if bound := d.Outside; inside {
+			bound = *d.Inside
+			if g > bound {
+				t.Fatalf("sample %v inside: |f' - f| = %v above the certified %v", xr, g, bound)
+			}
+		} else if g > bound {
+			t.Fatalf("sample %v outside: |f' - f| = %v above the certified %v", xr, g, bound)
+		}
+		if nn.Argmin(a) == nn.Argmin(b) {
+			agree++
+		}
+	}
+	share := 100 * float64(agree) / n
+	se := 100 * math.Sqrt(share/100*(1-share/100)/n)
+	if d.DecisionProved > share+4*se || d.DecisionProved+d.DecisionChanged < 50 {
+		t.Errorf("argmin proved unchanged on %.2f%% (changed %.2f%%), sampled agreement %.2f%%", d.DecisionProved, d.DecisionChanged, share)
+	}
+	if md := res.Report.Markdown(); !bytes.Contains(md, []byte("## Drift (certified")) {
+		t.Errorf("no drift section in the Markdown:\n%s", md)
+	}
+	t.Logf("drift %+v, sampled agreement %.2f%%", d, share)
 }

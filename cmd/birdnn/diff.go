@@ -59,6 +59,7 @@ Exit code: 0 certified, 10 violated, 20 unknown, 1 error.`,
 	fl.DurationVar(&c.timeout, "timeout", time.Minute, "give up with unknown after this long")
 	fl.BoolVar(&c.bound, "bound", false, "report a certified upper bound and a sampled lower bound of max |B - A| instead")
 	fl.IntVar(&c.samples, "samples", 10000, "samples for --bound's lower end")
+	fl.IntVar(&c.opt.Verify.MaxBoxes, "max-boxes", 0, "give up with unknown (stop refining, for --bound) after this many boxes (0: no limit)")
 	verifierFlags(cmd, &c.opt.Verify)
 	fl.BoolVar(&c.asJSON, "json", false, "print JSON")
 	cmd.MarkFlagRequired("net")
@@ -117,7 +118,7 @@ func (c *diffCmd) run(cmd *cobra.Command, _ []string) error {
 		box = p.Cases[0].Box
 	}
 	if c.bound {
-		bd, err := diff.MaxBound(cmd.Context(), a, b, box, diff.BoundOptions{Output: c.opt.Output, Samples: c.samples, Seed: 1, Timeout: c.timeout})
+		bd, err := diff.MaxBound(cmd.Context(), a, b, box, diff.BoundOptions{Output: c.opt.Output, Samples: c.samples, Seed: 1, Timeout: c.timeout, MaxBoxes: c.opt.Verify.MaxBoxes})
 		if err != nil {
 			return err
 		}
