@@ -6,9 +6,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/domain"
+	"github.com/birdnn/birdnn/verify"
 )
 
 func TestACASXu36Tasks(t *testing.T) {
@@ -161,4 +163,52 @@ func TestMNISTModels(t *testing.T) {
 	if md := string(MNISTMarkdown(rows)); !strings.Contains(md, "28.30 (28.30)") {
 		t.Errorf("table:\n%s", md)
 	}
+}
+
+// TestNeuroDiffSettings: the settings carry networks.csv's networks and outputs (property 1: all 45 at
+// output 0; 8: N2,9 at output 1; 14: N4,1 and N5,1 at output 4); property 4 at eps 0.01 is proved on two
+// networks, and at eps 1e-7 refuted with differences the forward passes confirm.
+func TestNeuroDiffSettings(t *testing.T) {
+	settings, err := NeuroDiffACASXu()
+	if err != nil {
+		t.Skipf("skipping: NeuroDiff data not available (%v)", err)
+	}
+	byName := map[string]DiffSetting{}
+	for _, s := range settings {
+		byName[s.Name()] = s
+	}
+	for _, tt := range []struct {
+		name   string
+		nets   int
+		output int
+	}{{"p1 eps 0.05", 45, 0}, {"p8 eps 0.01", 1, 1}, {"p14 eps 0.01", 2, 4}, {"p3 eps 0.01", 42, 0}} {
+		s, ok := byName[tt.name]
+		if !ok || len(s.Nets) != tt.nets || s.Output != tt.output {
+			t.Errorf("%s: %+v", tt.name, s)
+		}
+	}
+	if !byName["p7 eps 0.01"].Undetermined {
+		t.Error("property 7 at eps 0.01 is the row NeuroDiff left undetermined")
+	}
+	s := byName["p4 eps 0.01"]
+	s.Nets = [][2]int{{1, 3}, {5, 9}}
+	tight := s
+	tight.Eps = 1e-7
+	rows := RunNeuroDiff(context.Background(), []DiffSetting{s, tight}, verifyOptions(30), nil)
+	sum := SummarizeNeuroDiff([]DiffSetting{s, tight}, rows)
+	if sum[0].Proved != 2 || sum[1].Violated != 2 {
+		t.Fatalf("summaries %+v, rows %+v", sum, rows)
+	}
+	for _, r := range rows[2:] {
+		if !(r.Result.Difference >= 1e-7) || len(r.Result.Input) != 5 {
+			t.Errorf("counterexample %+v", r.Result)
+		}
+	}
+	if md := string(NeuroDiffMarkdown([]DiffSetting{s}, rows[:2], 0)); !strings.Contains(md, "| p4 eps 0.01 | 2 | 2 | 0 |") {
+		t.Errorf("markdown:\n%s", md)
+	}
+}
+
+func verifyOptions(seconds int) verify.Options {
+	return verify.Options{Timeout: time.Duration(seconds) * time.Second}
 }

@@ -265,7 +265,7 @@ func MaxBound(ctx context.Context, a, b *nn.Network, box property.Box, opt Bound
 	db := newDeltaBounder(a, b, d)
 	res := Bound{Samples: opt.Samples}
 	bound := func(bx property.Box) (float64, []float64) {
-		ivs, sens := db.bounds(bx, output)
+		ivs, sens := db.bounds(bx)
 		g := 0.0
 		for t, iv := range ivs {
 			if output < 0 || t == output {
@@ -340,10 +340,10 @@ func newDeltaBounder(a, b, d *nn.Network) *deltaBounder {
 }
 
 // bounds returns B - A's interval per output over bx and, for the symbolic difference, each input's
-// weight in the bounds of output (every output when -1) times its width (nil otherwise).
-func (db *deltaBounder) bounds(bx property.Box, output int) ([]verify.Interval, []float64) {
+// weight in the bounds times its width (nil otherwise).
+func (db *deltaBounder) bounds(bx property.Box) ([]verify.Interval, []float64) {
 	if db.symbolic {
-		return symbolicDeltaSens(db.a, db.b, bx, output)
+		return symbolicDeltaSens(db.a, db.b, bx)
 	}
 	m := db.a.Outputs()
 	bounds := verify.Crown(db.d, bx)

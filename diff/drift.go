@@ -97,7 +97,7 @@ func DriftOf(ctx context.Context, a, b *nn.Network, domain property.Box, repaire
 				}
 			}
 		}
-		ivs, sens := db.bounds(bx, -1)
+		ivs, sens := db.bounds(bx)
 		l.sens = sens
 		for _, iv := range ivs {
 			l.bound = math.Max(l.bound, math.Max(iv.Hi, -iv.Lo))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -21,13 +22,13 @@ import (
 func newBench() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench NAME",
-		Short: "Reproduce a published benchmark table (acasxu-36, vnncomp-acasxu, veritex-35, activations, mnist-models)",
+		Short: "Reproduce a published benchmark table (acasxu-36, vnncomp-acasxu, veritex-35, activations, mnist-models, neurodiff)",
 		Long: `Reproduce a published benchmark table. Each writes its tables into the folder --out (default: a
 new folder under out/) and prints a summary, as JSON with --json. docs/benchmarks.md lists every table, its
 data and its run time.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35(), newBenchActivations(), newBenchMNIST())
+	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35(), newBenchActivations(), newBenchMNIST(), newBenchNeuroDiff())
 	return cmd
 }
 
@@ -390,4 +391,79 @@ func (c *mnistCmd) run(cmd *cobra.Command, _ []string) error {
 		summary[filepath.Base(r.Model.File)] = map[string]any{"accuracy": r.Accuracy, "fgsm": r.FGSM, "backdoor": r.Backdoor, "error": r.Err}
 	}
 	return c.report(cmd, dir, summary, "")
+}
+
+// neurodiffCmd is birdnn bench neurodiff's flags.
+type neurodiffCmd struct {
+	benchOut
+	only    string
+	timeout time.Duration
+	opt     verify.Options
+}
+
+func newBenchNeuroDiff() *cobra.Command {
+	c := &neurodiffCmd{}
+	cmd := &cobra.Command{
+		Use:   "neurodiff [--timeout DURATION] [--settings \"p1 eps 0.05;p8 eps 0.01\"] [--out DIR] [--json]",
+		Short: "NeuroDiff's ACAS Xu tables: each network against its 16-bit copy, proved and seconds per setting",
+		Long: `Runs NeuroDiff's published ACAS Xu settings (eps 0.05: properties 1, 7, 8; eps 0.01: properties 1, 3,
+4, 7, 8, 14) with birdnn diff: each network of ../shared/datasets/neurodiff/ against its 16-bit copy, on
+the property's box at the output it is run on, within --timeout, and writes DIR/neurodiff.md (the totals
+per setting beside NeuroDiff's, then every network) and DIR/neurodiff.json (every network's result).`,
+		Args: cobra.NoArgs,
+		RunE: c.run,
+	}
+	fl := cmd.Flags()
+	fl.DurationVar(&c.timeout, "timeout", time.Minute, "budget per network")
+	verifierFlags(cmd, &c.opt)
+	fl.StringVar(&c.only, "settings", "", "run only these settings, separated by ';' (e.g. \"p1 eps 0.05\")")
+	c.flags(cmd)
+	return cmd
+}
+
+func (c *neurodiffCmd) run(cmd *cobra.Command, _ []string) error {
+	all, err := bench.NeuroDiffACASXu()
+	if err != nil {
+		return err
+	}
+	settings, err := pick(all, bench.DiffSetting.Name, c.only, "--settings")
+	if err != nil {
+		return err
+	}
+	if err := checkOut(c.out, c.force); err != nil {
+		return err
+	}
+	w := cmd.ErrOrStderr()
+	c.opt.Timeout = c.timeout
+	rows := bench.RunNeuroDiff(cmd.Context(), settings, c.opt, func(r bench.DiffRow) {
+		if r.Err != "" {
+			fmt.Fprintf(w, "%-13s N%d,%d error: %s\n", r.Setting, r.Net[0], r.Net[1], r.Err)
+			return
+		}
+		fmt.Fprintf(w, "%-13s N%d,%d %-9s %7.2fs %7d boxes\n", r.Setting, r.Net[0], r.Net[1], r.Result.Verdict, r.Result.Seconds, r.Result.Boxes)
+	})
+	if err := cmd.Context().Err(); err != nil {
+		return err
+	}
+	dir, err := outputDir(c.out, "neurodiff", c.force)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "neurodiff.md"), bench.NeuroDiffMarkdown(settings, rows, c.timeout)); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(rows, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "neurodiff.json"), append(js, '\n')); err != nil {
+		return err
+	}
+	summary := map[string]any{}
+	var text strings.Builder
+	for _, s := range bench.SummarizeNeuroDiff(settings, rows) {
+		summary[s.Setting] = map[string]any{"networks": s.Networks, "proved": s.Proved, "violated": s.Violated, "seconds": s.Seconds, "neurodiff_proved": s.PublishedProved, "neurodiff_seconds": s.PublishedSeconds}
+		fmt.Fprintf(&text, "%-13s proved %d of %d in %.1f s (NeuroDiff %d, %.1f s)\n", s.Setting, s.Proved, s.Networks, s.Seconds, s.PublishedProved, s.PublishedSeconds)
+	}
+	return c.report(cmd, dir, summary, text.String())
 }
