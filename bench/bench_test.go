@@ -3,13 +3,16 @@ package bench
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/domain"
+	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/verify"
 )
 
@@ -211,4 +214,95 @@ func TestNeuroDiffSettings(t *testing.T) {
 
 func verifyOptions(seconds int) verify.Options {
 	return verify.Options{Timeout: time.Duration(seconds) * time.Second}
+}
+
+// TestIsomorphicPairs: 50 pairs, the same for the same seed; a perturbed copy's weights stay within the
+// scale of the original's (and move), a pruned copy zeroes exactly floor(s n) weights a layer, the
+// smallest in magnitude, and leaves the others.
+func TestIsomorphicPairs(t *testing.T) {
+	pairs := IsomorphicACASXu(1)
+	if len(pairs) != 50 || !reflect.DeepEqual(pairs, IsomorphicACASXu(1)) || reflect.DeepEqual(pairs, IsomorphicACASXu(2)) {
+		t.Fatalf("%d pairs, or not determined by the seed", len(pairs))
+	}
+	if pairs[0].I != 1 || pairs[0].J != 1 || pairs[44].I != 5 || pairs[44].J != 9 || pairs[45].I != 1 || pairs[1].Kind != "pruned" {
+		t.Errorf("pairs %v %v %v", pairs[0], pairs[44], pairs[45])
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	a := nn.Random(rng, []int{5, 50, 50, 5}, activation.ReLU, activation.Identity)
+	for _, p := range []IsoPair{{Kind: "perturbed", Scale: 0.01, Seed: 3}, {Kind: "pruned", Scale: 0.02, Seed: 4}} {
+		b := p.Copy(a)
+		for k := range a.Layers {
+			wa, wb := a.Layers[k].W, b.Layers[k].W
+			zeros, moved, cut := 0, 0, int(p.Scale*float64(len(wa)))
+			small := 0.0
+			for i := range wa {
+				if wb[i] != wa[i] {
+					moved++
+				}
+				switch p.Kind {
+				case "perturbed":
+					if math.Abs(wb[i]-wa[i]) > p.Scale*math.Abs(wa[i]) {
+						t.Fatalf("layer %d weight %d: %v -> %v", k, i, wa[i], wb[i])
+					}
+				case "pruned":
+					if wb[i] == 0 {
+						zeros++
+						small = math.Max(small, math.Abs(wa[i]))
+					}
+				}
+			}
+			if p.Kind == "perturbed" && moved < len(wa)/2 {
+				t.Errorf("layer %d: %d of %d weights moved", k, moved, len(wa))
+			}
+			if p.Kind == "pruned" {
+				if zeros != cut || moved != cut {
+					t.Errorf("layer %d: %d zeros, %d moved, want %d", k, zeros, moved, cut)
+				}
+				for i := range wa {
+					if wb[i] != 0 && math.Abs(wa[i]) < small {
+						t.Errorf("layer %d: weight %v kept while %v was pruned", k, wa[i], small)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestNeuroDiffMNISTBoxes: image 0's boxes follow the data README's formulas for delta_network_test.c
+// (pixels 19 and 295 are the first random pixels of image 0), and image 0 is proved at 15 pixels
+// and at 3 grey levels.
+func TestNeuroDiffMNISTBoxes(t *testing.T) {
+	m, err := loadMNISTDiff()
+	if err != nil {
+		t.Skipf("skipping: NeuroDiff data not available (%v)", err)
+	}
+	img := m.images.Row(0)
+	b, err := m.box(MNISTDiffSetting{"pixels", 15}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := 0
+	for k := range b.Lo {
+		if b.Lo[k] == 0 && b.Hi[k] == 1 {
+			free++
+		} else if b.Lo[k] != img[k]/255 || b.Hi[k] != img[k]/255 {
+			t.Fatalf("pixel %d: [%v, %v], image %v", k, b.Lo[k], b.Hi[k], img[k])
+		}
+	}
+	if free != 15 || b.Hi[19] != 1 || b.Hi[295] != 1 {
+		t.Errorf("%d free pixels (want 15, among them 19 and 295)", free)
+	}
+	g, _ := m.box(MNISTDiffSetting{"global", 3}, 0)
+	for k := range g.Lo {
+		if want := math.Max((img[k]-3)/255, 0); g.Lo[k] != want {
+			t.Fatalf("pixel %d: lower %v, want %v", k, g.Lo[k], want)
+		}
+		if want := math.Min((img[k]+3)/255, 1); g.Hi[k] != want {
+			t.Fatalf("pixel %d: upper %v, want %v", k, g.Hi[k], want)
+		}
+	}
+	rows, err := RunNeuroDiffMNIST(context.Background(), []MNISTDiffSetting{{"pixels", 15}, {"global", 3}}, 1, verifyOptions(30), nil)
+	if err != nil || len(rows) != 2 || rows[0].Result.Verdict != verify.Certified || rows[1].Result.Verdict != verify.Certified {
+		t.Errorf("rows %+v, %v", rows, err)
+	}
 }

@@ -104,16 +104,37 @@ func symbolicDeltaSens(a, b *nn.Network, box property.Box) ([]verify.Interval, [
 	// A's own bounds by CROWN; B's by IBP, tightened below by A's plus the difference's (CROWN for both
 	// took a third more time a box for no box saved: N2,1 against its copy, output 0, 12.3 s against 9.5).
 	za, zb := verify.Crown(a, box), verify.IBP(b, box)
+	// The functions are of the box's free inputs only: a fixed input (lo = hi, such as the unperturbed
+	// pixels of an image) is a constant from the start, so an image with 20 free pixels costs as much as
+	// a 20-input network.
+	full := box
+	var free []int
+	for i := range full.Lo {
+		if full.Hi[i] > full.Lo[i] {
+			free = append(free, i)
+		}
+	}
+	box = property.Box{Lo: make([]float64, len(free)), Hi: make([]float64, len(free))}
+	for r, i := range free {
+		box.Lo[r], box.Hi[r] = full.Lo[i], full.Hi[i]
+	}
+	nin := d
+	d = len(free)
 	// Layer 0's inputs: x itself for A, no difference.
-	z := make([]pair, d)
-	dz := make([]pair, d)
-	zm, dm := make([]float64, d), make([]float64, d)
-	for i := 0; i < d; i++ {
-		id := lin{c: make([]float64, d)}
-		id.c[i] = 1
+	z := make([]pair, nin)
+	dz := make([]pair, nin)
+	zm, dm := make([]float64, nin), make([]float64, nin)
+	r := 0
+	for i := 0; i < nin; i++ {
+		id := constant(full.Lo[i], d)
+		if r < len(free) && free[r] == i {
+			id.k = 0
+			id.c[r] = 1
+			r++
+		}
 		z[i] = pair{lo: id, hi: id}
 		dz[i] = pair{lo: constant(0, d), hi: constant(0, d)}
-		zm[i] = math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
+		zm[i] = math.Max(math.Abs(full.Lo[i]), math.Abs(full.Hi[i]))
 	}
 	for k := range a.Layers {
 		la, lb := &a.Layers[k], &b.Layers[k]
@@ -145,7 +166,11 @@ func symbolicDeltaSens(a, b *nn.Network, box property.Box) ([]verify.Interval, [
 					sens[i] += (math.Abs(nd[j].lo.c[i]) + math.Abs(nd[j].hi.c[i])) * (box.Hi[i] - box.Lo[i])
 				}
 			}
-			return out, sens
+			all := make([]float64, nin) // back to the box's inputs; fixed ones weigh nothing
+			for r, i := range free {
+				all[i] = sens[r]
+			}
+			return out, all
 		}
 		// Through the ReLUs.
 		for j := 0; j < la.Out; j++ {

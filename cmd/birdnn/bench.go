@@ -22,13 +22,13 @@ import (
 func newBench() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench NAME",
-		Short: "Reproduce a published benchmark table (acasxu-36, vnncomp-acasxu, veritex-35, activations, mnist-models, neurodiff)",
+		Short: "Reproduce a published benchmark table (acasxu-36, vnncomp-acasxu, veritex-35, activations, mnist-models, neurodiff, isomorphic-acasxu)",
 		Long: `Reproduce a published benchmark table. Each writes its tables into the folder --out (default: a
 new folder under out/) and prints a summary, as JSON with --json. docs/benchmarks.md lists every table, its
 data and its run time.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35(), newBenchActivations(), newBenchMNIST(), newBenchNeuroDiff())
+	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35(), newBenchActivations(), newBenchMNIST(), newBenchNeuroDiff(), newBenchIsomorphic())
 	return cmd
 }
 
@@ -399,29 +399,95 @@ type neurodiffCmd struct {
 	only    string
 	timeout time.Duration
 	opt     verify.Options
+	mnist   bool
+	images  int
 }
 
 func newBenchNeuroDiff() *cobra.Command {
 	c := &neurodiffCmd{}
 	cmd := &cobra.Command{
-		Use:   "neurodiff [--timeout DURATION] [--settings \"p1 eps 0.05;p8 eps 0.01\"] [--out DIR] [--json]",
+		Use:   "neurodiff [--mnist [--images N]] [--timeout DURATION] [--settings \"p1 eps 0.05;p8 eps 0.01\"] [--out DIR] [--json]",
 		Short: "NeuroDiff's ACAS Xu tables: each network against its 16-bit copy, proved and seconds per setting",
 		Long: `Runs NeuroDiff's published ACAS Xu settings (eps 0.05: properties 1, 7, 8; eps 0.01: properties 1, 3,
 4, 7, 8, 14) with birdnn diff: each network of ../shared/datasets/neurodiff/ against its 16-bit copy, on
 the property's box at the output it is run on, within --timeout, and writes DIR/neurodiff.md (the totals
-per setting beside NeuroDiff's, then every network) and DIR/neurodiff.json (every network's result).`,
+per setting beside NeuroDiff's, then every network) and DIR/neurodiff.json (every network's result).
+
+--mnist runs the MNIST experiments instead: mnist_relu_3_100 against its 16-bit copy on the 100 images
+(the first --images), |B_t - A_t| < 1 at each image's label t, with k = 15, 18, 21, 24, 27 random pixels
+free ("pixels k=21") or every pixel within p = 3 to 8 grey levels ("global p=5"), and writes
+DIR/neurodiff-mnist.md and .json.`,
 		Args: cobra.NoArgs,
 		RunE: c.run,
 	}
 	fl := cmd.Flags()
 	fl.DurationVar(&c.timeout, "timeout", time.Minute, "budget per network")
 	verifierFlags(cmd, &c.opt)
-	fl.StringVar(&c.only, "settings", "", "run only these settings, separated by ';' (e.g. \"p1 eps 0.05\")")
+	fl.StringVar(&c.only, "settings", "", "run only these settings, separated by ';' (e.g. \"p1 eps 0.05\", \"pixels k=21\")")
+	fl.BoolVar(&c.mnist, "mnist", false, "run the MNIST experiments instead of ACAS Xu")
+	fl.IntVar(&c.images, "images", 100, "with --mnist, the first this many images")
 	c.flags(cmd)
 	return cmd
 }
 
+func (c *neurodiffCmd) runMNIST(cmd *cobra.Command) error {
+	settings, err := pick(bench.NeuroDiffMNIST(), bench.MNISTDiffSetting.Name, c.only, "--settings")
+	if err != nil {
+		return err
+	}
+	if err := checkOut(c.out, c.force); err != nil {
+		return err
+	}
+	w := cmd.ErrOrStderr()
+	c.opt.Timeout = c.timeout
+	rows, err := bench.RunNeuroDiffMNIST(cmd.Context(), settings, c.images, c.opt, func(r bench.MNISTDiffRow) {
+		if r.Err != "" {
+			fmt.Fprintf(w, "%-12s image %2d error: %s\n", r.Setting, r.Image, r.Err)
+			return
+		}
+		fmt.Fprintf(w, "%-12s image %2d %-9s %7.2fs %7d boxes\n", r.Setting, r.Image, r.Result.Verdict, r.Result.Seconds, r.Result.Boxes)
+	})
+	if err != nil {
+		return err
+	}
+	if err := cmd.Context().Err(); err != nil {
+		return err
+	}
+	dir, err := outputDir(c.out, "neurodiff-mnist", c.force)
+	if err != nil {
+		return err
+	}
+	md := bench.NeuroDiffMNISTMarkdown(settings, rows, c.timeout)
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "neurodiff-mnist.md"), md); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(rows, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "neurodiff-mnist.json"), append(js, '\n')); err != nil {
+		return err
+	}
+	summary := map[string]any{}
+	for _, r := range rows {
+		s, _ := summary[r.Setting].(map[string]int)
+		if s == nil {
+			s = map[string]int{}
+			summary[r.Setting] = s
+		}
+		if r.Err != "" {
+			s["error"]++
+		} else {
+			s[string(r.Result.Verdict)]++
+		}
+	}
+	return c.report(cmd, dir, summary, string(md))
+}
+
 func (c *neurodiffCmd) run(cmd *cobra.Command, _ []string) error {
+	if c.mnist {
+		return c.runMNIST(cmd)
+	}
 	all, err := bench.NeuroDiffACASXu()
 	if err != nil {
 		return err
@@ -466,4 +532,86 @@ func (c *neurodiffCmd) run(cmd *cobra.Command, _ []string) error {
 		fmt.Fprintf(&text, "%-13s proved %d of %d in %.1f s (NeuroDiff %d, %.1f s)\n", s.Setting, s.Proved, s.Networks, s.Seconds, s.PublishedProved, s.PublishedSeconds)
 	}
 	return c.report(cmd, dir, summary, text.String())
+}
+
+// isoCmd is birdnn bench isomorphic-acasxu's flags.
+type isoCmd struct {
+	benchOut
+	seed    uint64
+	timeout time.Duration
+	opt     verify.Options
+	only    string
+}
+
+func newBenchIsomorphic() *cobra.Command {
+	c := &isoCmd{}
+	cmd := &cobra.Command{
+		Use:   "isomorphic-acasxu [--seed N] [--timeout DURATION] [--pairs \"00 N1,1 perturbed 0.5%\"] [--out DIR] [--json]",
+		Short: "Two-network ACAS Xu in VNN-COMP 2026's style: 50 perturbed or pruned copies, |B - A| < 0.05",
+		Long: `Makes 50 pairs from --seed (network k mod 45 against a copy with every weight scaled by 1 + s u, u
+uniform in [-1, 1], for even k, or with the share s of each layer's smallest weights set to 0 for odd k;
+s cycling through 0.5%, 1%, 2%), decides |B - A| < eps on every output over the box and eps of
+../shared/datasets/vnnlib2/isomorphic_acasxu_instance_0.vnnlib within --timeout each, and writes
+DIR/isomorphic-acasxu.md (verdict, seconds, and the largest sampled difference of each) and .json.`,
+		Args: cobra.NoArgs,
+		RunE: c.run,
+	}
+	fl := cmd.Flags()
+	fl.Uint64Var(&c.seed, "seed", 1, "seed of the pairs")
+	fl.DurationVar(&c.timeout, "timeout", 100*time.Second, "budget per pair (VNN-COMP 2026 gives 100 s)")
+	verifierFlags(cmd, &c.opt)
+	fl.StringVar(&c.only, "pairs", "", "run only these pairs, by name, separated by ';'")
+	c.flags(cmd)
+	return cmd
+}
+
+func (c *isoCmd) run(cmd *cobra.Command, _ []string) error {
+	pairs, err := pick(bench.IsomorphicACASXu(c.seed), bench.IsoPair.Name, c.only, "--pairs")
+	if err != nil {
+		return err
+	}
+	if err := checkOut(c.out, c.force); err != nil {
+		return err
+	}
+	w := cmd.ErrOrStderr()
+	c.opt.Timeout = c.timeout
+	rows, err := bench.RunIsomorphic(cmd.Context(), pairs, c.opt, func(r bench.IsoRow) {
+		if r.Err != "" {
+			fmt.Fprintf(w, "%-26s error: %s\n", r.Pair.Name(), r.Err)
+			return
+		}
+		fmt.Fprintf(w, "%-26s %-9s %7.2fs %7d boxes, sampled max %.4g\n", r.Pair.Name(), r.Result.Verdict, r.Result.Seconds, r.Result.Boxes, r.Sampled)
+	})
+	if err != nil {
+		return err
+	}
+	if err := cmd.Context().Err(); err != nil {
+		return err
+	}
+	dir, err := outputDir(c.out, "isomorphic-acasxu", c.force)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "isomorphic-acasxu.md"), bench.IsomorphicMarkdown(rows, c.seed, c.timeout.Seconds())); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(rows, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "isomorphic-acasxu.json"), append(js, '\n')); err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	worst := 0.0
+	for _, r := range rows {
+		if r.Err != "" {
+			counts["error"]++
+			continue
+		}
+		counts[string(r.Result.Verdict)]++
+		worst = max(worst, r.Result.Seconds)
+	}
+	summary := map[string]any{"pairs": len(rows), "verdicts": counts, "slowest_seconds": worst}
+	return c.report(cmd, dir, summary, fmt.Sprintf("%d pairs: %v, the slowest %.1f s\n", len(rows), counts, worst))
 }
