@@ -230,13 +230,13 @@ func NeuroDiffMarkdown(settings []DiffSetting, rows []DiffRow, timeout time.Dura
 		}
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %.1f | %s | %s |\n", s.Setting, s.Networks, s.Proved, s.Violated, s.Seconds, pub, pubS)
 	}
-	fmt.Fprintf(&b, "\n| setting | network | verdict | seconds | boxes |\n|---|---|---|---:|---:|\n")
+	fmt.Fprintf(&b, "\n| setting | network | verdict | by | seconds | boxes |\n|---|---|---|---|---:|---:|\n")
 	for _, r := range rows {
 		if r.Err != "" {
-			fmt.Fprintf(&b, "| %s | N%d,%d | error: %s | | |\n", r.Setting, r.Net[0], r.Net[1], r.Err)
+			fmt.Fprintf(&b, "| %s | N%d,%d | error: %s | | | |\n", r.Setting, r.Net[0], r.Net[1], r.Err)
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | N%d,%d | %s | %.2f | %d |\n", r.Setting, r.Net[0], r.Net[1], r.Result.Verdict, r.Result.Seconds, r.Result.Boxes)
+		fmt.Fprintf(&b, "| %s | N%d,%d | %s | %s | %.2f | %d |\n", r.Setting, r.Net[0], r.Net[1], r.Result.Verdict, r.Result.Method, r.Result.Seconds, r.Result.Boxes)
 	}
 	return b.Bytes()
 }

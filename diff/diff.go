@@ -115,6 +115,9 @@ type Result struct {
 	B     []float64 `json:"b,omitempty"`
 	// Difference is max |B - A| over the compared outputs at Input.
 	Difference float64 `json:"difference,omitempty"`
+	// Method is what settled the verdict: "symbolic" (the symbolic difference) or "stacked" (the
+	// stacked network); empty for unknown.
+	Method string `json:"method,omitempty"`
 }
 
 // property is |D_t| >= eps as an unsafe region on the box, for each compared output t.
@@ -157,6 +160,9 @@ func Verify(ctx context.Context, a, b *nn.Network, box property.Box, opt Options
 	}
 	if !deltaSupported(a, b) {
 		res := stacked(ctx, a, b, d, box, opt)
+		if res.Verdict != verify.Unknown {
+			res.Method = "stacked"
+		}
 		res.Seconds = time.Since(start).Seconds()
 		return res, nil
 	}
@@ -182,11 +188,15 @@ func Verify(ctx context.Context, a, b *nn.Network, box property.Box, opt Options
 		cancel()
 		s := <-symbolic
 		res.Boxes += s.Boxes
+		res.Method = "stacked"
 	} else {
 		s := <-symbolic
 		s.Boxes += res.Boxes
 		s.Proven = math.Max(s.Proven, res.Proven)
 		res = s
+		if res.Verdict != verify.Unknown {
+			res.Method = "symbolic"
+		}
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil

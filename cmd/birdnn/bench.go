@@ -506,7 +506,7 @@ func (c *neurodiffCmd) run(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(w, "%-13s N%d,%d error: %s\n", r.Setting, r.Net[0], r.Net[1], r.Err)
 			return
 		}
-		fmt.Fprintf(w, "%-13s N%d,%d %-9s %7.2fs %7d boxes\n", r.Setting, r.Net[0], r.Net[1], r.Result.Verdict, r.Result.Seconds, r.Result.Boxes)
+		fmt.Fprintf(w, "%-13s N%d,%d %-9s %7.2fs %7d boxes %s\n", r.Setting, r.Net[0], r.Net[1], r.Result.Verdict, r.Result.Seconds, r.Result.Boxes, r.Result.Method)
 	})
 	if err := cmd.Context().Err(); err != nil {
 		return err

@@ -141,7 +141,11 @@ func (c *diffCmd) run(cmd *cobra.Command, _ []string) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(cmd.OutOrStdout(), "%s (%.2fs, %d boxes)\n", res.Verdict, res.Seconds, res.Boxes)
+		by := ""
+		if res.Method != "" {
+			by = ", by the " + res.Method + " method"
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s (%.2fs, %d boxes%s)\n", res.Verdict, res.Seconds, res.Boxes, by)
 		if res.Input != nil {
 			fmt.Fprintf(cmd.OutOrStdout(), "input  %v\nA      %v\nB      %v\n|B - A| %v\n", res.Input, res.A, res.B, res.Difference)
 		}
