@@ -146,7 +146,10 @@ type Row struct {
 	Negatives, TestNegatives, TestPositives           int
 	Success, Generalization, Drawdown, DomainFidelity float64
 	Seconds, DataSeconds                              float64
-	Err                                               string
+	// Drift is the certified bound on max |f' - f| outside the property's boxes and DecisionProved the
+	// domain volume (percent) proved to keep its advisory, from the report's drift section (NaN without).
+	Drift, DecisionProved float64
+	Err                   string
 }
 
 // Run runs every task with cfg (its network, property and dataset keys are ignored) and returns a row each.
@@ -165,6 +168,10 @@ func Run(ctx context.Context, tasks []Task, cfg *configs.Repair, opt SampleOptio
 				row.Negatives, row.TestNegatives, row.TestPositives = r.Counts.RepairNegatives, r.Counts.TestNegatives, r.Counts.TestPositives
 				row.Success, row.Generalization, row.Drawdown = float64(r.RepairSuccessRate), float64(r.Generalization), float64(r.Drawdown)
 				row.DomainFidelity, row.Seconds = float64(r.Fidelity.Domain), r.Seconds["total"]
+				row.Drift, row.DecisionProved = math.NaN(), math.NaN()
+				if r.Drift != nil {
+					row.Drift, row.DecisionProved = r.Drift.Outside, r.Drift.DecisionProved
+				}
 			}
 		}
 		if err != nil {
@@ -182,10 +189,10 @@ func Run(ctx context.Context, tasks []Task, cfg *configs.Repair, opt SampleOptio
 func Average(rows []Row) Row {
 	avg := Row{Task: "average"}
 	fields := func(r *Row) []*float64 {
-		return []*float64{&r.Success, &r.Generalization, &r.Drawdown, &r.DomainFidelity, &r.Seconds, &r.DataSeconds}
+		return []*float64{&r.Success, &r.Generalization, &r.Drawdown, &r.DomainFidelity, &r.Seconds, &r.DataSeconds, &r.Drift, &r.DecisionProved}
 	}
-	sums := make([]float64, 6)
-	counts := make([]int, 6)
+	sums := make([]float64, 8)
+	counts := make([]int, 8)
 	for i := range rows {
 		if rows[i].Err != "" {
 			continue

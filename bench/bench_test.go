@@ -106,8 +106,8 @@ func TestVeritex35(t *testing.T) {
 // the same, to the printed precision.
 func TestRepairCSVRoundTrip(t *testing.T) {
 	rows := []RepairRow{
-		{Task: "N2,1 p1,2,3,4", Certified: true, Verdict: "certified", Rounds: 8, DomainFidelity: 97.9212, InBoxFidelity: 96.28, VerifierSeconds: 120.5, Seconds: 217.25},
-		{Task: "N1,9 p7", Verdict: "unknown", Rounds: 12, Err: `load "x": failed, badly`},
+		{Task: "N2,1 p1,2,3,4", Certified: true, Verdict: "certified", Rounds: 8, DomainFidelity: 97.9212, InBoxFidelity: 96.28, VerifierSeconds: 120.5, Seconds: 217.25, Drift: 0.0123, DecisionProved: 41.5},
+		{Task: "N1,9 p7", Verdict: "unknown", Rounds: 12, Err: `load "x": failed, badly`, Drift: 2.5},
 	}
 	back, err := ReadRepairCSV(RepairCSV(rows))
 	if err != nil {
@@ -115,6 +115,10 @@ func TestRepairCSVRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back, rows) {
 		t.Fatalf("read back %+v, want %+v", back, rows)
+	}
+	old, err := ReadRepairCSV([]byte("task,verdict,rounds,domain_fidelity,inbox_fidelity,verifier_seconds,seconds,error\nN1,certified,2,99,98,1,2,\n"))
+	if err != nil || len(old) != 1 || !math.IsNaN(old[0].Drift) || old[0].Rounds != 2 {
+		t.Errorf("a CSV from before the drift columns: %+v, %v", old, err)
 	}
 	if _, err := ReadRepairCSV([]byte("a,b\n1,2\n")); err == nil {
 		t.Fatal("a CSV with another header was accepted")

@@ -75,7 +75,10 @@ type RepairRow struct {
 	// that were already safe.
 	DomainFidelity, InBoxFidelity float64
 	VerifierSeconds, Seconds      float64
-	Err                           string
+	// Drift and DecisionProved are the report's certified drift outside the property's boxes and the
+	// domain volume (percent) proved to keep its advisory; NaN without (and in rows read back from CSV).
+	Drift, DecisionProved float64
+	Err                   string
 	// Result is the repair itself (network and report; nil after an error), for the caller to keep: it is
 	// not part of the CSV.
 	Result *repair.Result
@@ -85,7 +88,7 @@ type RepairRow struct {
 func RunRepair(ctx context.Context, tasks []RepairTask, base *configs.Repair, progress func(RepairRow)) []RepairRow {
 	var rows []RepairRow
 	for _, t := range tasks {
-		row := RepairRow{Task: t.Name()}
+		row := RepairRow{Task: t.Name(), Drift: math.NaN(), DecisionProved: math.NaN()}
 		cfg := t.Config(base)
 		res, err := repair.Run(ctx, cfg, nil)
 		if err != nil {
@@ -96,6 +99,9 @@ func RunRepair(ctx context.Context, tasks []RepairTask, base *configs.Repair, pr
 			row.Certified, row.Verdict, row.Rounds = r.Domain.Certified, r.Domain.Verdict, r.Domain.Rounds
 			row.DomainFidelity, row.InBoxFidelity = float64(r.Fidelity.Domain), float64(r.Fidelity.HeldOutPositives)
 			row.VerifierSeconds, row.Seconds = r.Domain.VerifierSeconds, r.Seconds["total"]
+			if r.Drift != nil {
+				row.Drift, row.DecisionProved = r.Drift.Outside, r.Drift.DecisionProved
+			}
 		}
 		rows = append(rows, row)
 		if progress != nil {
@@ -109,15 +115,15 @@ func RunRepair(ctx context.Context, tasks []RepairTask, base *configs.Repair, pr
 func VeritexMarkdown(title string, rows []RepairRow) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s\n\n", title)
-	b.WriteString("| task | verdict | rounds | fidelity (domain) | fidelity (safe in-box) | verifier s | total s |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| task | verdict | rounds | fidelity (domain) | fidelity (safe in-box) | certified drift | decision proved | verifier s | total s |\n|---|---|---|---|---|---|---|---|---|\n")
 	var fid, secs []float64
 	certified := 0
 	for _, r := range rows {
 		if r.Err != "" {
-			fmt.Fprintf(&b, "| %s | error: %s | | | | | |\n", r.Task, r.Err)
+			fmt.Fprintf(&b, "| %s | error: %s | | | | | | | |\n", r.Task, r.Err)
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %.2f%% | %.2f%% | %.1f | %.1f |\n", r.Task, r.Verdict, r.Rounds, r.DomainFidelity, r.InBoxFidelity, r.VerifierSeconds, r.Seconds)
+		fmt.Fprintf(&b, "| %s | %s | %d | %.2f%% | %.2f%% | %s | %s%% | %.1f | %.1f |\n", r.Task, r.Verdict, r.Rounds, r.DomainFidelity, r.InBoxFidelity, num(r.Drift), pct(r.DecisionProved), r.VerifierSeconds, r.Seconds)
 		if r.Certified {
 			certified++
 		}
@@ -160,20 +166,21 @@ func summary(v []float64, format string, median bool) string {
 }
 
 // RepairCSV renders the rows as CSV (header task,verdict,rounds,domain_fidelity,inbox_fidelity,
-// verifier_seconds,seconds,error); ReadRepairCSV reads it back.
+// verifier_seconds,seconds,error,drift,decision_proved); ReadRepairCSV reads it back.
 func RepairCSV(rows []RepairRow) []byte {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	w.Write(repairCSVHeader)
 	for _, r := range rows {
 		w.Write([]string{r.Task, r.Verdict, strconv.Itoa(r.Rounds), fmt.Sprintf("%.4f", r.DomainFidelity),
-			fmt.Sprintf("%.4f", r.InBoxFidelity), fmt.Sprintf("%.2f", r.VerifierSeconds), fmt.Sprintf("%.2f", r.Seconds), r.Err})
+			fmt.Sprintf("%.4f", r.InBoxFidelity), fmt.Sprintf("%.2f", r.VerifierSeconds), fmt.Sprintf("%.2f", r.Seconds), r.Err,
+			strconv.FormatFloat(r.Drift, 'g', 6, 64), strconv.FormatFloat(r.DecisionProved, 'g', 6, 64)})
 	}
 	w.Flush()
 	return b.Bytes()
 }
 
-var repairCSVHeader = []string{"task", "verdict", "rounds", "domain_fidelity", "inbox_fidelity", "verifier_seconds", "seconds", "error"}
+var repairCSVHeader = []string{"task", "verdict", "rounds", "domain_fidelity", "inbox_fidelity", "verifier_seconds", "seconds", "error", "drift", "decision_proved"}
 
 // ReadRepairCSV parses what RepairCSV wrote, so that an interrupted benchmark can resume.
 func ReadRepairCSV(data []byte) ([]RepairRow, error) {
@@ -181,12 +188,13 @@ func ReadRepairCSV(data []byte) ([]RepairRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(recs) == 0 || !slices.Equal(recs[0], repairCSVHeader) {
+	// Files written before the drift columns have the first eight.
+	if len(recs) == 0 || !(slices.Equal(recs[0], repairCSVHeader) || slices.Equal(recs[0], repairCSVHeader[:8])) {
 		return nil, fmt.Errorf("not a repair benchmark CSV (want the header %s)", strings.Join(repairCSVHeader, ","))
 	}
 	var rows []RepairRow
 	for i, rec := range recs[1:] {
-		r := RepairRow{Task: rec[0], Verdict: rec[1], Err: rec[7]}
+		r := RepairRow{Task: rec[0], Verdict: rec[1], Err: rec[7], Drift: math.NaN(), DecisionProved: math.NaN()}
 		var errs [5]error
 		r.Rounds, errs[0] = strconv.Atoi(rec[2])
 		r.DomainFidelity, errs[1] = strconv.ParseFloat(rec[3], 64)
@@ -196,6 +204,14 @@ func ReadRepairCSV(data []byte) ([]RepairRow, error) {
 		for _, e := range errs {
 			if e != nil {
 				return nil, fmt.Errorf("line %d: %w", i+2, e)
+			}
+		}
+		if len(rec) == 10 {
+			var e1, e2 error
+			r.Drift, e1 = strconv.ParseFloat(rec[8], 64)
+			r.DecisionProved, e2 = strconv.ParseFloat(rec[9], 64)
+			if e1 != nil || e2 != nil {
+				return nil, fmt.Errorf("line %d: drift %q, decision proved %q: not numbers", i+2, rec[8], rec[9])
 			}
 		}
 		r.Certified = r.Verdict == "certified"
