@@ -35,3 +35,29 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+func FuzzReadPair(f *testing.F) {
+	head := "(vnnlib-version <2.0>)\n(declare-network f (declare-input X real [2]) (declare-output Y real [2]))\n(declare-network g (isomorphic-to f) (declare-input Xg real [2]) (declare-output Yg real [2]))\n(assert (and (>= X[0] 0) (<= X[0] 1) (>= X[1] -1) (<= X[1] 1)))\n(assert (== X[0] Xg[0]))\n(assert (== X[1] Xg[1]))\n"
+	f.Add(head + "(assert (and (<= Yg[0] (+ Y[0] 0.05)) (>= Yg[0] (- Y[0] 0.05))))")
+	f.Add(head + "(assert (or (<= Yg[1] Y[0]) (>= (- Yg[0] Y[1]) 2)))")
+	f.Add("(vnnlib-version <2.0>)\n(declare-network f (declare-input X float32 [2,3]) (declare-output Y real [1]))")
+	f.Fuzz(func(t *testing.T, src string) {
+		p, err := ReadPair(strings.NewReader(src))
+		if err != nil {
+			return
+		}
+		if p.Eps != nil && 2*len(p.Eps) != p.Joint.Outputs {
+			t.Fatalf("%d eps for %d joint outputs", len(p.Eps), p.Joint.Outputs)
+		}
+		for _, e := range p.Eps {
+			if !(e >= 0) {
+				t.Fatalf("eps %v", e)
+			}
+		}
+		for _, c := range p.Joint.Cases {
+			if c.Box.Dim() != p.Joint.Inputs {
+				t.Fatalf("box of %d dimensions for %d inputs", c.Box.Dim(), p.Joint.Inputs)
+			}
+		}
+	})
+}
