@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,17 +37,11 @@ func IsPair(src []byte) bool { return bytes.Contains(src, []byte("(declare-netwo
 
 // ReadPairFile reads the two-network VNN-LIB 2.0 file at path.
 func ReadPairFile(path string) (*Pair, error) {
-	f, err := os.Open(path)
+	p, name, err := readFile(path, ReadPair)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	p, err := ReadPair(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	p.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	p.Joint.Name = p.Name
+	p.Name, p.Joint.Name = name, name
 	return p, nil
 }
 

@@ -17,17 +17,26 @@ const maxDisjuncts = 1 << 16
 
 // ReadFile reads the VNN-LIB file at path.
 func ReadFile(path string) (*Property, error) {
-	f, err := os.Open(path)
+	p, name, err := readFile(path, Read)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	p, err := Read(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	p.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	p.Name = name
 	return p, nil
+}
+
+// readFile opens path and reads it with read, naming errors by the path; name is the file's base name
+// without its extension.
+func readFile[T any](path string, read func(io.Reader) (T, error)) (v T, name string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return v, "", err
+	}
+	defer f.Close()
+	if v, err = read(f); err != nil {
+		return v, "", fmt.Errorf("%s: %w", path, err)
+	}
+	return v, strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), nil
 }
 
 // sexp is a parsed S-expression: an atom or a list.

@@ -55,6 +55,18 @@ func (o *benchOut) report(cmd *cobra.Command, dir string, summary map[string]any
 	return nil
 }
 
+// writeTables writes DIR/name.md and DIR/name.json (rows as indented JSON), each whole or not at all.
+func writeTables(dir, name string, md []byte, rows any) error {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, name+".md"), md); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(rows, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(filepath.Join(dir, name+".json"), append(js, '\n'))
+}
+
 // pick keeps the items whose name is in list (names separated by ';'), or all of them when list is empty.
 func pick[T any](items []T, name func(T) string, list, flag string) ([]T, error) {
 	if list == "" {
@@ -458,14 +470,7 @@ func (c *neurodiffCmd) runMNIST(cmd *cobra.Command) error {
 		return err
 	}
 	md := bench.NeuroDiffMNISTMarkdown(settings, rows, c.timeout)
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "neurodiff-mnist.md"), md); err != nil {
-		return err
-	}
-	js, err := json.MarshalIndent(rows, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "neurodiff-mnist.json"), append(js, '\n')); err != nil {
+	if err := writeTables(dir, "neurodiff-mnist", md, rows); err != nil {
 		return err
 	}
 	summary := map[string]any{}
@@ -515,14 +520,7 @@ func (c *neurodiffCmd) run(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "neurodiff.md"), bench.NeuroDiffMarkdown(settings, rows, c.timeout)); err != nil {
-		return err
-	}
-	js, err := json.MarshalIndent(rows, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "neurodiff.json"), append(js, '\n')); err != nil {
+	if err := writeTables(dir, "neurodiff", bench.NeuroDiffMarkdown(settings, rows, c.timeout), rows); err != nil {
 		return err
 	}
 	summary := map[string]any{}
@@ -592,14 +590,7 @@ func (c *isoCmd) run(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "isomorphic-acasxu.md"), bench.IsomorphicMarkdown(rows, c.seed, c.timeout.Seconds())); err != nil {
-		return err
-	}
-	js, err := json.MarshalIndent(rows, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, "isomorphic-acasxu.json"), append(js, '\n')); err != nil {
+	if err := writeTables(dir, "isomorphic-acasxu", bench.IsomorphicMarkdown(rows, c.seed, c.timeout.Seconds()), rows); err != nil {
 		return err
 	}
 	counts := map[string]int{}

@@ -192,16 +192,14 @@ func (c *diffCmd) runPair(cmd *cobra.Command, a, b *nn.Network, path string) err
 		eps    float64
 	}
 	var groups []group
-	same, compared := true, 0
+	same := true
 	for i, e := range p.Eps {
-		if math.IsInf(e, 1) {
-			continue
+		if !math.IsInf(e, 1) {
+			groups = append(groups, group{i, e})
+			same = same && e == groups[0].eps
 		}
-		compared++
-		same = same && e == p.Eps[firstFinite(p.Eps)]
-		groups = append(groups, group{i, e})
 	}
-	if same && compared == len(p.Eps) {
+	if same && len(groups) == len(p.Eps) {
 		groups = []group{{-1, p.Eps[0]}}
 	}
 	if cmd.Flags().Changed("eps") || cmd.Flags().Changed("output") {
@@ -261,13 +259,4 @@ func (c *diffCmd) runPair(cmd *cobra.Command, a, b *nn.Network, path string) err
 		}
 	}
 	return verdictExit(out.Verdict)
-}
-
-func firstFinite(v []float64) int {
-	for i, e := range v {
-		if !math.IsInf(e, 1) {
-			return i
-		}
-	}
-	return 0
 }
