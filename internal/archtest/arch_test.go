@@ -19,6 +19,8 @@ var forbidden = map[string][]string{
 	"falsify":    {"train", "verify", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs"},
 	"verify":     {"train", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs"},
 	"diff":       {"train", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs", "attack"},
+	"lp":         {"*"},
+	"minimal":    {"train", "falsify", "verify", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs", "datasets", "attack", "diff"},
 	"configs":    {"nn", "train", "verify", "samplewise", "domain", "repair", "bench"},
 	"train":      {"imitate", "localize", "samplewise", "domain", "repair", "bench"},
 	"samplewise": {"domain", "repair", "bench"},

@@ -1,0 +1,178 @@
+package minimal
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/birdnn/birdnn/activation"
+	"github.com/birdnn/birdnn/nn"
+)
+
+// linear2 is the one-layer network y = W x + b with W = [[1, 0], [0, 1]], b = 0.
+func linear2() *nn.Network {
+	return &nn.Network{Layers: []nn.Layer{{In: 2, Out: 2, W: []float64{1, 0, 0, 1}, B: []float64{0, 0}, Act: activation.Identity}}}
+}
+
+// Hand-solved: at x = (1, 1), y = (1, 1); asking y1 - y0 >= 1 needs ΔW with (Δ10 + Δ11) - (Δ00 + Δ01) >= 1.
+// The L-infinity optimum spreads it over the four weights: 1/4 each. The L1 optimum is 1 (any split
+// whose absolute values sum to 1). With biases free too, L-infinity spreads over six entries: 1/6.
+func TestHandSolved(t *testing.T) {
+	in := []Input{{X: []float64{1, 1}, Rows: []Row{{Coef: []float64{-1, 1}, Bound: 1}}}}
+	cases := []struct {
+		norm Norm
+		bias bool
+		want float64
+	}{
+		{LInf, false, 0.25},
+		{L1, false, 1},
+		{LInf, true, 1.0 / 6},
+		{L1, true, 1},
+	}
+	for _, c := range cases {
+		res, err := Solve(context.Background(), linear2(), in, Options{Layer: -1, Norm: c.norm, Bias: c.bias})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(res.Objective-c.want) > 1e-8 || math.Abs(res.Change-c.want) > 1e-7 {
+			t.Errorf("%v bias %v: optimum %v change %v, want %v", c.norm, c.bias, res.Objective, res.Change, c.want)
+		}
+		if res.LowerBound > res.Objective+1e-12 || c.want-res.LowerBound > 1e-8 {
+			t.Errorf("%v bias %v: certified bound %v, optimum %v", c.norm, c.bias, res.LowerBound, c.want)
+		}
+		y := res.Net.Forward([]float64{1, 1})
+		if y[1]-y[0] < 1-1e-7 {
+			t.Errorf("%v bias %v: changed network gives %v", c.norm, c.bias, y)
+		}
+		if res.Violated != 0 {
+			t.Errorf("%v: %d rows violated", c.norm, res.Violated)
+		}
+	}
+}
+
+// Random ReLU networks: the last-layer optimum and its certificate agree, the changed network satisfies
+// every row under a plain forward pass, and no random feasible change of smaller norm exists along the
+// way from the original: scaling the optimal change by 0.99 must break a row.
+func TestRandomCertificates(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 30; trial++ {
+		net := nn.Random(r, []int{4, 8, 6, 3}, activation.ReLU, activation.Identity)
+		var in []Input
+		for i := 0; i < 1+r.IntN(5); i++ {
+			x := make([]float64, 4)
+			for q := range x {
+				x[q] = r.Float64()*2 - 1
+			}
+			y := net.Forward(x)
+			lo := nn.Argmin(y)
+			want := (lo + 1) % 3
+			var rows []Row
+			for j := 0; j < 3; j++ {
+				if j != want {
+					c := make([]float64, 3)
+					c[j], c[want] = 1, -1 // want becomes the least output by 0.05
+					rows = append(rows, Row{Coef: c, Bound: 0.05})
+				}
+			}
+			in = append(in, Input{X: x, Rows: rows})
+		}
+		for _, norm := range []Norm{LInf, L1} {
+			res, err := Solve(context.Background(), net, in, Options{Layer: -1, Norm: norm, Bias: true})
+			if errors.Is(err, ErrInfeasible) {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("trial %d %v: %v", trial, norm, err)
+			}
+			if res.Violated != 0 {
+				t.Errorf("trial %d %v: %d rows violated", trial, norm, res.Violated)
+			}
+			if res.Gap > 1e-6 || res.LowerBound > res.Objective*(1+1e-9)+1e-12 {
+				t.Errorf("trial %d %v: optimum %v, certified bound %v", trial, norm, res.Objective, res.LowerBound)
+			}
+			lazy, err := Solve(context.Background(), net, in, Options{Layer: -1, Norm: norm, Bias: true, Lazy: true})
+			if err != nil {
+				t.Fatalf("trial %d %v lazy: %v", trial, norm, err)
+			}
+			if math.Abs(lazy.Objective-res.Objective) > 1e-7*(1+res.Objective) || lazy.Violated != 0 {
+				t.Errorf("trial %d %v: lazy optimum %v (%d violated), full %v", trial, norm, lazy.Objective, lazy.Violated, res.Objective)
+			}
+			// A change 1% smaller in every entry is no longer feasible.
+			pr, _ := build(net, in, Options{Layer: -1, Bias: true})
+			small := make([]float64, len(res.Delta))
+			for i, d := range res.Delta {
+				small[i] = 0.99 * d
+			}
+			if v, _ := pr.check(pr.apply(small), in); v == 0 && res.Objective > 1e-6 {
+				t.Errorf("trial %d %v: 0.99 times the optimum still satisfies every row", trial, norm)
+			}
+		}
+	}
+}
+
+// Hidden layers: with the activation pattern fixed, a ReLU network is affine in the layer's change.
+// The solver's answer must satisfy the rows when the pattern held, and say when it moved.
+func TestHiddenLayer(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	net := nn.Random(r, []int{3, 6, 5, 2}, activation.ReLU, activation.Identity)
+	x := []float64{0.3, -0.2, 0.5}
+	y := net.Forward(x)
+	c := []float64{-1, 1}
+	in := []Input{{X: x, Rows: []Row{{Coef: c, Bound: y[1] - y[0] + 0.01}}}}
+	res, err := Solve(context.Background(), net, in, Options{Layer: 1, Norm: L1, Bias: true})
+	if errors.Is(err, ErrInfeasible) {
+		t.Skip("this draw's pattern leaves no path")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PatternMoved == 0 && res.Violated != 0 {
+		t.Errorf("pattern held but %d rows violated", res.Violated)
+	}
+	if res.Layer != 1 {
+		t.Errorf("layer %d", res.Layer)
+	}
+}
+
+// No change of the output layer can make y0 exceed y0 + 1: the rows y0 - y1 >= 1 and y1 - y0 >= 1
+// contradict each other; the least total violation is 2.
+func TestInfeasible(t *testing.T) {
+	in := []Input{{X: []float64{1, 1}, Rows: []Row{{Coef: []float64{1, -1}, Bound: 1}, {Coef: []float64{-1, 1}, Bound: 1}}}}
+	_, err := Solve(context.Background(), linear2(), in, Options{Layer: -1})
+	var ie *InfeasibleError
+	if !errors.As(err, &ie) {
+		t.Fatalf("got %v, want an InfeasibleError", err)
+	}
+	if math.Abs(ie.LeastSlack-2) > 1e-6 {
+		t.Errorf("least slack %v, want 2", ie.LeastSlack)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	net := linear2()
+	ok := []Row{{Coef: []float64{1, 0}, Bound: 0}}
+	cases := []struct {
+		name string
+		in   []Input
+		opt  Options
+	}{
+		{"no inputs", nil, Options{Layer: -1}},
+		{"input size", []Input{{X: []float64{1}, Rows: ok}}, Options{Layer: -1}},
+		{"row size", []Input{{X: []float64{1, 1}, Rows: []Row{{Coef: []float64{1}}}}}, Options{Layer: -1}},
+		{"layer", []Input{{X: []float64{1, 1}, Rows: ok}}, Options{Layer: 3}},
+		{"weight", []Input{{X: []float64{1, 1}, Rows: ok, Weight: -1}}, Options{Layer: -1}},
+		{"bound", []Input{{X: []float64{1, 1}, Rows: []Row{{Coef: []float64{1, 0}, Bound: math.NaN()}}}}, Options{Layer: -1}},
+	}
+	for _, c := range cases {
+		if _, err := Solve(context.Background(), net, c.in, c.opt); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+	}
+	relu := linear2()
+	relu.Layers[0].Act = activation.ReLU
+	if _, err := Solve(context.Background(), relu, []Input{{X: []float64{1, 1}, Rows: ok}}, Options{Layer: -1}); err == nil {
+		t.Error("a ReLU output layer: no error")
+	}
+}
