@@ -22,13 +22,13 @@ import (
 func newBench() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench NAME",
-		Short: "Reproduce a published benchmark table (acasxu-36, vnncomp-acasxu, veritex-35, activations, mnist-models, neurodiff, isomorphic-acasxu)",
+		Short: "Reproduce a published benchmark table (acasxu-36, vnncomp-acasxu, veritex-35, activations, mnist-models, neurodiff, isomorphic-acasxu, minimal)",
 		Long: `Reproduce a published benchmark table. Each writes its tables into the folder --out (default: a
 new folder under out/) and prints a summary, as JSON with --json. docs/benchmarks.md lists every table, its
 data and its run time.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35(), newBenchActivations(), newBenchMNIST(), newBenchNeuroDiff(), newBenchIsomorphic())
+	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35(), newBenchActivations(), newBenchMNIST(), newBenchNeuroDiff(), newBenchIsomorphic(), newBenchMinimal())
 	return cmd
 }
 
