@@ -13,7 +13,8 @@ type Repair struct {
 	// Mode is "sample" (repair given or sampled bad inputs) or "domain" (repair until a verifier certifies
 	// the property over its whole input boxes; see package domain).
 	Mode string `mapstructure:"mode"`
-	// Paradigm is "finetune" (change only localized neurons) or "retrain" (train every weight).
+	// Paradigm is "finetune" (change only localized neurons), "retrain" (train every weight) or
+	// "minimal" (the least change of one layer by linear programming; see Minimal).
 	Paradigm string `mapstructure:"paradigm"`
 	// Network and Property are the network file (.nnet or .onnx) and its VNN-LIB property.
 	Network  string `mapstructure:"network"`
@@ -27,6 +28,7 @@ type Repair struct {
 	Localize Localize `mapstructure:"localize"`
 	Finetune Finetune `mapstructure:"finetune"`
 	Retrain  Retrain  `mapstructure:"retrain"`
+	Minimal  Minimal  `mapstructure:"minimal"`
 	Eval     Eval     `mapstructure:"eval"`
 	Domain   Domain   `mapstructure:"domain"`
 }
@@ -199,6 +201,29 @@ type PSO struct {
 	Range      float64 `mapstructure:"range"`
 }
 
+// Minimal controls paradigm minimal (sample-wise): the least change of one dense layer that makes every
+// repair negative satisfy the property with Margin (package minimal, Goldberger et al.), proved minimal
+// by the program's duals.
+type Minimal struct {
+	// Layer is the dense layer to change (0-based); -1 is the output layer. For a hidden layer the
+	// activation pattern on each input is held fixed, and the report says where it moved.
+	Layer int `mapstructure:"layer"`
+	// Norm is linf (the largest |change|) or l1 (the sum of |change|).
+	Norm string `mapstructure:"norm"`
+	// Bias lets the layer's biases change too.
+	Bias bool `mapstructure:"bias"`
+	// Margin (output units) is how far past each violated constraint a negative's output must go: of
+	// every unsafe conjunction the constraint the original comes closest to breaking is made to break
+	// by Margin. For a classifier, the label must win by the dataset's margin plus Margin.
+	Margin float64 `mapstructure:"margin"`
+	// Keep is how many repair positives must keep their decision (argmin, or argmax for a classifier)
+	// by KeepMargin; 0: none. KeepWeight 0 makes those rows hard; > 0 soft, each unit of violation
+	// costing KeepWeight.
+	Keep       int     `mapstructure:"keep"`
+	KeepMargin float64 `mapstructure:"keep_margin"`
+	KeepWeight float64 `mapstructure:"keep_weight"`
+}
+
 // Eval controls the measurements of the report.
 type Eval struct {
 	// DomainSamples is how many uniform samples of the network's whole input domain measure fidelity.
@@ -226,8 +251,9 @@ func RepairDefaults() Repair {
 		Retrain: Retrain{
 			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3, EpochRows: 2048},
 		},
-		Eval:   Eval{DomainSamples: 5000, DriftSeconds: 10},
-		Domain: Domain{Rounds: 8, VerifySeconds: 60, Grace: 1, Stall: 0.005, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true},
+		Minimal: Minimal{Layer: -1, Norm: "linf", Margin: 0.001},
+		Eval:    Eval{DomainSamples: 5000, DriftSeconds: 10},
+		Domain:  Domain{Rounds: 8, VerifySeconds: 60, Grace: 1, Stall: 0.005, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true},
 	}
 }
 
@@ -259,8 +285,14 @@ func (c *Repair) Validate() error {
 	if c.Mode != "sample" && c.Mode != "domain" {
 		bad("mode %q: want sample or domain", c.Mode)
 	}
-	if c.Paradigm != "finetune" && c.Paradigm != "retrain" {
-		bad("paradigm %q: want finetune or retrain", c.Paradigm)
+	if c.Paradigm != "finetune" && c.Paradigm != "retrain" && c.Paradigm != "minimal" {
+		bad("paradigm %q: want finetune, retrain or minimal", c.Paradigm)
+	}
+	if c.Paradigm == "minimal" && c.Mode != "sample" {
+		bad("paradigm minimal repairs sample-wise: set mode: sample")
+	}
+	if m := c.Minimal; m.Layer < -1 || (m.Norm != "linf" && m.Norm != "l1") || !(m.Margin >= 0) || m.Keep < 0 || !(m.KeepMargin >= 0) || !(m.KeepWeight >= 0) {
+		bad("minimal: want layer >= -1, norm linf or l1, margin, keep_margin and keep_weight >= 0, keep >= 0")
 	}
 	if c.Network == "" {
 		bad("network: missing")

@@ -108,7 +108,7 @@ type Result struct {
 	Gap        float64 `json:"gap"`
 	// Slack is the total violation of soft rows the optimum accepts.
 	Slack float64 `json:"slack"`
-	// Rows, Cols and Nonzeros are the (last) program's size; Iterations, Method and Seconds the solve's
+	// Rows (constraint rows, the norm's own not counted), Cols and Nonzeros are the (last) program's size; Iterations, Method and Seconds the solve's
 	// (Iterations summed over the rounds of a lazy solve). AllRows counts the rows asked for; Rounds the
 	// programs solved (1 unless Options.Lazy).
 	AllRows    int     `json:"all_rows"`
@@ -216,7 +216,7 @@ func Solve(ctx context.Context, net *nn.Network, inputs []Input, opt Options) (*
 		}
 		pr.rows = append(pr.rows, more...)
 	}
-	res := &Result{Layer: pr.layer, Norm: opt.Norm.String(), Rows: len(p.Rows), Cols: len(p.C), Iterations: iters, Method: sol.Method,
+	res := &Result{Layer: pr.layer, Norm: opt.Norm.String(), Rows: len(pr.rows), Cols: len(p.C), Iterations: iters, Method: sol.Method,
 		PrimalResidual: sol.PrimalResidual, DualResidual: sol.DualResidual, AllRows: len(all), Rounds: rounds}
 	for _, r := range p.Rows {
 		res.Nonzeros += len(r.Idx)
@@ -272,8 +272,9 @@ func initialRows(all []linRow) []linRow {
 	return out
 }
 
-// violatedRows returns the hard rows of all, not among kept, that the change violates (by the linear
-// model, beyond 1e-9 of the row's scale).
+// violatedRows returns the hard rows of all, not among kept, of every input that the change makes
+// violate one of them (by the linear model, beyond 1e-9 of the row's scale): such an input's rows are
+// added together, which saves rounds.
 func violatedRows(all, kept []linRow, delta []float64) []linRow {
 	in := map[*float64]bool{}
 	for _, r := range kept {
@@ -281,9 +282,9 @@ func violatedRows(all, kept []linRow, delta []float64) []linRow {
 			in[&r.coef[0]] = true
 		}
 	}
-	var out []linRow
+	bad := map[int]bool{}
 	for _, r := range all {
-		if r.weight > 0 || len(r.coef) == 0 || in[&r.coef[0]] {
+		if r.weight > 0 || len(r.coef) == 0 || in[&r.coef[0]] || bad[r.input] {
 			continue
 		}
 		v, scale := 0.0, math.Abs(r.rhs)
@@ -292,6 +293,12 @@ func violatedRows(all, kept []linRow, delta []float64) []linRow {
 			scale = max(scale, math.Abs(c*delta[i]))
 		}
 		if v < r.rhs-1e-9*max(scale, 1e-3) {
+			bad[r.input] = true
+		}
+	}
+	var out []linRow
+	for _, r := range all {
+		if bad[r.input] && r.weight == 0 && len(r.coef) > 0 && !in[&r.coef[0]] {
 			out = append(out, r)
 		}
 	}

@@ -183,3 +183,43 @@ func TestDriftSection(t *testing.T) {
 	}
 	t.Logf("drift %+v, sampled agreement %.2f%%", d, share)
 }
+
+// TestMinimalParadigm: paradigm minimal fixes every repair negative of the demo with the least change
+// of the output layer, its optimum certified, and the change is what the report says: the largest
+// |difference| between the two networks' output weights is the optimum.
+func TestMinimalParadigm(t *testing.T) {
+	for _, norm := range []string{"linf", "l1"} {
+		cfg := demo(t, "paradigm=minimal", "minimal.norm="+norm, "eval.drift_seconds=0")
+		res, err := Run(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.Report
+		if r.RepairSuccessRate != 100 || r.Minimal == nil {
+			t.Fatalf("%s: success %v, minimal %v", norm, r.RepairSuccessRate, r.Minimal)
+		}
+		if r.Minimal.Gap > 1e-6 || r.Minimal.Violated != 0 {
+			t.Errorf("%s: gap %v, %d rows violated", norm, r.Minimal.Gap, r.Minimal.Violated)
+		}
+		p, err := samplewise.Load(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := len(p.Net.Layers) - 1
+		lmax, l1 := 0.0, 0.0
+		for i, w := range p.Net.Layers[k].W {
+			d := math.Abs(res.Repaired.Layers[k].W[i] - w)
+			lmax, l1 = max(lmax, d), l1+d
+		}
+		got := lmax
+		if norm == "l1" {
+			got = l1
+		}
+		if math.Abs(got-r.Minimal.Objective) > 1e-7*(1+got) {
+			t.Errorf("%s: the weights moved by %v, the optimum says %v", norm, got, r.Minimal.Objective)
+		}
+		if !bytes.Contains(r.Markdown(), []byte("certified lower bound")) {
+			t.Errorf("%s: the report has no minimal section", norm)
+		}
+	}
+}

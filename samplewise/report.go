@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/birdnn/birdnn/localize"
+	"github.com/birdnn/birdnn/minimal"
 )
 
 // Report is what a repair measured. Percentages are in [0, 100]; NaN (written as null) where a set is empty.
@@ -35,6 +36,8 @@ type Report struct {
 	// Accuracy, for a classifier (a labelled dataset), is the share of inputs classified as their label
 	// (within the dataset's margin) before and after the repair, on the repair and the held-out sets.
 	Accuracy *Accuracy          `json:"accuracy,omitempty"`
+	// Minimal is paradigm minimal's program: its optimum, certified lower bound, size and solve.
+	Minimal *minimal.Result `json:"minimal,omitempty"`
 	Seconds  map[string]float64 `json:"seconds"`
 	Seed     uint64             `json:"seed"`
 }
@@ -125,6 +128,18 @@ func (r *Report) Markdown(extra ...[]byte) []byte {
 				b.WriteString(", ")
 			}
 			fmt.Fprintf(&b, "%d:%d %.3g", n.Layer, n.Index, n.Score)
+		}
+		b.WriteString("\n\n")
+	}
+	if mr := r.Minimal; mr != nil {
+		fmt.Fprintf(&b, "## Minimal change of layer %d (%s)\n\n", mr.Layer, mr.Norm)
+		fmt.Fprintf(&b, "- optimum %.10g, certified lower bound %.10g (gap %.2g): no smaller %s change of this layer satisfies these rows\n", mr.Objective, mr.LowerBound, mr.Gap, mr.Norm)
+		fmt.Fprintf(&b, "- change: largest |Δ| %.6g, sum of |Δ| %.6g, %d entries moved; soft slack %.4g\n", mr.MaxChange, mr.L1Change, mr.Changed, mr.Slack)
+		fmt.Fprintf(&b, "- program: %d of %d rows x %d columns, %d nonzeros, %d rounds, %d iterations (%s), %.2f s; residuals %.2g primal, %.2g dual\n",
+			mr.Rows, mr.AllRows, mr.Cols, mr.Nonzeros, mr.Rounds, mr.Iterations, mr.Method, mr.Seconds, mr.PrimalResidual, mr.DualResidual)
+		fmt.Fprintf(&b, "- plain forward pass: %d hard rows violated", mr.Violated)
+		if mr.PatternMoved > 0 {
+			fmt.Fprintf(&b, "; the activation pattern after the layer moved on %d inputs (the program held it fixed)", mr.PatternMoved)
 		}
 		b.WriteString("\n\n")
 	}

@@ -223,9 +223,24 @@ func focusSamples(prop *property.Property, x, cx []float64, seed uint64) []float
 func Run(ctx context.Context, cfg *configs.Repair, p *Problem, rep *progress.Reporter) (*Result, error) {
 	start := time.Now()
 	report := &Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{}}
-	if cfg.Paradigm == "finetune" {
+	switch cfg.Paradigm {
+	case "minimal":
+		report.Optimizer = "linear program (" + cfg.Minimal.Norm + ")"
+		t0 := time.Now()
+		repaired, res, err := runMinimal(ctx, cfg, p)
+		if err != nil {
+			return nil, err
+		}
+		report.Minimal = res
+		report.Seconds["repair"] = time.Since(t0).Seconds()
+		t0 = time.Now()
+		measure(report, p, repaired, cfg.Eval.DomainSamples, cfg.Seed)
+		report.Seconds["evaluate"] = time.Since(t0).Seconds()
+		report.Seconds["total"] = time.Since(start).Seconds()
+		return &Result{Repaired: repaired, Report: report}, nil
+	case "finetune":
 		report.Optimizer = cfg.Finetune.Optimizer
-	} else {
+	default:
 		report.Optimizer = cfg.Retrain.Train.Optimizer
 	}
 	d := p.Net.Inputs()

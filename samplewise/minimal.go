@@ -1,0 +1,89 @@
+package samplewise
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/birdnn/birdnn/configs"
+	"github.com/birdnn/birdnn/minimal"
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
+)
+
+// runMinimal repairs p by the least change of one layer (package minimal): every repair negative must
+// leave each unsafe conjunction that applies to it by cfg.Minimal.Margin, through the constraint of that
+// conjunction the original comes closest to breaking, and up to cfg.Minimal.Keep repair positives keep
+// their decision.
+func runMinimal(ctx context.Context, cfg *configs.Repair, p *Problem) (*nn.Network, *minimal.Result, error) {
+	mc := cfg.Minimal
+	norm, err := minimal.ParseNorm(mc.Norm)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, m := p.Net.Inputs(), p.Net.Outputs()
+	var inputs []minimal.Input
+	for i := 0; i+d <= len(p.Neg); i += d {
+		x := p.Neg[i : i+d]
+		rows := repairRows(p.Prop, x, p.Net.Forward(x), mc.Margin)
+		if len(rows) > 0 {
+			inputs = append(inputs, minimal.Input{X: x, Rows: rows})
+		}
+	}
+	if len(inputs) == 0 {
+		return nil, nil, fmt.Errorf("paradigm minimal: no repair negative lies in a box of the property")
+	}
+	kept := 0
+	for i := 0; i+d <= len(p.Pos) && kept < mc.Keep; i += d {
+		x := p.Pos[i : i+d]
+		y := p.Net.Forward(x)
+		var rows []minimal.Row
+		if p.Classifier {
+			a := nn.Argmax(y)
+			for j := 0; j < m; j++ {
+				if j != a {
+					c := make([]float64, m)
+					c[a], c[j] = 1, -1
+					rows = append(rows, minimal.Row{Coef: c, Bound: mc.KeepMargin})
+				}
+			}
+		} else {
+			a := nn.Argmin(y)
+			for j := 0; j < m; j++ {
+				if j != a {
+					c := make([]float64, m)
+					c[j], c[a] = 1, -1
+					rows = append(rows, minimal.Row{Coef: c, Bound: mc.KeepMargin})
+				}
+			}
+		}
+		inputs = append(inputs, minimal.Input{X: x, Rows: rows, Weight: mc.KeepWeight})
+		kept++
+	}
+	res, err := minimal.Solve(ctx, p.Net, inputs, minimal.Options{Layer: mc.Layer, Norm: norm, Bias: mc.Bias, Lazy: kept > 0})
+	if err != nil {
+		return nil, nil, fmt.Errorf("paradigm minimal: %w", err)
+	}
+	return res.Net, res, nil
+}
+
+// repairRows turns the property's unsafe region at x into rows that leave it: for every conjunction of
+// every case whose box holds x, the constraint Coef·y <= Bound that y comes closest to breaking must
+// break by margin (Coef·y >= Bound + margin).
+func repairRows(prop *property.Property, x, y []float64, margin float64) []minimal.Row {
+	var rows []minimal.Row
+	for _, ci := range prop.CasesOf(x) {
+		for _, conj := range prop.Cases[ci].Unsafe {
+			best, bv := -1, 0.0
+			for k, c := range conj {
+				if v := c.Value(y); best < 0 || v > bv {
+					best, bv = k, v
+				}
+			}
+			if best >= 0 {
+				c := conj[best]
+				rows = append(rows, minimal.Row{Coef: append([]float64(nil), c.Coef...), Bound: c.Bound + margin})
+			}
+		}
+	}
+	return rows
+}
