@@ -35,11 +35,11 @@ type Report struct {
 	Counts            Counts            `json:"counts"`
 	// Accuracy, for a classifier (a labelled dataset), is the share of inputs classified as their label
 	// (within the dataset's margin) before and after the repair, on the repair and the held-out sets.
-	Accuracy *Accuracy          `json:"accuracy,omitempty"`
+	Accuracy *Accuracy `json:"accuracy,omitempty"`
 	// Minimal is paradigm minimal's program: its optimum, certified lower bound, size and solve.
-	Minimal *minimal.Result `json:"minimal,omitempty"`
-	Seconds  map[string]float64 `json:"seconds"`
-	Seed     uint64             `json:"seed"`
+	Minimal *minimal.Result    `json:"minimal,omitempty"`
+	Seconds map[string]float64 `json:"seconds"`
+	Seed    uint64             `json:"seed"`
 }
 
 // Fidelity is decision agreement with the original network, in percent: of the argmin (ACAS Xu's
