@@ -65,6 +65,9 @@ type Options struct {
 	Tol float64
 	// MaxIter bounds the iterations (default 200).
 	MaxIter int
+	// Dense solves every normal equation dense (n x n), never by Woodbury: slower where there are few
+	// dense rows, sturdier at the end of a degenerate program.
+	Dense bool
 }
 
 // Solution is what a solve found.
@@ -98,6 +101,9 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 	s, err := newSolver(p)
 	if err != nil {
 		return nil, err
+	}
+	if opt.Dense {
+		s.kkt = &denseNormal{s: s}
 	}
 	sol := s.run(ctx, opt)
 	sol.Seconds = time.Since(t0).Seconds()
@@ -379,6 +385,7 @@ func (s *solver) run(ctx context.Context, opt Options) *Solution {
 	np := s.pairs()
 	sol := &Solution{Status: NotConverged, Method: s.kkt.name()}
 	var best *Solution // the iterate with the smallest worst measure, returned when none is optimal
+	bestAt := 0        // the last iteration that halved the best worst measure
 	worst := func(v *Solution) float64 {
 		w := max(v.PrimalResidual, v.DualResidual, v.Gap)
 		if math.IsNaN(w) {
@@ -404,6 +411,9 @@ func (s *solver) run(ctx context.Context, opt Options) *Solution {
 			rd[j] = s.c[j] - aty[j] - s.zl[j] + s.zu[j]
 		}
 		s.fill(sol, it)
+		if best == nil || worst(sol) < worst(best)/2 {
+			bestAt = it
+		}
 		if best == nil || worst(sol) < worst(best) {
 			c := *sol
 			c.X, c.Y, c.ZLo, c.ZHi = append([]float64(nil), sol.X...), append([]float64(nil), sol.Y...), append([]float64(nil), sol.ZLo...), append([]float64(nil), sol.ZHi...)
@@ -413,7 +423,7 @@ func (s *solver) run(ctx context.Context, opt Options) *Solution {
 			sol.Status = Optimal
 			return sol
 		}
-		if it == opt.MaxIter || ctx.Err() != nil {
+		if it == opt.MaxIter || ctx.Err() != nil || it-bestAt > 40 { // out of iterations, or stalled
 			return sol
 		}
 		mu := 0.0
