@@ -206,14 +206,9 @@ func (m *MinimalACAS) Markdown() []byte {
 // readCSVColumns reads the named numeric columns of a CSV file with a header (other columns may hold
 // text), one slice a row.
 func readCSVColumns(path string, cols []string) ([][]float64, error) {
-	f, err := os.Open(path)
+	recs, err := readCSVRecords(path)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(recs) == 0 {
 		return nil, fmt.Errorf("%s: empty", path)
@@ -362,14 +357,7 @@ func RunWatermark(ctx context.Context, opt WatermarkOptions, done func(Watermark
 			if p != train.Labels[i] {
 				continue
 			}
-			var rows []minimal.Row
-			for j := 0; j < 10; j++ {
-				if j != p {
-					c := make([]float64, 10)
-					c[p], c[j] = 1, -1
-					rows = append(rows, minimal.Row{Coef: c})
-				}
-			}
+			rows := minimal.DecisionRows(10, p, true, 0)
 			keep = append(keep, minimal.Input{X: x, Rows: rows})
 		}
 	}
@@ -538,4 +526,18 @@ func WatermarkMarkdown(rows []WatermarkRow, opt WatermarkOptions) []byte {
 			r.Removed, r.Others, r.WorstGap, r.Rows, r.Cols, r.Seconds)
 	}
 	return b.Bytes()
+}
+
+// readCSVRecords reads a whole CSV file as text fields.
+func readCSVRecords(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return recs, nil
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/birdnn/birdnn/attack"
 	"github.com/birdnn/birdnn/datasets"
-	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/nn/netio"
 )
 
@@ -88,14 +87,7 @@ func measureMNIST(row *MNISTRow, path string, test *datasets.Table) error {
 	for i := range x {
 		x[i] *= m.PixelScale
 	}
-	y := net.Forward(x)
-	hit := 0
-	for r, l := range test.Labels {
-		if nn.Argmax(y[r*10:(r+1)*10]) == l {
-			hit++
-		}
-	}
-	row.Accuracy = 100 * float64(hit) / float64(len(test.Labels))
+	row.Accuracy = 100 * classAccuracy(net, x, test.Labels)
 	for _, eps := range MNISTEps {
 		res, err := attack.Run(net, x, test.Labels, attack.Options{Method: "fgsm", Eps: eps * m.PixelScale, Lo: 0, Hi: m.PixelScale, Target: -1})
 		if err != nil {

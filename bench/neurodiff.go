@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"math"
 	"os"
@@ -70,14 +69,9 @@ func NeuroDiffACASXu() ([]DiffSetting, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, "acas_properties", "networks.csv")
-	f, err := os.Open(path)
+	recs, err := readCSVRecords(path)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	type runOn struct {
 		output int

@@ -52,9 +52,7 @@ func TestLInfShapes(t *testing.T) {
 		p := linfProblem(120, k, 30, uint64(k))
 		var vals []float64
 		for _, force := range []string{"dense", "woodbury"} {
-			forceNormal = force
-			sol, err := Solve(context.Background(), p, Options{})
-			forceNormal = ""
+			sol, err := solveWith(force, p)
 			if err != nil || sol.Status != Optimal {
 				t.Fatalf("k=%d %s: %v %v", k, force, err, sol.Status)
 			}

@@ -22,9 +22,7 @@ func TestHandSolved(t *testing.T) {
 		},
 	}
 	for _, force := range []string{"dense", "woodbury"} {
-		forceNormal = force
-		sol, err := Solve(context.Background(), p, Options{})
-		forceNormal = ""
+		sol, err := solveWith(force, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,9 +94,7 @@ func TestAgainstGonumSimplex(t *testing.T) {
 		}
 		want += shift
 		for _, force := range []string{"dense", "woodbury"} {
-			forceNormal = force
-			sol, err := Solve(context.Background(), p, Options{})
-			forceNormal = ""
+			sol, err := solveWith(force, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,4 +150,11 @@ func randomProblem(r *rand.Rand) *Problem {
 		}
 	}
 	return p
+}
+
+// solveWith solves p with the normal equations forced to force ("dense" or "woodbury").
+func solveWith(force string, p *Problem) (*Solution, error) {
+	forceNormal = force
+	defer func() { forceNormal = "" }()
+	return Solve(context.Background(), p, Options{})
 }

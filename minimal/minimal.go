@@ -61,6 +61,26 @@ type Row struct {
 	Bound float64
 }
 
+// DecisionRows returns the rows that keep output winner the decision among m outputs by margin: the
+// highest (y_winner - y_j >= margin for every other j) when highest, else the lowest
+// (y_j - y_winner >= margin).
+func DecisionRows(m, winner int, highest bool, margin float64) []Row {
+	rows := make([]Row, 0, m-1)
+	for j := 0; j < m; j++ {
+		if j == winner {
+			continue
+		}
+		c := make([]float64, m)
+		if highest {
+			c[winner], c[j] = 1, -1
+		} else {
+			c[j], c[winner] = 1, -1
+		}
+		rows = append(rows, Row{Coef: c, Bound: margin})
+	}
+	return rows
+}
+
 // Input is one input and the rows its outputs must satisfy: hard when Weight is 0, else soft, each unit
 // of a row's violation costing Weight in the objective.
 type Input struct {
@@ -154,7 +174,9 @@ type program struct {
 	in    int // the layer's inputs
 	out   int // the layer's units
 	nd    int // change variables (weights, then biases)
-	// per input: the layer's input h, the original outputs y0, and J = dy/dz (outputs x units).
+	// per input: the original network's layer outputs (nn.Network.Trace), the layer's input h, the
+	// original outputs y0, and J = dy/dz (outputs x units).
+	acts  [][][]float64
 	h, y0 [][]float64
 	jac   [][]float64
 	// the rows: coefficient on the change (dense over nd), right-hand side and weight.
@@ -373,6 +395,7 @@ func build(net *nn.Network, inputs []Input, opt Options) (*program, error) {
 		}
 		y0 := acts[len(acts)-1]
 		jac := pr.jacobian(h)
+		pr.acts = append(pr.acts, acts)
 		pr.h, pr.y0, pr.jac = append(pr.h, h), append(pr.y0, y0), append(pr.jac, jac)
 		for _, row := range inp.Rows {
 			// g = coef·J over the layer's units; the row is Σ_j g_j (Σ_l Δ_jl h_l + Δb_j) >= bound - coef·y0.
@@ -584,9 +607,9 @@ func (pr *program) apply(delta []float64) *nn.Network {
 // check counts the hard rows the changed network violates and the inputs whose activation pattern from
 // the layer on moved.
 func (pr *program) check(net *nn.Network, inputs []Input) (violated, moved int) {
-	for _, inp := range inputs {
+	for i, inp := range inputs {
 		acts := net.Trace(inp.X)
-		orig := pr.net.Trace(inp.X)
+		orig := pr.acts[i]
 		y := acts[len(acts)-1]
 		if inp.Weight == 0 {
 			for _, row := range inp.Rows {

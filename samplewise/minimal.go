@@ -36,26 +36,11 @@ func runMinimal(ctx context.Context, cfg *configs.Repair, p *Problem) (*nn.Netwo
 	for i := 0; i+d <= len(p.Pos) && kept < mc.Keep; i += d {
 		x := p.Pos[i : i+d]
 		y := p.Net.Forward(x)
-		var rows []minimal.Row
+		winner := nn.Argmin(y)
 		if p.Classifier {
-			a := nn.Argmax(y)
-			for j := 0; j < m; j++ {
-				if j != a {
-					c := make([]float64, m)
-					c[a], c[j] = 1, -1
-					rows = append(rows, minimal.Row{Coef: c, Bound: mc.KeepMargin})
-				}
-			}
-		} else {
-			a := nn.Argmin(y)
-			for j := 0; j < m; j++ {
-				if j != a {
-					c := make([]float64, m)
-					c[j], c[a] = 1, -1
-					rows = append(rows, minimal.Row{Coef: c, Bound: mc.KeepMargin})
-				}
-			}
+			winner = nn.Argmax(y)
 		}
+		rows := minimal.DecisionRows(m, winner, p.Classifier, mc.KeepMargin)
 		inputs = append(inputs, minimal.Input{X: x, Rows: rows, Weight: mc.KeepWeight})
 		kept++
 	}
