@@ -65,8 +65,9 @@ type Options struct {
 	Tol float64
 	// MaxIter bounds the iterations (default 200).
 	MaxIter int
-	// Dense solves every normal equation dense (n x n), never by Woodbury: slower where there are few
-	// dense rows, sturdier at the end of a degenerate program.
+	// Dense solves every normal equation dense, never by Woodbury (the columns that appear in one row
+	// only are still eliminated first): slower where there are few dense rows, sturdier at the end of a
+	// degenerate program.
 	Dense bool
 }
 
@@ -103,7 +104,7 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 		return nil, err
 	}
 	if opt.Dense {
-		s.kkt = &denseNormal{s: s}
+		s.kkt = chooseNormal(s, true)
 	}
 	sol := s.run(ctx, opt)
 	sol.Seconds = time.Since(t0).Seconds()
@@ -183,7 +184,7 @@ func newSolver(p *Problem) (*solver, error) {
 		}
 		s.rows[i], s.scale[i], s.b[i] = sr, big, sr.Lo
 	}
-	s.kkt = chooseNormal(s)
+	s.kkt = chooseNormal(s, false)
 	return s, nil
 }
 

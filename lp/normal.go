@@ -15,14 +15,22 @@ type normalSolver interface {
 	solve(r []float64) ([]float64, error)
 }
 
-// forceNormal, set by tests, picks the solver: "dense", "woodbury" (where it fits) or "" (by cost).
+// forceNormal, set by tests, picks the solver: "dense" (every column, no elimination), "woodbury"
+// (where it fits, singleton columns eliminated first) or "" (by cost).
 var forceNormal string
 
 var errFactor = errors.New("lp: normal equations not positive definite")
 
-// chooseNormal picks the Woodbury solver when the structure fits and it is cheaper, else the dense one.
-func chooseNormal(s *solver) normalSolver {
+// chooseNormal eliminates the singleton columns (see singletonNormal), then picks the Woodbury solver
+// when the structure fits and it is cheaper, else the dense one; noWoodbury rules Woodbury out.
+func chooseNormal(s *solver, noWoodbury bool) normalSolver {
 	if forceNormal == "dense" {
+		return &denseNormal{s: s}
+	}
+	if sn := newSingletonNormal(s, noWoodbury); sn != nil {
+		return sn
+	}
+	if noWoodbury {
 		return &denseNormal{s: s}
 	}
 	if w := newWoodbury(s); w != nil {

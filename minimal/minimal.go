@@ -156,13 +156,42 @@ var ErrInfeasible = errors.New("no change of this layer satisfies every hard con
 // InfeasibleError is ErrInfeasible with the least total violation of the hard rows (within
 // |Δ| <= BoxLimit).
 type InfeasibleError struct {
-	Layer      int
-	LeastSlack float64
-	BoxLimit   float64
+	Layer int
+	// LeastSlack is the least total violation found; Bound a lower bound on it proved by weak duality
+	// (positive: no change within BoxLimit satisfies the hard rows).
+	LeastSlack, Bound float64
+	BoxLimit          float64
 }
 
 func (e *InfeasibleError) Error() string {
+	if e.Bound < e.LeastSlack*(1-1e-6) {
+		return fmt.Sprintf("layer %d: %v: the least total violation of the hard rows by any change with |Δ| <= %g is between %.6g (proved) and %.6g", e.Layer, ErrInfeasible, e.BoxLimit, e.Bound, e.LeastSlack)
+	}
 	return fmt.Sprintf("layer %d: %v: the least total violation of the hard rows by any change with |Δ| <= %g is %.6g", e.Layer, ErrInfeasible, e.BoxLimit, e.LeastSlack)
+}
+
+// elasticBound is the weak-duality lower bound on the elastic program's optimum that any multipliers
+// 0 <= y <= 1 prove (y clipped to that range): Σ y_i b_i - limit Σ_j |Σ_i y_i a_ij| over the nd change
+// columns, each |Δ_j| <= limit. It needs no convergence: every such y gives a valid bound.
+func elasticBound(p *lp.Problem, y []float64, nd int, limit float64) float64 {
+	if len(y) != len(p.Rows) {
+		return 0
+	}
+	aty := make([]float64, nd)
+	lb := 0.0
+	for i, r := range p.Rows {
+		yi := min(max(y[i], 0), 1)
+		lb += yi * r.Lo
+		for k, j := range r.Idx {
+			if j < nd {
+				aty[j] += yi * r.Val[k]
+			}
+		}
+	}
+	for _, v := range aty {
+		lb -= limit * math.Abs(v)
+	}
+	return lb
 }
 
 func (e *InfeasibleError) Unwrap() error { return ErrInfeasible }
@@ -676,7 +705,11 @@ func (pr *program) diagnose(ctx context.Context, opt Options, sol *lp.Solution) 
 		return err
 	}
 	if el.Status == lp.Optimal && el.Primal > 1e-7 {
-		return &InfeasibleError{Layer: pr.layer, LeastSlack: el.Primal, BoxLimit: limit}
+		return &InfeasibleError{Layer: pr.layer, LeastSlack: el.Primal, Bound: elasticBound(p, el.Y, nd, limit), BoxLimit: limit}
+	}
+	// Not converged: the multipliers may still prove the program infeasible.
+	if lb := elasticBound(p, el.Y, nd, limit); lb > 1e-7 {
+		return &InfeasibleError{Layer: pr.layer, LeastSlack: el.Primal, Bound: lb, BoxLimit: limit}
 	}
 	return fmt.Errorf("layer %d: the linear program did not converge in %d iterations (primal residual %.2g, dual %.2g, gap %.2g)",
 		pr.layer, sol.Iterations, sol.PrimalResidual, sol.DualResidual, sol.Gap)

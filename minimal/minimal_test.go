@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/birdnn/birdnn/lp"
+
 	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/nn"
 )
@@ -147,6 +149,23 @@ func TestInfeasible(t *testing.T) {
 	}
 	if math.Abs(ie.LeastSlack-2) > 1e-6 {
 		t.Errorf("least slack %v, want 2", ie.LeastSlack)
+	}
+	if math.Abs(ie.Bound-2) > 1e-6 {
+		t.Errorf("proved lower bound %v, want 2", ie.Bound)
+	}
+}
+
+// The elastic bound by hand: rows d0 + s0 >= 1 and -d0 + s1 >= 1 with |d0| <= 10. Multipliers (1, 1)
+// prove 1 + 1 - 10·|1 - 1| = 2; (1, 0) prove 1 - 10 = -9; values outside [0, 1] are clipped.
+func TestElasticBound(t *testing.T) {
+	p := &lp.Problem{Rows: []lp.Row{{Idx: []int{0, 1}, Val: []float64{1, 1}, Lo: 1}, {Idx: []int{0, 2}, Val: []float64{-1, 1}, Lo: 1}}}
+	for _, tt := range []struct {
+		y    []float64
+		want float64
+	}{{[]float64{1, 1}, 2}, {[]float64{1, 0}, -9}, {[]float64{3, 1.5}, 2}, {[]float64{0.5, 0.5}, 1}, {[]float64{1}, 0}} {
+		if got := elasticBound(p, tt.y, 1, 10); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("y %v: bound %v, want %v", tt.y, got, tt.want)
+		}
 	}
 }
 

@@ -80,28 +80,50 @@ func Robustness(x []float64, label, outputs int, eps, lo, hi float64, target int
 // is classified as its label with a score ahead of every other by more than margin: one case a row, its
 // box the single point. Rows that repeat an input with a different label are an error.
 func Classified(xs []float64, inputs int, labels []int, outputs int, margin float64) (*Property, error) {
+	return labelledPoints("classified", xs, inputs, labels, outputs, margin, Misclassified)
+}
+
+// Avoided returns the property that none of a set of inputs (rows of xs, row-major) is classified as its
+// label: some other class must score more than margin above it (a watermark or backdoor to remove). One
+// case a row, its box the single point, its unsafe region {y_j - y_label <= margin for every j != label}.
+func Avoided(xs []float64, inputs int, labels []int, outputs int, margin float64) (*Property, error) {
+	return labelledPoints("avoided", xs, inputs, labels, outputs, margin, func(l, m int, margin float64) Region {
+		var c Conjunction
+		for j := 0; j < m; j++ {
+			if j != l {
+				coef := make([]float64, m)
+				coef[j], coef[l] = 1, -1
+				c = append(c, Constraint{Coef: coef, Bound: margin})
+			}
+		}
+		return Region{c}
+	})
+}
+
+// labelledPoints makes one point case a row of xs with the unsafe region region(label, outputs, margin).
+func labelledPoints(name string, xs []float64, inputs int, labels []int, outputs int, margin float64, region func(int, int, float64) Region) (*Property, error) {
 	if inputs <= 0 || len(xs) != inputs*len(labels) || len(labels) == 0 {
-		return nil, fmt.Errorf("classified: %d values for %d labels of %d inputs", len(xs), len(labels), inputs)
+		return nil, fmt.Errorf("%s: %d values for %d labels of %d inputs", name, len(xs), len(labels), inputs)
 	}
 	if !(margin >= 0) || math.IsInf(margin, 0) {
-		return nil, fmt.Errorf("classified: margin %v, want a finite number >= 0", margin)
+		return nil, fmt.Errorf("%s: margin %v, want a finite number >= 0", name, margin)
 	}
-	p := &Property{Name: "classified", Inputs: inputs, Outputs: outputs}
+	p := &Property{Name: name, Inputs: inputs, Outputs: outputs}
 	seen := map[string]int{}
 	for r, l := range labels {
 		if l < 0 || l >= outputs {
-			return nil, fmt.Errorf("classified: row %d: label %d is not a class (0..%d)", r, l, outputs-1)
+			return nil, fmt.Errorf("%s: row %d: label %d is not a class (0..%d)", name, r, l, outputs-1)
 		}
 		x := append([]float64(nil), xs[r*inputs:(r+1)*inputs]...)
 		key := fmt.Sprint(x)
 		if prev, ok := seen[key]; ok {
 			if labels[prev] != l {
-				return nil, fmt.Errorf("classified: rows %d and %d are one input with labels %d and %d", prev, r, labels[prev], l)
+				return nil, fmt.Errorf("%s: rows %d and %d are one input with labels %d and %d", name, prev, r, labels[prev], l)
 			}
 			continue
 		}
 		seen[key] = r
-		p.Cases = append(p.Cases, Case{Box: Box{Lo: x, Hi: x}, Unsafe: Misclassified(l, outputs, margin)})
+		p.Cases = append(p.Cases, Case{Box: Box{Lo: x, Hi: x}, Unsafe: region(l, outputs, margin)})
 	}
 	p.indexPoints()
 	return p, nil

@@ -158,3 +158,37 @@ func TestPointIndex(t *testing.T) {
 		t.Error("a point in no case")
 	}
 }
+
+// TestAvoided: a watermark of label 2 is unsafe while class 2 scores within the margin of the best other
+// class; merged with a Classified set, each point keeps its own region.
+func TestAvoided(t *testing.T) {
+	av, err := Avoided([]float64{0, 0}, 2, []int{2}, 3, 0.001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep, err := Classified([]float64{1, 1}, 2, []int{0}, 3, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Merge(av, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		x, y   []float64
+		unsafe bool
+	}{
+		{[]float64{0, 0}, []float64{0, 1, 3}, true},      // still classified as 2
+		{[]float64{0, 0}, []float64{0, 3.0005, 3}, true}, // 1 leads by 0.0005 < margin
+		{[]float64{0, 0}, []float64{0, 3.002, 3}, false}, // 1 leads by 0.002
+		{[]float64{1, 1}, []float64{0, 3.002, 3}, true},  // the kept point must stay 0
+		{[]float64{1, 1}, []float64{4, 3.002, 3}, false},
+	} {
+		if got := p.Unsafe(tt.x, tt.y); got != tt.unsafe {
+			t.Errorf("Unsafe(%v, %v) = %v, want %v", tt.x, tt.y, got, tt.unsafe)
+		}
+	}
+	if _, err := Avoided([]float64{0, 0}, 2, []int{3}, 3, 0); err == nil || !strings.Contains(err.Error(), "avoided") {
+		t.Errorf("label out of range: %v", err)
+	}
+}

@@ -315,18 +315,31 @@ func Merge(props ...*Property) (*Property, error) {
 	}
 	out := &Property{Inputs: props[0].Inputs, Outputs: props[0].Outputs}
 	var names []string
+	byBox := map[uint64][]int{} // hash of a box -> the cases of out with that hash
 	for _, p := range props {
 		if p.Inputs != out.Inputs || p.Outputs != out.Outputs {
 			return nil, fmt.Errorf("merge %s: %d inputs and %d outputs, want %d and %d", p.Name, p.Inputs, p.Outputs, out.Inputs, out.Outputs)
 		}
 		names = append(names, p.Name)
 		for _, c := range p.Cases {
-			for _, conj := range c.Unsafe {
-				out.add(c.Box, conj)
+			h := pointHash(c.Box.Lo)*31 + pointHash(c.Box.Hi)
+			at := -1
+			for _, i := range byBox[h] {
+				if slices.Equal(out.Cases[i].Box.Lo, c.Box.Lo) && slices.Equal(out.Cases[i].Box.Hi, c.Box.Hi) {
+					at = i
+					break
+				}
 			}
+			if at < 0 {
+				at = len(out.Cases)
+				byBox[h] = append(byBox[h], at)
+				out.Cases = append(out.Cases, Case{Box: c.Box})
+			}
+			out.Cases[at].Unsafe = append(out.Cases[at].Unsafe, c.Unsafe...)
 		}
 	}
 	out.Name = strings.Join(names, "+")
+	out.indexPoints()
 	return out, nil
 }
 

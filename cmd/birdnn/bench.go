@@ -164,7 +164,7 @@ type acasxu36Cmd struct {
 func newBenchACASXu36() *cobra.Command {
 	c := &acasxu36Cmd{}
 	cmd := &cobra.Command{
-		Use:   "acasxu-36 [--paradigm finetune|retrain] [--optimizer gradient|pso] [--tasks N2,1;N5,3] [--out DIR] [--json]",
+		Use:   "acasxu-36 [--paradigm finetune|retrain|minimal] [--optimizer gradient|pso] [--tasks N2,1;N5,3] [--out DIR] [--json]",
 		Short: "The 36-task ACAS Xu safety table of CARE, PRDNN and VeRe",
 		Long: `Repairs the 36 tasks of the table CARE, PRDNN and VeRe report: N1,9 with property 7 and N2,9 with
 property 8 on CARE's sampled sets, and the 34 networks N_{i>=2,j} that violate property 2, whose repair and
@@ -175,7 +175,7 @@ the average, and the published averages.`,
 		RunE: c.run,
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&c.paradigm, "paradigm", "finetune", "finetune or retrain")
+	fl.StringVar(&c.paradigm, "paradigm", "finetune", "finetune, retrain or minimal (the least change of the last layer)")
 	fl.StringVar(&c.optimizer, "optimizer", "gradient", "fine-tuning optimizer: gradient or pso")
 	fl.StringVar(&c.only, "tasks", "", "run only these tasks, separated by ';' (e.g. \"N2,1;N5,3\")")
 	fl.StringArrayVar(&c.sets, "set", nil, "override a repair config key: key=value (repeatable)")
