@@ -198,7 +198,7 @@ func ActivationsMarkdown(rows []ActivationRow) []byte {
 	b.WriteString("| teacher | activation | paradigm | success | generalization | drawdown | fidelity (domain) | seconds | domain-wise | rounds | fidelity (domain) | fidelity (safe in-box) | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		if r.Err != "" {
-			fmt.Fprintf(&b, "| %s | %s | %s | error: %s |||||||||\n", r.Teacher, r.Activation, r.Paradigm, r.Err)
+			fmt.Fprintf(&b, "| %s | %s | %s | error: %s |||||||||\n", r.Teacher, r.Activation, r.Paradigm, cell(r.Err))
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %d | %s | %s | %.1f |\n", r.Teacher, r.Activation, r.Paradigm,

@@ -310,3 +310,10 @@ func TestNeuroDiffMNISTBoxes(t *testing.T) {
 		t.Errorf("rows %+v, %v", rows, err)
 	}
 }
+
+// An error with '|' (minimal's "|Δ| <= 10000") stays in its cell.
+func TestCellEscapes(t *testing.T) {
+	if got, want := cell("a |Δ| <= 1\nb"), `a \|Δ\| <= 1 b`; got != want {
+		t.Errorf("cell = %q, want %q", got, want)
+	}
+}

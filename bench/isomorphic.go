@@ -162,7 +162,7 @@ func IsomorphicMarkdown(rows []IsoRow, seed uint64, timeout float64) []byte {
 	total, worst := 0.0, 0.0
 	for _, r := range rows {
 		if r.Err != "" {
-			fmt.Fprintf(&b, "| %s | error: %s | | | |\n", r.Pair.Name(), r.Err)
+			fmt.Fprintf(&b, "| %s | error: %s | | | |\n", r.Pair.Name(), cell(r.Err))
 			continue
 		}
 		counts[r.Result.Verdict]++

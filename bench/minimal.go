@@ -518,7 +518,7 @@ func WatermarkMarkdown(rows []WatermarkRow, opt WatermarkOptions) []byte {
 			}
 		}
 		if r.Runs == 0 {
-			fmt.Fprintf(&b, "| %s | %d | %d | 0 | %s | %s | | %s | | | | | |\n", r.Norm, r.Keep, r.K, r.Err, pubC, pubA)
+			fmt.Fprintf(&b, "| %s | %d | %d | 0 | %s | %s | | %s | | | | | |\n", r.Norm, r.Keep, r.K, cell(r.Err), pubC, pubA)
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %.4f [%.4f, %.4f] | %s | %.2f [%.2f, %.2f] | %s | %.1f | %.1f | %.1g | %d x %d | %.2f |\n",

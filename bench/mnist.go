@@ -125,7 +125,7 @@ func MNISTMarkdown(rows []MNISTRow) []byte {
 	for _, r := range rows {
 		name := filepath.Base(r.Model.File)
 		if r.Err != "" {
-			fmt.Fprintf(&b, "| %s | error: %s |", name, r.Err)
+			fmt.Fprintf(&b, "| %s | error: %s |", name, cell(r.Err))
 			for range MNISTEps {
 				b.WriteString(" |")
 			}

@@ -227,7 +227,7 @@ func NeuroDiffMarkdown(settings []DiffSetting, rows []DiffRow, timeout time.Dura
 	fmt.Fprintf(&b, "\n| setting | network | verdict | by | seconds | boxes |\n|---|---|---|---|---:|---:|\n")
 	for _, r := range rows {
 		if r.Err != "" {
-			fmt.Fprintf(&b, "| %s | N%d,%d | error: %s | | | |\n", r.Setting, r.Net[0], r.Net[1], r.Err)
+			fmt.Fprintf(&b, "| %s | N%d,%d | error: %s | | | |\n", r.Setting, r.Net[0], r.Net[1], cell(r.Err))
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | N%d,%d | %s | %s | %.2f | %d |\n", r.Setting, r.Net[0], r.Net[1], r.Result.Verdict, r.Result.Method, r.Result.Seconds, r.Result.Boxes)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"strings"
 )
 
 func pct(v float64) string {
@@ -28,7 +29,7 @@ func Markdown(title string, rows []Row, published []Published) []byte {
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range append(append([]Row(nil), rows...), Average(rows)) {
 		if r.Err != "" {
-			fmt.Fprintf(&b, "| %s | error: %s |||||||||||\n", r.Task, r.Err)
+			fmt.Fprintf(&b, "| %s | error: %s |||||||||||\n", r.Task, cell(r.Err))
 			continue
 		}
 		name := r.Task
@@ -53,4 +54,9 @@ func CSV(rows []Row) []byte {
 			pct(r.Success), pct(r.Generalization), pct(r.Drawdown), pct(r.DomainFidelity), num(r.Drift), pct(r.DecisionProved), r.Seconds, r.DataSeconds, r.Err)
 	}
 	return b.Bytes()
+}
+
+// cell makes text safe inside a Markdown table cell: a '|' would end the cell, a newline the row.
+func cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
 }

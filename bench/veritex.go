@@ -120,7 +120,7 @@ func VeritexMarkdown(title string, rows []RepairRow) []byte {
 	certified := 0
 	for _, r := range rows {
 		if r.Err != "" {
-			fmt.Fprintf(&b, "| %s | error: %s | | | | | | | |\n", r.Task, r.Err)
+			fmt.Fprintf(&b, "| %s | error: %s | | | | | | | |\n", r.Task, cell(r.Err))
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %.2f%% | %.2f%% | %s | %s%% | %.1f | %.1f |\n", r.Task, r.Verdict, r.Rounds, r.DomainFidelity, r.InBoxFidelity, num(r.Drift), pct(r.DecisionProved), r.VerifierSeconds, r.Seconds)

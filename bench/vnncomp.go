@@ -66,7 +66,7 @@ func VerifyMarkdown(title string, rows []VerifyRow, timeout time.Duration) []byt
 	total := 0.0
 	for _, r := range rows {
 		if r.Err != "" {
-			fmt.Fprintf(&b, "| %s | error: %s | | |\n", r.Instance.Name(), r.Err)
+			fmt.Fprintf(&b, "| %s | error: %s | | |\n", r.Instance.Name(), cell(r.Err))
 			continue
 		}
 		counts[r.Result.Verdict]++

@@ -63,3 +63,43 @@ func TestLInfShapes(t *testing.T) {
 		}
 	}
 }
+
+// l1Problem is the shape of an L1 minimal-change program: minimize Σ p + q subject to k dense rows
+// a·(p - q) >= 1 with `dense` nonzeros each (2 dense entries a change), p, q >= 0.
+func l1Problem(n, k, dense int, seed uint64) *Problem {
+	r := rand.New(rand.NewPCG(seed, 2))
+	p := &Problem{C: make([]float64, 2*n), Lo: make([]float64, 2*n), Hi: make([]float64, 2*n)}
+	for i := range p.C {
+		p.C[i], p.Hi[i] = 1, math.Inf(1)
+	}
+	for j := 0; j < k; j++ {
+		row := Row{Lo: 1}
+		for _, i := range r.Perm(n)[:dense] {
+			v := r.NormFloat64()
+			row.Idx, row.Val = append(row.Idx, i, n+i), append(row.Val, v, -v)
+		}
+		p.Rows = append(p.Rows, row)
+	}
+	return p
+}
+
+// BenchmarkL1: the L1 watermark programs' shape (1,500 changes as 3,000 split variables, 300 changes a
+// dense row); with the mirror pairs merged or not (the full dense path, which merges nothing).
+func BenchmarkL1(b *testing.B) {
+	for _, k := range []int{25, 300, 1000} {
+		for _, force := range []string{"", "dense"} {
+			b.Run(fmt.Sprintf("n=1500/k=%d/%s", k, map[string]string{"": "merged", "dense": "split"}[force]), func(b *testing.B) {
+				p := l1Problem(1500, k, 300, 1)
+				forceNormal = force
+				defer func() { forceNormal = "" }()
+				for i := 0; i < b.N; i++ {
+					sol, err := Solve(context.Background(), p, Options{})
+					if err != nil || sol.Status != Optimal {
+						b.Fatalf("%v %v", err, sol.Status)
+					}
+					b.ReportMetric(float64(sol.Iterations), "iterations")
+				}
+			})
+		}
+	}
+}

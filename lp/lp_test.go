@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -205,5 +206,65 @@ func TestSingletonColumns(t *testing.T) {
 				t.Errorf("trial %d (%s): optimum %v, gonum's simplex %v", trial, force, sol.Primal, want)
 			}
 		}
+	}
+}
+
+// Programs with split free variables (x_j = p_j - q_j, p, q >= 0, the shape of package minimal's L1
+// norm) beside bounded ones, against gonum's simplex: the pairs are merged on every path but the full
+// dense one.
+func TestMirrorPairs(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 4))
+	merged := 0
+	for trial := 0; trial < 100; trial++ {
+		p := randomProblem(r)
+		n := len(p.C)
+		pairs := 1 + r.IntN(n)
+		for s := 0; s < pairs; s++ {
+			j := r.IntN(n) // the mirror of column j, turning p_j - q_j into a change with an L1 price
+			used := false
+			for _, row := range p.Rows {
+				used = used || slices.Contains(row.Idx, j)
+			}
+			if !used {
+				continue
+			}
+			q := len(p.C)
+			p.C = append(p.C, math.Abs(p.C[j])+0.1+r.Float64())
+			p.Lo, p.Hi = append(p.Lo, 0), append(p.Hi, math.Inf(1))
+			for i := range p.Rows {
+				for k, c := range p.Rows[i].Idx {
+					if c == j {
+						p.Rows[i].Idx = append(p.Rows[i].Idx, q)
+						p.Rows[i].Val = append(p.Rows[i].Val, -p.Rows[i].Val[k])
+						break
+					}
+				}
+			}
+		}
+		c, a, b, shift := toStandard(p)
+		want, _, err := gonumlp.Simplex(c, a, b, 1e-10, nil)
+		if err != nil {
+			t.Fatalf("trial %d: gonum: %v", trial, err)
+		}
+		want += shift
+		for _, force := range []string{"dense", "woodbury", ""} {
+			sol, err := solveWith(force, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if force != "dense" && strings.Contains(sol.Method, "mirror") {
+				merged++
+			}
+			if sol.Status != Optimal {
+				t.Errorf("trial %d (%s, %s): %v after %d iterations", trial, force, sol.Method, sol.Status, sol.Iterations)
+				continue
+			}
+			if math.Abs(sol.Primal-want) > 1e-7*(1+math.Abs(want)) {
+				t.Errorf("trial %d (%s, %s): optimum %v, gonum's simplex %v", trial, force, sol.Method, sol.Primal, want)
+			}
+		}
+	}
+	if merged < 100 {
+		t.Errorf("only %d of 200 solves merged a mirror pair", merged)
 	}
 }

@@ -21,7 +21,8 @@ var forceNormal string
 
 var errFactor = errors.New("lp: normal equations not positive definite")
 
-// chooseNormal eliminates the singleton columns (see singletonNormal), then picks the Woodbury solver
+// chooseNormal eliminates the singleton columns (see singletonNormal) and merges mirror pairs (see
+// mirrorNormal), then picks the Woodbury solver
 // when the structure fits and it is cheaper, else the dense one; noWoodbury rules Woodbury out.
 func chooseNormal(s *solver, noWoodbury bool) normalSolver {
 	if forceNormal == "dense" {
@@ -29,6 +30,9 @@ func chooseNormal(s *solver, noWoodbury bool) normalSolver {
 	}
 	if sn := newSingletonNormal(s, noWoodbury); sn != nil {
 		return sn
+	}
+	if mn := newMirrorNormal(s, noWoodbury); mn != nil {
+		return mn
 	}
 	if noWoodbury {
 		return &denseNormal{s: s}
