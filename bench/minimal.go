@@ -249,6 +249,8 @@ type WatermarkOptions struct {
 	// Keep is how many clean training images (the first that the model classifies correctly) must keep
 	// their class in the keep variant (0: no keep variant).
 	Keep int
+	// KeepOnly skips the paper's setting (no keep rows) when Keep > 0.
+	KeepOnly bool
 	// Margin is how far the runner-up must overtake a watermark's label (logits; default 1e-3).
 	Margin float64
 }
@@ -395,6 +397,9 @@ func RunWatermark(ctx context.Context, opt WatermarkOptions, done func(Watermark
 	variants := []int{0}
 	if opt.Keep > 0 {
 		variants = append(variants, len(keep))
+		if opt.KeepOnly {
+			variants = variants[1:]
+		}
 	}
 	var rows []WatermarkRow
 	for _, nk := range variants {

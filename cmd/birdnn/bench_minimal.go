@@ -24,7 +24,7 @@ type minimalCmd struct {
 func newBenchMinimal() *cobra.Command {
 	c := &minimalCmd{}
 	cmd := &cobra.Command{
-		Use:   "minimal [--only acasxu|watermark] [--k 1,5,25] [--subsets N] [--keep N] [--norms linf,l1] [--out DIR] [--json]",
+		Use:   "minimal [--only acasxu|watermark] [--k 1,5,25] [--subsets N] [--keep N [--keep-only]] [--norms linf,l1] [--out DIR] [--json]",
 		Short: "Goldberger et al.'s minimal changes of one layer: ACAS Xu N2,9 against property 8, and watermark removal",
 		Long: `Reproduces Goldberger et al. (LPAR 2020) with package minimal's linear programs:
 DIR/minimal-acasxu.md: the least change of N2,9's last layer on the paper's counterexamples, beside the
@@ -43,6 +43,7 @@ their class. Each table also as .json.`,
 	fl.IntVar(&c.opt.Subsets, "subsets", 10, "random subsets for 1 < k < 100, and runs of each k with --keep")
 	fl.Uint64Var(&c.opt.Seed, "seed", 1, "seed of the subsets")
 	fl.IntVar(&c.opt.Keep, "keep", 1000, "clean training images held to their class in the keep variant (0: none)")
+	fl.BoolVar(&c.opt.KeepOnly, "keep-only", false, "with --keep, run only the keep variant")
 	fl.Float64Var(&c.opt.Margin, "margin", 1e-3, "logits by which the runner-up must beat a removed watermark's label")
 	fl.DurationVar(&c.verifyTimeout, "verify-timeout", 120*time.Second, "verifier budget for property 8 on N2,9 before and after")
 	c.flags(cmd)
