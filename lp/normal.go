@@ -88,7 +88,7 @@ func refine(s *solver, theta, d, r, x []float64, solve func([]float64) []float64
 type denseNormal struct {
 	s        *solver
 	theta, d []float64
-	chol     mat.Cholesky
+	chol     cholesky
 }
 
 func (dn *denseNormal) name() string {
@@ -98,14 +98,16 @@ func (dn *denseNormal) name() string {
 func (dn *denseNormal) factor(theta, d []float64) error {
 	s := dn.s
 	n := s.n
-	a := make([]float64, n*n)
+	a := make([]float64, n*n) // the upper triangle is formed and factored
 	for i, r := range s.rows {
 		t := theta[i]
 		for p, jp := range r.Idx {
 			v := t * r.Val[p]
 			row := a[jp*n:]
 			for q, jq := range r.Idx {
-				row[jq] += v * r.Val[q]
+				if jq >= jp {
+					row[jq] += v * r.Val[q]
+				}
 			}
 		}
 	}
@@ -121,7 +123,7 @@ func (dn *denseNormal) factor(theta, d []float64) error {
 		for j := 0; j < n; j++ {
 			b[j*n+j] += reg
 		}
-		if dn.chol.Factorize(mat.NewSymDense(n, b)) {
+		if dn.chol.factor(n, b) {
 			return nil
 		}
 		reg *= 100
@@ -130,11 +132,7 @@ func (dn *denseNormal) factor(theta, d []float64) error {
 }
 
 func (dn *denseNormal) raw(r []float64) []float64 {
-	var x mat.VecDense
-	if err := dn.chol.SolveVecTo(&x, mat.NewVecDense(len(r), append([]float64(nil), r...))); err != nil {
-		return make([]float64, len(r))
-	}
-	return append([]float64(nil), x.RawVector().Data...)
+	return dn.chol.solve(r)
 }
 
 func (dn *denseNormal) solve(r []float64) ([]float64, error) {
