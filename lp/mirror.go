@@ -15,6 +15,7 @@ import (
 type mirrorNormal struct {
 	s      *solver
 	inner  normalSolver
+	top    bool // the outermost solver: refine against the full matrix
 	red    *solver
 	col    []int // reduced column -> full column (p of a pair)
 	mirror []int // reduced column -> q of its pair, or -1
@@ -100,7 +101,7 @@ func newMirrorNormal(s *solver, noWoodbury bool) *mirrorNormal {
 		red.rows[i] = rr
 	}
 	mn.red = red
-	mn.inner = chooseNormal(red, noWoodbury)
+	mn.inner = chooseReduced(red, noWoodbury, false)
 	return mn
 }
 
@@ -148,8 +149,8 @@ func (mn *mirrorNormal) raw(r []float64) ([]float64, error) {
 
 func (mn *mirrorNormal) solve(r []float64) ([]float64, error) {
 	x, err := mn.raw(r)
-	if err != nil {
-		return nil, err
+	if err != nil || !mn.top {
+		return x, err
 	}
 	var serr error
 	x = refine(mn.s, mn.theta, mn.d, r, x, func(res []float64) []float64 {

@@ -21,20 +21,42 @@ var forceNormal string
 
 var errFactor = errors.New("lp: normal equations not positive definite")
 
-// chooseNormal eliminates the singleton columns (see singletonNormal) and merges mirror pairs (see
-// mirrorNormal), then picks the Woodbury solver
-// when the structure fits and it is cheaper, else the dense one; noWoodbury rules Woodbury out.
+// chooseNormal merges mirror pairs (see mirrorNormal), then eliminates the singleton columns (see
+// singletonNormal), then picks the Woodbury solver when the structure fits and it is cheaper, else the
+// dense one; noWoodbury rules Woodbury out.
 func chooseNormal(s *solver, noWoodbury bool) normalSolver {
+	ns := chooseReduced(s, noWoodbury, true)
+	// The reductions are exact algebra over an inner solve that refines itself; only the outermost one
+	// refines again, against the whole matrix (refining at every level multiplies the inner solves).
+	switch w := ns.(type) {
+	case *mirrorNormal:
+		w.top = true
+	case *singletonNormal:
+		w.top = true
+	}
+	return ns
+}
+
+// chooseReduced is chooseNormal, with mirror pairs merged only when mirrors is set (each reduction is
+// applied once: the wrappers nest at most two deep).
+func chooseReduced(s *solver, noWoodbury, mirrors bool) normalSolver {
 	if forceNormal == "dense" {
 		return &denseNormal{s: s}
+	}
+	if mirrors {
+		if mn := newMirrorNormal(s, noWoodbury); mn != nil {
+			return mn
+		}
 	}
 	if sn := newSingletonNormal(s, noWoodbury); sn != nil {
 		return sn
 	}
-	if mn := newMirrorNormal(s, noWoodbury); mn != nil {
-		return mn
-	}
-	if noWoodbury {
+	return chooseBase(s, noWoodbury)
+}
+
+// chooseBase picks the Woodbury solver when the structure fits and it is cheaper, else the dense one.
+func chooseBase(s *solver, noWoodbury bool) normalSolver {
+	if noWoodbury || forceNormal == "dense" {
 		return &denseNormal{s: s}
 	}
 	if w := newWoodbury(s); w != nil {

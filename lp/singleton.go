@@ -11,6 +11,7 @@ import "fmt"
 type singletonNormal struct {
 	s     *solver // the full program
 	inner normalSolver
+	top   bool    // the outermost solver: refine against the full matrix
 	red   *solver // the program over the kept columns (rows re-indexed)
 	keep  []int   // reduced column -> full column
 	col   []int   // row -> its singleton column, or -1
@@ -73,7 +74,7 @@ func newSingletonNormal(s *solver, noWoodbury bool) *singletonNormal {
 		red.rows[i] = rr
 	}
 	sn.red = red
-	sn.inner = chooseNormal(red, noWoodbury)
+	sn.inner = chooseBase(red, noWoodbury)
 	return sn
 }
 
@@ -142,8 +143,8 @@ func (sn *singletonNormal) raw(r []float64) ([]float64, error) {
 
 func (sn *singletonNormal) solve(r []float64) ([]float64, error) {
 	x, err := sn.raw(r)
-	if err != nil {
-		return nil, err
+	if err != nil || !sn.top {
+		return x, err
 	}
 	var serr error
 	x = refine(sn.s, sn.theta, sn.d, r, x, func(res []float64) []float64 {

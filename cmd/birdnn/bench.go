@@ -28,7 +28,7 @@ new folder under out/) and prints a summary, as JSON with --json. docs/benchmark
 data and its run time.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35(), newBenchActivations(), newBenchMNIST(), newBenchNeuroDiff(), newBenchIsomorphic(), newBenchMinimal())
+	cmd.AddCommand(newBenchACASXu36(), newBenchVNNCOMP(), newBenchVeritex35(), newBenchActivations(), newBenchMNIST(), newBenchNeuroDiff(), newBenchIsomorphic(), newBenchMinimal(), newBenchNNrepair())
 	return cmd
 }
 
