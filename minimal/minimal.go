@@ -101,7 +101,14 @@ type Options struct {
 	// row (the rows left out were satisfied), and the bound certified on the rows kept is a bound for
 	// all. It pays when many inputs each carry many rows (keep constraints over thousands of images).
 	Lazy bool
-	// BoxLimit bounds every change in the elastic program that measures an infeasible one (default 1e4).
+	// Free, when not nil, lists the only entries that may change (indices into the change vector:
+	// weights row-major as nn.Layer.W, then with Bias the biases); the others stay put. NNrepair's
+	// localized weights.
+	Free []int
+	// Limit, when positive, bounds every change: |Δ| <= Limit (NNrepair's 0.5).
+	Limit float64
+	// BoxLimit bounds every change in the elastic program that measures an infeasible one (default 1e4,
+	// or Limit when smaller).
 	BoxLimit float64
 	LP       lp.Options
 }
@@ -206,7 +213,10 @@ type program struct {
 	layer int
 	in    int // the layer's inputs
 	out   int // the layer's units
-	nd    int // change variables (weights, then biases)
+	nd    int // change variables (weights, then biases; only the free ones with Options.Free)
+	full  int // entries of the layer's whole change vector
+	free  []int
+	limit float64
 	// per input: the original network's layer outputs (nn.Network.Trace), the layer's input h, the
 	// original outputs y0, and J = dy/dz (outputs x units).
 	acts  [][][]float64
@@ -313,8 +323,16 @@ func Solve(ctx context.Context, net *nn.Network, inputs []Input, opt Options) (*
 	if opt.Norm == L1 {
 		res.Change = res.L1Change
 	}
+	// The bound holds with Free and Limit too: they only shrink the feasible set.
 	res.LowerBound = pr.lowerBound(opt.Norm, sol.Y)
 	res.Gap = (res.Objective - res.LowerBound) / max(math.Abs(res.Objective), 1e-12)
+	if pr.free != nil {
+		full := make([]float64, pr.full)
+		for t, f := range pr.free {
+			full[f] = res.Delta[t]
+		}
+		res.Delta = full
+	}
 	res.Net = pr.apply(res.Delta)
 	res.Violated, res.PatternMoved = pr.check(res.Net, inputs)
 	res.Seconds = time.Since(t0).Seconds()
@@ -400,9 +418,27 @@ func build(net *nn.Network, inputs []Input, opt Options) (*program, error) {
 		return nil, errors.New("minimal change: no inputs")
 	}
 	l := &net.Layers[k]
-	pr := &program{net: net, layer: k, in: l.In, out: l.Out, nd: l.In * l.Out}
+	pr := &program{net: net, layer: k, in: l.In, out: l.Out, nd: l.In * l.Out, limit: opt.Limit}
 	if opt.Bias {
 		pr.nd += l.Out
+	}
+	pr.full = pr.nd
+	if !(opt.Limit >= 0) || math.IsInf(opt.Limit, 0) {
+		return nil, fmt.Errorf("limit %v: want a finite number >= 0 (0: none)", opt.Limit)
+	}
+	if opt.Free != nil {
+		if len(opt.Free) == 0 {
+			return nil, errors.New("minimal change: Free lists no entry")
+		}
+		seen := map[int]bool{}
+		for _, f := range opt.Free {
+			if f < 0 || f >= pr.full || seen[f] {
+				return nil, fmt.Errorf("free entry %d: want distinct indices 0 to %d", f, pr.full-1)
+			}
+			seen[f] = true
+		}
+		pr.free = append([]int(nil), opt.Free...)
+		pr.nd = len(pr.free)
 	}
 	d, m := net.Inputs(), net.Outputs()
 	for i, inp := range inputs {
@@ -442,7 +478,7 @@ func build(net *nn.Network, inputs []Input, opt Options) (*program, error) {
 					g[j] += c * jac[o*pr.out+j]
 				}
 			}
-			coef := make([]float64, pr.nd)
+			coef := make([]float64, pr.full)
 			for j, gj := range g {
 				if gj == 0 {
 					continue
@@ -453,6 +489,13 @@ func build(net *nn.Network, inputs []Input, opt Options) (*program, error) {
 				if opt.Bias {
 					coef[pr.in*pr.out+j] = gj
 				}
+			}
+			if pr.free != nil {
+				c := make([]float64, pr.nd)
+				for t, f := range pr.free {
+					c[t] = coef[f]
+				}
+				coef = c
 			}
 			rhs := row.Bound
 			for o, c := range row.Coef {
@@ -549,6 +592,9 @@ func (pr *program) lp(norm Norm) (*lp.Problem, func(x []float64, i int) float64,
 		p.Lo, p.Hi = make([]float64, base), make([]float64, base)
 		for i := 0; i < nd; i++ {
 			p.Lo[i], p.Hi[i] = math.Inf(-1), math.Inf(1)
+			if pr.limit > 0 {
+				p.Lo[i], p.Hi[i] = -pr.limit, pr.limit
+			}
 		}
 		p.Hi[nd] = math.Inf(1)
 		for i := 0; i < nd; i++ {
@@ -563,6 +609,9 @@ func (pr *program) lp(norm Norm) (*lp.Problem, func(x []float64, i int) float64,
 		for i := range p.C {
 			p.C[i] = 1
 			p.Hi[i] = math.Inf(1)
+			if pr.limit > 0 {
+				p.Hi[i] = pr.limit // one of p, q is 0 at an optimum: |δ| <= limit
+			}
 		}
 		dvar = func(x []float64, i int) float64 { return x[i] - x[nd+i] }
 	}
@@ -683,6 +732,9 @@ func (pr *program) diagnose(ctx context.Context, opt Options, sol *lp.Solution) 
 	limit := opt.BoxLimit
 	if limit <= 0 {
 		limit = 1e4
+	}
+	if pr.limit > 0 {
+		limit = min(limit, pr.limit)
 	}
 	nd := pr.nd
 	p := &lp.Problem{C: make([]float64, nd), Lo: make([]float64, nd), Hi: make([]float64, nd)}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/birdnn/birdnn/lp"
@@ -193,5 +194,56 @@ func TestErrors(t *testing.T) {
 	relu.Layers[0].Act = activation.ReLU
 	if _, err := Solve(context.Background(), relu, []Input{{X: []float64{1, 1}, Rows: ok}}, Options{Layer: -1}); err == nil {
 		t.Error("a ReLU output layer: no error")
+	}
+}
+
+// Free and Limit by hand, on the program of TestHandSolved (y1 - y0 >= 1 needs (Δ10 + Δ11) - (Δ00 +
+// Δ01) >= 1): with only Δ10 free the least change is 1; with Δ10 and Δ11, 1/2 each; a limit of 0.5 on
+// Δ10 alone leaves a violation of 0.5, and a limit of 0.2 on all four one of 1 - 0.8 = 0.2.
+func TestFreeAndLimit(t *testing.T) {
+	in := []Input{{X: []float64{1, 1}, Rows: []Row{{Coef: []float64{-1, 1}, Bound: 1}}}}
+	for _, c := range []struct {
+		free       []int
+		limit      float64
+		norm       Norm
+		want       float64 // the optimum, or the least violation when infeasible
+		infeasible bool
+	}{
+		{[]int{2}, 0, LInf, 1, false},
+		{[]int{2}, 0, L1, 1, false},
+		{[]int{2, 3}, 0, LInf, 0.5, false},
+		{[]int{2, 3}, 0.6, L1, 1, false},
+		{[]int{2}, 0.5, LInf, 0.5, true},
+		{nil, 0.2, LInf, 0.2, true},
+		{nil, 0.2, L1, 0.2, true},
+	} {
+		res, err := Solve(context.Background(), linear2(), in, Options{Layer: -1, Norm: c.norm, Free: c.free, Limit: c.limit})
+		if c.infeasible {
+			var ie *InfeasibleError
+			if !errors.As(err, &ie) || math.Abs(ie.LeastSlack-c.want) > 1e-6 || ie.Bound > ie.LeastSlack+1e-9 {
+				t.Errorf("free %v limit %v %v: %v, want infeasible with least violation %v", c.free, c.limit, c.norm, err, c.want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(res.Change-c.want) > 1e-7 || len(res.Delta) != 4 {
+			t.Errorf("free %v limit %v %v: change %v (delta %v), want %v", c.free, c.limit, c.norm, res.Change, res.Delta, c.want)
+		}
+		for i, d := range res.Delta {
+			if !slices.Contains(c.free, i) && c.free != nil && d != 0 {
+				t.Errorf("free %v: entry %d moved by %v", c.free, i, d)
+			}
+		}
+		if y := res.Net.Forward([]float64{1, 1}); y[1]-y[0] < 1-1e-7 {
+			t.Errorf("free %v: y = %v", c.free, y)
+		}
+	}
+	for _, bad := range []Options{{Free: []int{}}, {Free: []int{4}}, {Free: []int{1, 1}}, {Limit: -1}, {Limit: math.Inf(1)}} {
+		bad.Layer = -1
+		if _, err := Solve(context.Background(), linear2(), in, bad); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
 	}
 }

@@ -20,13 +20,15 @@ type nnrepairCmd struct {
 func newBenchNNrepair() *cobra.Command {
 	c := &nnrepairCmd{}
 	cmd := &cobra.Command{
-		Use:   "nnrepair [--fix N] [--keep N] [--norms linf,l1] [--out DIR] [--json]",
+		Use:   "nnrepair [--fix N] [--keep N] [--norms linf,l1] [--localized K --passing P --limit L] [--out DIR] [--json]",
 		Short: "NNrepair's poisoned MNIST model: backdoor removal by the least change of its last layer",
 		Long: `Repairs NNrepair's poisoned CNN (../shared/datasets/nnrepair/mnist0_poisoned.onnx, backdoor to 7) by the
 least L-infinity and L1 change of its last layer (package minimal): --fix triggered training images must get
 their true labels back while --keep clean ones keep their class. Writes DIR/nnrepair-poisoned.md and .json:
 clean accuracy, triggered accuracy and backdoor success on the 10,000 test images, before and after, beside
-NNrepair's and VeRe's published figures. (NNrepair's own constraint repair and its experts: not built yet.)`,
+NNrepair's and VeRe's published figures. With --localized K also an NNrepair-style row: K localized
+last-layer weights, each change within --limit, triggered images soft and --passing clean images a class
+hard, by the LP relaxation of NNrepair's MaxSMT problem (one repair; NNrepair's experts: not built yet).`,
 		Args: cobra.NoArgs,
 		RunE: c.run,
 	}
@@ -35,6 +37,9 @@ NNrepair's and VeRe's published figures. (NNrepair's own constraint repair and i
 	fl.IntVar(&c.opt.Keep, "keep", 2000, "clean training images that keep their class")
 	fl.Float64Var(&c.opt.Margin, "margin", 0.01, "logits by which a triggered image's true label must win")
 	fl.StringVar(&c.norms, "norms", "linf,l1", "norms, comma-separated")
+	fl.IntVar(&c.opt.Localized, "localized", 5, "weights the NNrepair-style row may change (0: no such row)")
+	fl.IntVar(&c.opt.Passing, "passing", 50, "clean training images a class held to it in the NNrepair-style row")
+	fl.Float64Var(&c.opt.Limit, "limit", 0.5, "bound on each change in the NNrepair-style row")
 	c.flags(cmd)
 	return cmd
 }
