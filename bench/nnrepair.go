@@ -2,11 +2,9 @@ package bench
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
 
 	"github.com/birdnn/birdnn/attack"
 	"github.com/birdnn/birdnn/datasets"
@@ -25,7 +23,7 @@ type BackdoorOptions struct {
 	// Norms of the least change of the last layer to run (default L-infinity and L1).
 	Norms []minimal.Norm
 	// Localized, when positive, adds the NNrepair-style row: only that many last-layer weights may change
-	// (localizeLastLayer), each by at most Limit (NNrepair: 5 and 0.5), the triggered images are soft rows
+	// (minimal.Localize on the triggered images), each by at most Limit (NNrepair: 5 and 0.5), the triggered images are soft rows
 	// and Passing clean training images per class hard ones; the LP relaxation of NNrepair's MaxSMT
 	// problem (least total violation, then least L1 change) picks the change. One repair, no experts.
 	Localized, Passing int
@@ -157,7 +155,10 @@ func RunBackdoor(ctx context.Context, opt BackdoorOptions, done func(BackdoorRow
 				per[l]++
 			}
 		}
-		free := localizeLastLayer(net, triggered, opt.Localized)
+		free, err := minimal.Localize(net, triggered, minimal.Options{Layer: -1}, opt.Localized)
+		if err != nil {
+			return rows, err
+		}
 		row := BackdoorRow{Method: fmt.Sprintf("NNrepair-style: %d localized weights, |change| <= %g, LP relaxation, %d passing a class (one repair, no experts)", opt.Localized, opt.Limit, opt.Passing),
 			CleanBefore: c0, TriggeredBefore: t0, BackdoorBefore: b0}
 		res, err := minimal.Solve(ctx, net, soft, minimal.Options{Layer: -1, Norm: minimal.L1, Free: free, Limit: opt.Limit})
@@ -167,39 +168,6 @@ func RunBackdoor(ctx context.Context, opt BackdoorOptions, done func(BackdoorRow
 		finish(row, res, err)
 	}
 	return rows, nil
-}
-
-// localizeLastLayer picks the k weights of the last layer (indices into its W) that contribute most to
-// the failing inputs' wrong answers: for a failing input of label l answered p, weight (p, i) scores
-// max(0, w_pi h_i) (it lifts the wrong class) and weight (l, i) scores max(0, -w_li h_i) (it holds the
-// true class down), h the layer's input; scores add over the failing inputs. (NNrepair localizes by each
-// weight's contribution to the failing inputs; this is our reading of it.)
-func localizeLastLayer(net *nn.Network, failing []minimal.Input, k int) []int {
-	last := &net.Layers[len(net.Layers)-1]
-	score := make([]float64, len(last.W))
-	for _, in := range failing {
-		acts := net.Trace(in.X)
-		h, y := acts[len(acts)-2], acts[len(acts)-1]
-		p, l := nn.Argmax(y), -1
-		for o, c := range in.Rows[0].Coef {
-			if c > 0 {
-				l = o // DecisionRows: the label's coefficient is +1
-			}
-		}
-		if l < 0 || p == l {
-			continue
-		}
-		for i, hv := range h {
-			score[p*last.In+i] += max(0, last.W[p*last.In+i]*hv)
-			score[l*last.In+i] += max(0, -last.W[l*last.In+i]*hv)
-		}
-	}
-	idx := make([]int, len(score))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(score[b], score[a]) })
-	return idx[:min(k, len(idx))]
 }
 
 // BackdoorMarkdown renders the rows beside NNrepair's and VeRe's published figures.

@@ -3,13 +3,10 @@ package bench
 import (
 	"context"
 	"math"
-	"slices"
 	"testing"
 
-	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/datasets"
 	"github.com/birdnn/birdnn/minimal"
-	"github.com/birdnn/birdnn/nn"
 )
 
 // TestBackdoorSmall: before the repair the poisoned model shows NNrepair's published clean accuracy
@@ -32,19 +29,5 @@ func TestBackdoorSmall(t *testing.T) {
 	}
 	if md := string(BackdoorMarkdown(rows, BackdoorOptions{Fix: 30, Keep: 100, Margin: 0.01})); len(md) == 0 {
 		t.Error("no table")
-	}
-}
-
-// localizeLastLayer by hand: h = (1, 2) reaches a last layer with rows (-1, 0.5), (0, 0), (3, 1), so
-// y = (0, 0, 5) answers 2 for label 0. Scores: w_20 h_0 = 3 (index 4), w_21 h_1 = 2 (index 5), and
-// -w_00 h_0 = 1 (index 0); -w_01 h_1 < 0 scores nothing.
-func TestLocalizeLastLayer(t *testing.T) {
-	net := &nn.Network{Layers: []nn.Layer{
-		{In: 2, Out: 2, W: []float64{1, 0, 0, 1}, B: []float64{0, 0}, Act: activation.ReLU},
-		{In: 2, Out: 3, W: []float64{-1, 0.5, 0, 0, 3, 1}, B: []float64{0, 0, 0}, Act: activation.Identity},
-	}}
-	in := minimal.Input{X: []float64{1, 2}, Rows: minimal.DecisionRows(3, 0, true, 0)}
-	if got := localizeLastLayer(net, []minimal.Input{in}, 3); !slices.Equal(got, []int{4, 5, 0}) {
-		t.Errorf("localized %v, want [4 5 0]", got)
 	}
 }

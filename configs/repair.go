@@ -14,7 +14,8 @@ type Repair struct {
 	// the property over its whole input boxes; see package domain).
 	Mode string `mapstructure:"mode"`
 	// Paradigm is "finetune" (change only localized neurons), "retrain" (train every weight) or
-	// "minimal" (the least change of one layer by linear programming; see Minimal).
+	// "minimal" (the least change of one layer by linear programming; see Minimal), or "constraint"
+	// (NNrepair's constraint-based repair of a few localized weights; see Constraint).
 	Paradigm string `mapstructure:"paradigm"`
 	// Network and Property are the network file (.nnet or .onnx) and its VNN-LIB property.
 	Network  string `mapstructure:"network"`
@@ -22,15 +23,16 @@ type Repair struct {
 	// Properties lists several properties to repair together (instead of property).
 	Properties []string `mapstructure:"properties"`
 	// Seed makes the run reproducible: the same seed gives the same result.
-	Seed     uint64   `mapstructure:"seed"`
-	Dataset  Dataset  `mapstructure:"dataset"`
-	Imitate  Imitate  `mapstructure:"imitate"`
-	Localize Localize `mapstructure:"localize"`
-	Finetune Finetune `mapstructure:"finetune"`
-	Retrain  Retrain  `mapstructure:"retrain"`
-	Minimal  Minimal  `mapstructure:"minimal"`
-	Eval     Eval     `mapstructure:"eval"`
-	Domain   Domain   `mapstructure:"domain"`
+	Seed       uint64     `mapstructure:"seed"`
+	Dataset    Dataset    `mapstructure:"dataset"`
+	Imitate    Imitate    `mapstructure:"imitate"`
+	Localize   Localize   `mapstructure:"localize"`
+	Finetune   Finetune   `mapstructure:"finetune"`
+	Retrain    Retrain    `mapstructure:"retrain"`
+	Minimal    Minimal    `mapstructure:"minimal"`
+	Constraint Constraint `mapstructure:"constraint"`
+	Eval       Eval       `mapstructure:"eval"`
+	Domain     Domain     `mapstructure:"domain"`
 }
 
 // Domain controls domain-wise repair: rounds of repair, verification, and growth of the repair set
@@ -224,6 +226,25 @@ type Minimal struct {
 	KeepWeight float64 `mapstructure:"keep_weight"`
 }
 
+// Constraint controls paradigm constraint (sample-wise, NNrepair, Usman et al.): only the Weights entries of
+// one dense layer that contribute most to the negatives' violations may change (minimal.Localize), each by
+// at most Limit; every negative's rows are soft (FailWeight a unit of violation), the first Passing
+// positives of each decision class hard (they keep their decision); the program minimizes the total
+// violation plus the L1 change: the LP relaxation of NNrepair's MaxSMT problem.
+type Constraint struct {
+	// Layer is the dense layer to change (0-based); -1 is the output layer.
+	Layer int `mapstructure:"layer"`
+	// Weights is how many entries may change (NNrepair: 5); Limit bounds each change (0.5).
+	Weights int     `mapstructure:"weights"`
+	Limit   float64 `mapstructure:"limit"`
+	// Passing is how many repair positives of each decision class must keep their decision (50).
+	Passing int `mapstructure:"passing"`
+	// Margin (output units) is how far past each violated constraint a negative's output should go.
+	Margin float64 `mapstructure:"margin"`
+	// FailWeight prices a unit of a negative's violation against a unit of L1 change.
+	FailWeight float64 `mapstructure:"fail_weight"`
+}
+
 // Eval controls the measurements of the report.
 type Eval struct {
 	// DomainSamples is how many uniform samples of the network's whole input domain measure fidelity.
@@ -251,9 +272,10 @@ func RepairDefaults() Repair {
 		Retrain: Retrain{
 			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3, EpochRows: 2048},
 		},
-		Minimal: Minimal{Layer: -1, Norm: "linf", Margin: 0.001},
-		Eval:    Eval{DomainSamples: 5000, DriftSeconds: 10},
-		Domain:  Domain{Rounds: 8, VerifySeconds: 60, Grace: 1, Stall: 0.005, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true},
+		Minimal:    Minimal{Layer: -1, Norm: "linf", Margin: 0.001},
+		Constraint: Constraint{Layer: -1, Weights: 5, Limit: 0.5, Passing: 50, Margin: 0.001, FailWeight: 100},
+		Eval:       Eval{DomainSamples: 5000, DriftSeconds: 10},
+		Domain:     Domain{Rounds: 8, VerifySeconds: 60, Grace: 1, Stall: 0.005, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true},
 	}
 }
 
@@ -285,11 +307,14 @@ func (c *Repair) Validate() error {
 	if c.Mode != "sample" && c.Mode != "domain" {
 		bad("mode %q: want sample or domain", c.Mode)
 	}
-	if c.Paradigm != "finetune" && c.Paradigm != "retrain" && c.Paradigm != "minimal" {
-		bad("paradigm %q: want finetune, retrain or minimal", c.Paradigm)
+	if c.Paradigm != "finetune" && c.Paradigm != "retrain" && c.Paradigm != "minimal" && c.Paradigm != "constraint" {
+		bad("paradigm %q: want finetune, retrain, minimal or constraint", c.Paradigm)
 	}
-	if c.Paradigm == "minimal" && c.Mode != "sample" {
-		bad("paradigm minimal repairs sample-wise: set mode: sample")
+	if (c.Paradigm == "minimal" || c.Paradigm == "constraint") && c.Mode != "sample" {
+		bad("paradigm %s repairs sample-wise: set mode: sample", c.Paradigm)
+	}
+	if k := c.Constraint; k.Layer < -1 || k.Weights < 1 || !(k.Limit > 0) || math.IsInf(k.Limit, 0) || k.Passing < 0 || !(k.Margin >= 0) || !(k.FailWeight > 0) || math.IsInf(k.FailWeight, 0) {
+		bad("constraint: want layer >= -1, weights >= 1, a finite limit > 0, passing >= 0, margin >= 0, a finite fail_weight > 0")
 	}
 	if m := c.Minimal; m.Layer < -1 || (m.Norm != "linf" && m.Norm != "l1") || !(m.Margin >= 0) || m.Keep < 0 || !(m.KeepMargin >= 0) || !(m.KeepWeight >= 0) {
 		bad("minimal: want layer >= -1, norm linf or l1, margin, keep_margin and keep_weight >= 0, keep >= 0")

@@ -16,10 +16,12 @@
 package minimal
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/birdnn/birdnn/activation"
@@ -770,4 +772,48 @@ func (pr *program) diagnose(ctx context.Context, opt Options, sol *lp.Solution) 
 	}
 	return fmt.Errorf("layer %d: the linear program did not converge in %d iterations (primal residual %.2g, dual %.2g, gap %.2g)",
 		pr.layer, sol.Iterations, sol.PrimalResidual, sol.DualResidual, sol.Gap)
+}
+
+// Localize returns the k entries of the chosen layer's change vector (as Options.Free takes them) that
+// hold the inputs' violated rows down the most: for a row Σ_e a_e Δ_e >= r violated by the network
+// (r > 0), entry e (weight w_e, or bias) scores max(0, -w_e a_e), the part of the row's current value it
+// pushes the wrong way (exact for the output layer, first order for a hidden one); scores add over the
+// violated rows of every input. NNrepair localizes by each weight's contribution to the failing inputs;
+// this is that rule written for any row. opt.Free must be nil; ties keep the lower index.
+func Localize(net *nn.Network, inputs []Input, opt Options, k int) ([]int, error) {
+	if opt.Free != nil {
+		return nil, errors.New("localize: Free is the answer, not an option")
+	}
+	if k <= 0 {
+		return nil, fmt.Errorf("localize: k = %d, want >= 1", k)
+	}
+	pr, err := build(net, inputs, opt)
+	if err != nil {
+		return nil, err
+	}
+	l := &net.Layers[pr.layer]
+	score := make([]float64, pr.full)
+	for _, r := range pr.rows {
+		if !(r.rhs > 0) {
+			continue
+		}
+		for e, a := range r.coef {
+			if a == 0 {
+				continue
+			}
+			var w float64
+			if e < pr.in*pr.out {
+				w = l.W[e]
+			} else {
+				w = l.B[e-pr.in*pr.out]
+			}
+			score[e] += max(0, -w*a)
+		}
+	}
+	idx := make([]int, len(score))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(score[b], score[a]) })
+	return idx[:min(k, len(idx))], nil
 }

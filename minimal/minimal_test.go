@@ -247,3 +247,25 @@ func TestFreeAndLimit(t *testing.T) {
 		}
 	}
 }
+
+// Localize by hand: h = (1, 2) reaches an output layer with rows (-1, 0.5), (0, 0), (3, 1), so y =
+// (0, 0, 5) for label 0. The violated row y0 - y2 >= 0 has coefficients +h on row 0's weights and -h on
+// row 2's: w_20 scores 3·1 (index 4), w_21 1·2 (index 5), w_00 -(-1)·1 = 1 (index 0); w_01 scores
+// nothing (0.5·2 pushes the right way). y0 - y1 >= 0 holds (a tie) and adds nothing.
+func TestLocalize(t *testing.T) {
+	net := &nn.Network{Layers: []nn.Layer{
+		{In: 2, Out: 2, W: []float64{1, 0, 0, 1}, B: []float64{0, 0}, Act: activation.ReLU},
+		{In: 2, Out: 3, W: []float64{-1, 0.5, 0, 0, 3, 1}, B: []float64{0, 0, 0}, Act: activation.Identity},
+	}}
+	in := []Input{{X: []float64{1, 2}, Rows: DecisionRows(3, 0, true, 0)}}
+	got, err := Localize(net, in, Options{Layer: -1}, 3)
+	if err != nil || !slices.Equal(got, []int{4, 5, 0}) {
+		t.Errorf("Localize = %v, %v; want [4 5 0]", got, err)
+	}
+	if _, err := Localize(net, in, Options{Layer: -1, Free: []int{0}}, 3); err == nil {
+		t.Error("Free set: no error")
+	}
+	if _, err := Localize(net, in, Options{Layer: -1}, 0); err == nil {
+		t.Error("k = 0: no error")
+	}
+}

@@ -223,3 +223,41 @@ func TestMinimalParadigm(t *testing.T) {
 		}
 	}
 }
+
+// TestConstraintParadigm: paradigm constraint moves at most constraint.weights entries of the output
+// layer, each by at most constraint.limit, keeps every hard (passing) positive's decision under a plain
+// forward pass, and fixes some of the demo's negatives.
+func TestConstraintParadigm(t *testing.T) {
+	cfg := demo(t, "paradigm=constraint", "constraint.weights=8", "constraint.limit=0.05", "eval.drift_seconds=0")
+	res, err := Run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Report
+	if r.Minimal == nil || r.Minimal.Violated != 0 || !(r.RepairSuccessRate > 0) {
+		t.Fatalf("success %v, minimal %+v", r.RepairSuccessRate, r.Minimal)
+	}
+	p, err := samplewise.Load(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := 0
+	for k := range p.Net.Layers {
+		for i, w := range p.Net.Layers[k].W {
+			d := math.Abs(res.Repaired.Layers[k].W[i] - w)
+			if d > 0 {
+				moved++
+			}
+			if k != len(p.Net.Layers)-1 && d != 0 || d > 0.05+1e-9 {
+				t.Errorf("layer %d weight %d moved by %v", k, i, d)
+			}
+		}
+	}
+	if moved == 0 || moved > 8 {
+		t.Errorf("%d weights moved, want 1 to 8", moved)
+	}
+	if !bytes.Contains(r.Markdown(), []byte("Constraint-based repair")) {
+		t.Error("the report has no constraint section")
+	}
+	t.Logf("success %.2f%%, %d weights moved", float64(r.RepairSuccessRate), moved)
+}

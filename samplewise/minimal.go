@@ -72,3 +72,49 @@ func repairRows(prop *property.Property, x, y []float64, margin float64) []minim
 	}
 	return rows
 }
+
+// runConstraint repairs p as NNrepair does, by the LP relaxation of its MaxSMT problem (package minimal):
+// the cfg.Constraint.Weights entries of the layer that hold the negatives' violated rows down the most
+// (minimal.Localize) may change, each within Limit; every negative's rows are soft, priced FailWeight a
+// unit, and the first Passing positives of each decision class keep their decision (hard rows); the
+// program minimizes the total violation plus the L1 change.
+func runConstraint(ctx context.Context, cfg *configs.Repair, p *Problem) (*nn.Network, *minimal.Result, error) {
+	cc := cfg.Constraint
+	d, m := p.Net.Inputs(), p.Net.Outputs()
+	var fail []minimal.Input
+	for i := 0; i+d <= len(p.Neg); i += d {
+		x := p.Neg[i : i+d]
+		if rows := repairRows(p.Prop, x, p.Net.Forward(x), cc.Margin); len(rows) > 0 {
+			fail = append(fail, minimal.Input{X: x, Rows: rows, Weight: cc.FailWeight})
+		}
+	}
+	if len(fail) == 0 {
+		return nil, nil, fmt.Errorf("paradigm constraint: no repair negative lies in a box of the property")
+	}
+	opt := minimal.Options{Layer: cc.Layer, Norm: minimal.L1, Limit: cc.Limit}
+	free, err := minimal.Localize(p.Net, fail, opt, cc.Weights)
+	if err != nil {
+		return nil, nil, fmt.Errorf("paradigm constraint: %w", err)
+	}
+	opt.Free = free
+	inputs := fail
+	perClass := map[int]int{}
+	for i := 0; i+d <= len(p.Pos); i += d {
+		x := p.Pos[i : i+d]
+		y := p.Net.Forward(x)
+		winner := nn.Argmin(y)
+		if p.Classifier {
+			winner = nn.Argmax(y)
+		}
+		if perClass[winner] >= cc.Passing {
+			continue
+		}
+		perClass[winner]++
+		inputs = append(inputs, minimal.Input{X: x, Rows: minimal.DecisionRows(m, winner, p.Classifier, 0)})
+	}
+	res, err := minimal.Solve(ctx, p.Net, inputs, opt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("paradigm constraint: %w", err)
+	}
+	return res.Net, res, nil
+}

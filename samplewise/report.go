@@ -132,8 +132,13 @@ func (r *Report) Markdown(extra ...[]byte) []byte {
 		b.WriteString("\n\n")
 	}
 	if mr := r.Minimal; mr != nil {
-		fmt.Fprintf(&b, "## Minimal change of layer %d (%s)\n\n", mr.Layer, mr.Norm)
-		fmt.Fprintf(&b, "- optimum %.10g, certified lower bound %.10g (gap %.2g): no smaller %s change of this layer satisfies these rows\n", mr.Objective, mr.LowerBound, mr.Gap, mr.Norm)
+		if r.Paradigm == "constraint" {
+			fmt.Fprintf(&b, "## Constraint-based repair of layer %d (localized entries, LP relaxation)\n\n", mr.Layer)
+			fmt.Fprintf(&b, "- objective (L1 change + priced violation of the negatives' soft rows) %.10g, certified lower bound %.10g (gap %.2g): no change of the localized entries within the limit does better\n", mr.Objective, mr.LowerBound, mr.Gap)
+		} else {
+			fmt.Fprintf(&b, "## Minimal change of layer %d (%s)\n\n", mr.Layer, mr.Norm)
+			fmt.Fprintf(&b, "- optimum %.10g, certified lower bound %.10g (gap %.2g): no smaller %s change of this layer satisfies these rows\n", mr.Objective, mr.LowerBound, mr.Gap, mr.Norm)
+		}
 		fmt.Fprintf(&b, "- change: largest |Δ| %.6g, sum of |Δ| %.6g, %d entries moved; soft slack %.4g\n", mr.MaxChange, mr.L1Change, mr.Changed, mr.Slack)
 		fmt.Fprintf(&b, "- program: %d of %d rows x %d columns, %d nonzeros, %d rounds, %d iterations (%s), %.2f s; residuals %.2g primal, %.2g dual\n",
 			mr.Rows, mr.AllRows, mr.Cols, mr.Nonzeros, mr.Rounds, mr.Iterations, mr.Method, mr.Seconds, mr.PrimalResidual, mr.DualResidual)

@@ -224,10 +224,15 @@ func Run(ctx context.Context, cfg *configs.Repair, p *Problem, rep *progress.Rep
 	start := time.Now()
 	report := &Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{}}
 	switch cfg.Paradigm {
-	case "minimal":
+	case "minimal", "constraint":
 		report.Optimizer = "linear program (" + cfg.Minimal.Norm + ")"
+		run := runMinimal
+		if cfg.Paradigm == "constraint" {
+			report.Optimizer = "linear program: the LP relaxation of NNrepair's MaxSMT problem"
+			run = runConstraint
+		}
 		t0 := time.Now()
-		repaired, res, err := runMinimal(ctx, cfg, p)
+		repaired, res, err := run(ctx, cfg, p)
 		if err != nil {
 			return nil, err
 		}
