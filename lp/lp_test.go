@@ -184,28 +184,7 @@ func TestSingletonColumns(t *testing.T) {
 				p.Hi = append(p.Hi, math.Inf(1))
 			}
 		}
-		c, a, b, shift := toStandard(p)
-		want, _, err := gonumlp.Simplex(c, a, b, 1e-10, nil)
-		if err != nil {
-			t.Fatalf("trial %d: gonum: %v", trial, err)
-		}
-		want += shift
-		for _, force := range []string{"dense", "woodbury", ""} {
-			sol, err := solveWith(force, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if force != "dense" && strings.Contains(sol.Method, "singleton") {
-				eliminated++
-			}
-			if sol.Status != Optimal {
-				t.Errorf("trial %d (%s, %s): %v after %d iterations", trial, force, sol.Method, sol.Status, sol.Iterations)
-				continue
-			}
-			if math.Abs(sol.Primal-want) > 1e-7*(1+math.Abs(want)) {
-				t.Errorf("trial %d (%s): optimum %v, gonum's simplex %v", trial, force, sol.Primal, want)
-			}
-		}
+		eliminated += againstSimplex(t, trial, p, "singleton")
 	}
 }
 
@@ -241,30 +220,39 @@ func TestMirrorPairs(t *testing.T) {
 				}
 			}
 		}
-		c, a, b, shift := toStandard(p)
-		want, _, err := gonumlp.Simplex(c, a, b, 1e-10, nil)
-		if err != nil {
-			t.Fatalf("trial %d: gonum: %v", trial, err)
-		}
-		want += shift
-		for _, force := range []string{"dense", "woodbury", ""} {
-			sol, err := solveWith(force, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if force != "dense" && strings.Contains(sol.Method, "mirror") {
-				merged++
-			}
-			if sol.Status != Optimal {
-				t.Errorf("trial %d (%s, %s): %v after %d iterations", trial, force, sol.Method, sol.Status, sol.Iterations)
-				continue
-			}
-			if math.Abs(sol.Primal-want) > 1e-7*(1+math.Abs(want)) {
-				t.Errorf("trial %d (%s, %s): optimum %v, gonum's simplex %v", trial, force, sol.Method, sol.Primal, want)
-			}
-		}
+		merged += againstSimplex(t, trial, p, "mirror")
 	}
 	if merged < 100 {
 		t.Errorf("only %d of 200 solves merged a mirror pair", merged)
 	}
+}
+
+// againstSimplex solves p on the full dense path, by Woodbury and by cost, checks each optimum against
+// gonum's simplex, and returns how many of the two reducing paths name reduction in their method.
+func againstSimplex(t *testing.T, trial int, p *Problem, reduction string) int {
+	t.Helper()
+	c, a, b, shift := toStandard(p)
+	want, _, err := gonumlp.Simplex(c, a, b, 1e-10, nil)
+	if err != nil {
+		t.Fatalf("trial %d: gonum: %v", trial, err)
+	}
+	want += shift
+	reduced := 0
+	for _, force := range []string{"dense", "woodbury", ""} {
+		sol, err := solveWith(force, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if force != "dense" && strings.Contains(sol.Method, reduction) {
+			reduced++
+		}
+		if sol.Status != Optimal {
+			t.Errorf("trial %d (%s, %s): %v after %d iterations", trial, force, sol.Method, sol.Status, sol.Iterations)
+			continue
+		}
+		if math.Abs(sol.Primal-want) > 1e-7*(1+math.Abs(want)) {
+			t.Errorf("trial %d (%s, %s): optimum %v, gonum's simplex %v", trial, force, sol.Method, sol.Primal, want)
+		}
+	}
+	return reduced
 }

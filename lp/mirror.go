@@ -83,22 +83,11 @@ func newMirrorNormal(s *solver, noWoodbury bool) *mirrorNormal {
 		mn.col = append(mn.col, j)
 		mn.mirror = append(mn.mirror, pair[j])
 	}
-	red := &solver{n: len(mn.col), m: s.m, rows: make([]Row, len(s.rows)), hasLo: make([]bool, len(mn.col)), hasHi: make([]bool, len(mn.col))}
-	for rj, j := range mn.col {
-		red.hasLo[rj], red.hasHi[rj] = s.hasLo[j], s.hasHi[j]
+	red := reducedProgram(s, mn.col, pos)
+	for rj := range mn.col {
 		if mn.mirror[rj] >= 0 {
 			red.hasLo[rj] = true // the merged column's barrier E is positive
 		}
-	}
-	for i, r := range s.rows {
-		var rr Row
-		for k, j := range r.Idx {
-			if pos[j] >= 0 {
-				rr.Idx = append(rr.Idx, pos[j])
-				rr.Val = append(rr.Val, r.Val[k])
-			}
-		}
-		red.rows[i] = rr
 	}
 	mn.red = red
 	mn.inner = chooseReduced(red, noWoodbury, false)
@@ -148,18 +137,5 @@ func (mn *mirrorNormal) raw(r []float64) ([]float64, error) {
 }
 
 func (mn *mirrorNormal) solve(r []float64) ([]float64, error) {
-	x, err := mn.raw(r)
-	if err != nil || !mn.top {
-		return x, err
-	}
-	var serr error
-	x = refine(mn.s, mn.theta, mn.d, r, x, func(res []float64) []float64 {
-		dx, err := mn.raw(res)
-		if err != nil {
-			serr = err
-			return make([]float64, len(res))
-		}
-		return dx
-	})
-	return x, serr
+	return reducedSolve(mn.s, mn.theta, mn.d, r, mn.top, mn.raw)
 }

@@ -59,20 +59,7 @@ func newSingletonNormal(s *solver, noWoodbury bool) *singletonNormal {
 	if len(sn.keep) == s.n || len(sn.keep) == 0 {
 		return nil
 	}
-	red := &solver{n: len(sn.keep), m: s.m, rows: make([]Row, len(s.rows)), hasLo: make([]bool, len(sn.keep)), hasHi: make([]bool, len(sn.keep))}
-	for rj, j := range sn.keep {
-		red.hasLo[rj], red.hasHi[rj] = s.hasLo[j], s.hasHi[j]
-	}
-	for i, r := range s.rows {
-		var rr Row
-		for k, j := range r.Idx {
-			if pos[j] >= 0 {
-				rr.Idx = append(rr.Idx, pos[j])
-				rr.Val = append(rr.Val, r.Val[k])
-			}
-		}
-		red.rows[i] = rr
-	}
+	red := reducedProgram(s, sn.keep, pos)
 	sn.red = red
 	sn.inner = chooseBase(red, noWoodbury)
 	return sn
@@ -142,13 +129,19 @@ func (sn *singletonNormal) raw(r []float64) ([]float64, error) {
 }
 
 func (sn *singletonNormal) solve(r []float64) ([]float64, error) {
-	x, err := sn.raw(r)
-	if err != nil || !sn.top {
+	return reducedSolve(sn.s, sn.theta, sn.d, r, sn.top, sn.raw)
+}
+
+// reducedSolve solves with raw, then, for the outermost solver only, refines twice against the full
+// matrix of s (the inner solve already refined itself against the reduced one).
+func reducedSolve(s *solver, theta, d, r []float64, top bool, raw func([]float64) ([]float64, error)) ([]float64, error) {
+	x, err := raw(r)
+	if err != nil || !top {
 		return x, err
 	}
 	var serr error
-	x = refine(sn.s, sn.theta, sn.d, r, x, func(res []float64) []float64 {
-		dx, err := sn.raw(res)
+	x = refine(s, theta, d, r, x, func(res []float64) []float64 {
+		dx, err := raw(res)
 		if err != nil {
 			serr = err
 			return make([]float64, len(res))
@@ -156,4 +149,24 @@ func (sn *singletonNormal) solve(r []float64) ([]float64, error) {
 		return dx
 	})
 	return x, serr
+}
+
+// reducedProgram is s over the kept columns only (reduced column rj is full column keep[rj]; pos maps a
+// full column to its reduced index, or -1 when dropped): each row keeps its kept entries, re-indexed.
+func reducedProgram(s *solver, keep, pos []int) *solver {
+	red := &solver{n: len(keep), m: s.m, rows: make([]Row, len(s.rows)), hasLo: make([]bool, len(keep)), hasHi: make([]bool, len(keep))}
+	for rj, j := range keep {
+		red.hasLo[rj], red.hasHi[rj] = s.hasLo[j], s.hasHi[j]
+	}
+	for i, r := range s.rows {
+		var rr Row
+		for k, j := range r.Idx {
+			if pos[j] >= 0 {
+				rr.Idx = append(rr.Idx, pos[j])
+				rr.Val = append(rr.Val, r.Val[k])
+			}
+		}
+		red.rows[i] = rr
+	}
+	return red
 }

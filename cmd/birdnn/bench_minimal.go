@@ -63,13 +63,11 @@ func (c *minimalCmd) run(cmd *cobra.Command, _ []string) error {
 			c.opt.Ks = append(c.opt.Ks, k)
 		}
 	}
-	for _, f := range strings.Split(c.norms, ",") {
-		n, err := minimal.ParseNorm(strings.TrimSpace(f))
-		if err != nil {
-			return fmt.Errorf("--norms: %w", err)
-		}
-		c.opt.Norms = append(c.opt.Norms, n)
+	norms, err := parseNorms(c.norms)
+	if err != nil {
+		return err
 	}
+	c.opt.Norms = norms
 	if err := checkOut(c.out, c.force); err != nil {
 		return err
 	}
@@ -124,4 +122,17 @@ func (c *minimalCmd) run(cmd *cobra.Command, _ []string) error {
 		}
 	}
 	return c.report(cmd, dir, summary, text.String())
+}
+
+// parseNorms reads --norms: comma-separated norm names (linf, l1).
+func parseNorms(list string) ([]minimal.Norm, error) {
+	var out []minimal.Norm
+	for _, f := range strings.Split(list, ",") {
+		n, err := minimal.ParseNorm(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("--norms: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

@@ -2,12 +2,10 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/birdnn/birdnn/bench"
-	"github.com/birdnn/birdnn/minimal"
 )
 
 // nnrepairCmd is birdnn bench nnrepair's flags.
@@ -45,13 +43,11 @@ hard, by the LP relaxation of NNrepair's MaxSMT problem (one repair; NNrepair's 
 }
 
 func (c *nnrepairCmd) run(cmd *cobra.Command, _ []string) error {
-	for _, f := range strings.Split(c.norms, ",") {
-		n, err := minimal.ParseNorm(strings.TrimSpace(f))
-		if err != nil {
-			return fmt.Errorf("--norms: %w", err)
-		}
-		c.opt.Norms = append(c.opt.Norms, n)
+	norms, err := parseNorms(c.norms)
+	if err != nil {
+		return err
 	}
+	c.opt.Norms = norms
 	if err := checkOut(c.out, c.force); err != nil {
 		return err
 	}
