@@ -261,3 +261,32 @@ func TestConstraintParadigm(t *testing.T) {
 	}
 	t.Logf("success %.2f%%, %d weights moved", float64(r.RepairSuccessRate), moved)
 }
+
+// TestConstraintExact: with constraint.solver exact the demo's repair satisfies at least as many
+// negatives as the LP relaxation's answer and no more than the bound it proves, each satisfied negative
+// is safe under the repaired network (so the success rate is at least their share), and the report
+// says what the search proved.
+func TestConstraintExact(t *testing.T) {
+	cfg := demo(t, "paradigm=constraint", "constraint.weights=8", "constraint.limit=0.05", "eval.drift_seconds=0",
+		"constraint.solver=exact", "constraint.nodes=60", "constraint.seconds=30")
+	res, err := Run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Report
+	ms := r.MaxSat
+	if ms == nil || r.Minimal == nil || r.Minimal.Violated != 0 {
+		t.Fatalf("max-sat %+v, minimal %+v", ms, r.Minimal)
+	}
+	if ms.Satisfied < ms.Relaxation || ms.Satisfied > ms.UpperBound || ms.Soft == 0 {
+		t.Errorf("satisfied %d, relaxation %d, bound %d of %d", ms.Satisfied, ms.Relaxation, ms.UpperBound, ms.Soft)
+	}
+	if share := 100 * float64(ms.Satisfied) / float64(r.Counts.RepairNegatives); float64(r.RepairSuccessRate) < share-1e-9 {
+		t.Errorf("success %.2f%% below the satisfied share %.2f%%", float64(r.RepairSuccessRate), share)
+	}
+	if !bytes.Contains(r.Markdown(), []byte("MaxSMT solved by branch and bound")) {
+		t.Error("the report has no exact section")
+	}
+	t.Logf("%d of %d negatives satisfied (LP relaxation %d, bound %d, exact %v), %d nodes, %.1f s",
+		ms.Satisfied, ms.Soft, ms.Relaxation, ms.UpperBound, ms.Exact, ms.Nodes, ms.Seconds)
+}

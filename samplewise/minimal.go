@@ -3,6 +3,7 @@ package samplewise
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/birdnn/birdnn/configs"
 	"github.com/birdnn/birdnn/minimal"
@@ -78,7 +79,10 @@ func repairRows(prop *property.Property, x, y []float64, margin float64) []minim
 // (minimal.Localize) may change, each within Limit; every negative's rows are soft, priced FailWeight a
 // unit, and the first Passing positives of each decision class keep their decision (hard rows); the
 // program minimizes the total violation plus the L1 change.
-func runConstraint(ctx context.Context, cfg *configs.Repair, p *Problem) (*nn.Network, *minimal.Result, error) {
+//
+// With constraint.solver exact it solves the MaxSMT problem itself (minimal.MaxSatisfied) and also returns
+// what that search proved.
+func runConstraint(ctx context.Context, cfg *configs.Repair, p *Problem) (*nn.Network, *minimal.Result, *minimal.MaxSatResult, error) {
 	cc := cfg.Constraint
 	d, m := p.Net.Inputs(), p.Net.Outputs()
 	var fail []minimal.Input
@@ -89,12 +93,12 @@ func runConstraint(ctx context.Context, cfg *configs.Repair, p *Problem) (*nn.Ne
 		}
 	}
 	if len(fail) == 0 {
-		return nil, nil, fmt.Errorf("paradigm constraint: no repair negative lies in a box of the property")
+		return nil, nil, nil, fmt.Errorf("paradigm constraint: no repair negative lies in a box of the property")
 	}
 	opt := minimal.Options{Layer: cc.Layer, Norm: minimal.L1, Limit: cc.Limit}
 	free, err := minimal.Localize(p.Net, fail, opt, cc.Weights)
 	if err != nil {
-		return nil, nil, fmt.Errorf("paradigm constraint: %w", err)
+		return nil, nil, nil, fmt.Errorf("paradigm constraint: %w", err)
 	}
 	opt.Free = free
 	inputs := fail
@@ -112,9 +116,16 @@ func runConstraint(ctx context.Context, cfg *configs.Repair, p *Problem) (*nn.Ne
 		perClass[winner]++
 		inputs = append(inputs, minimal.Input{X: x, Rows: minimal.DecisionRows(m, winner, p.Classifier, 0)})
 	}
+	if cc.Solver == "exact" {
+		ms, err := minimal.MaxSatisfied(ctx, p.Net, inputs, opt, minimal.MaxSatOptions{Nodes: cc.Nodes, Timeout: time.Duration(cc.Seconds * float64(time.Second))})
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("paradigm constraint (exact): %w", err)
+		}
+		return ms.Change.Net, ms.Change, ms, nil
+	}
 	res, err := minimal.Solve(ctx, p.Net, inputs, opt)
 	if err != nil {
-		return nil, nil, fmt.Errorf("paradigm constraint: %w", err)
+		return nil, nil, nil, fmt.Errorf("paradigm constraint: %w", err)
 	}
-	return res.Net, res, nil
+	return res.Net, res, nil, nil
 }

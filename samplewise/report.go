@@ -37,9 +37,11 @@ type Report struct {
 	// (within the dataset's margin) before and after the repair, on the repair and the held-out sets.
 	Accuracy *Accuracy `json:"accuracy,omitempty"`
 	// Minimal is paradigm minimal's program: its optimum, certified lower bound, size and solve.
-	Minimal *minimal.Result    `json:"minimal,omitempty"`
-	Seconds map[string]float64 `json:"seconds"`
-	Seed    uint64             `json:"seed"`
+	Minimal *minimal.Result `json:"minimal,omitempty"`
+	// MaxSat is paradigm constraint's exact search (constraint.solver exact).
+	MaxSat  *minimal.MaxSatResult `json:"max_sat,omitempty"`
+	Seconds map[string]float64    `json:"seconds"`
+	Seed    uint64                `json:"seed"`
 }
 
 // Fidelity is decision agreement with the original network, in percent: of the argmin (ACAS Xu's
@@ -132,7 +134,15 @@ func (r *Report) Markdown(extra ...[]byte) []byte {
 		b.WriteString("\n\n")
 	}
 	if mr := r.Minimal; mr != nil {
-		if r.Paradigm == "constraint" {
+		if ms := r.MaxSat; ms != nil {
+			fmt.Fprintf(&b, "## Constraint-based repair of layer %d (localized entries, MaxSMT solved by branch and bound)\n\n", mr.Layer)
+			verdict := "optimal: no change of the localized entries within the limit satisfies more"
+			if !ms.Exact {
+				verdict = fmt.Sprintf("not proved optimal within the budget: at most %d can be", ms.UpperBound)
+			}
+			fmt.Fprintf(&b, "- negatives satisfied (every row, plain forward pass): %d of %d (the LP relaxation's answer: %d); %s; %d programs, %.2f s\n", ms.Satisfied, ms.Soft, ms.Relaxation, verdict, ms.Nodes, ms.Seconds)
+			fmt.Fprintf(&b, "- the least L1 change that satisfies those negatives with the hard rows: %.10g, certified lower bound %.10g\n", mr.Objective, mr.LowerBound)
+		} else if r.Paradigm == "constraint" {
 			fmt.Fprintf(&b, "## Constraint-based repair of layer %d (localized entries, LP relaxation)\n\n", mr.Layer)
 			fmt.Fprintf(&b, "- objective (L1 change + priced violation of the negatives' soft rows) %.10g, certified lower bound %.10g (gap %.2g): no change of the localized entries within the limit does better\n", mr.Objective, mr.LowerBound, mr.Gap)
 		} else {

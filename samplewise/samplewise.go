@@ -19,6 +19,7 @@ import (
 	"github.com/birdnn/birdnn/imitate"
 	"github.com/birdnn/birdnn/internal/progress"
 	"github.com/birdnn/birdnn/localize"
+	"github.com/birdnn/birdnn/minimal"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/nn/netio"
 	"github.com/birdnn/birdnn/property"
@@ -226,13 +227,19 @@ func Run(ctx context.Context, cfg *configs.Repair, p *Problem, rep *progress.Rep
 	switch cfg.Paradigm {
 	case "minimal", "constraint":
 		report.Optimizer = "linear program (" + cfg.Minimal.Norm + ")"
-		run := runMinimal
+		t0 := time.Now()
+		var repaired *nn.Network
+		var res *minimal.Result
+		var err error
 		if cfg.Paradigm == "constraint" {
 			report.Optimizer = "linear program: the LP relaxation of NNrepair's MaxSMT problem"
-			run = runConstraint
+			if cfg.Constraint.Solver == "exact" {
+				report.Optimizer = "branch and bound: NNrepair's MaxSMT problem, exactly (then the least L1 change)"
+			}
+			repaired, res, report.MaxSat, err = runConstraint(ctx, cfg, p)
+		} else {
+			repaired, res, err = runMinimal(ctx, cfg, p)
 		}
-		t0 := time.Now()
-		repaired, res, err := run(ctx, cfg, p)
 		if err != nil {
 			return nil, err
 		}
