@@ -59,10 +59,20 @@ type NNrepairOptions struct {
 	Exact        bool
 	Nodes        int
 	ExactSeconds float64
+	// Intermediate adds the NNrepair-style row on the hidden dense layer (the one before the output
+	// layer) with its inferred specification: of the passing images of a class, the neurons all of them
+	// have on and those all of them have off form the class's activation pattern; each failing image must
+	// show its class's pattern (soft rows on the layer's pre-activations, by Margin), each passing image
+	// keeps its class (hard rows through the fixed pattern after the layer) and the sign of every neuron
+	// the localized weights reach (hard), so the program's linear model stays exact for it.
+	Intermediate bool
 	// Experts lists the combination strategies of NNrepair-style experts to measure (one row each): one
 	// repair a class with the localized row's settings (Localized weights of its own, Limit, Passing),
 	// their precisions measured on the last 10,000 training images.
 	Experts []experts.Strategy
+	// ModelsDir, when set, receives the experts: ModelsDir/SCENARIO/bundle-STRATEGY.json for each
+	// strategy (birdnn eval runs them) beside the networks, and average.onnx, AVERAGE as one network.
+	ModelsDir string
 	// BIRDNN lists the behaviour-imitation paradigms to run on the same images ("retrain", "finetune"),
 	// with configs.RepairDefaults otherwise.
 	BIRDNN []string
@@ -429,6 +439,20 @@ func RunNNrepair(ctx context.Context, opt NNrepairOptions, done func(NNrepairRow
 			finish(row, n, err)
 		}
 	}
+	if opt.Intermediate {
+		row := newRow(fmt.Sprintf("NNrepair-style FULL, intermediate layer (the hidden dense layer): inferred activation patterns as the oracle, %d localized weights, |change| <= %g, LP relaxation",
+			opt.Localized, opt.Limit))
+		n, err := intermediateRepair(ctx, s, opt)
+		if ctx.Err() != nil {
+			return rows, ctx.Err()
+		}
+		var net *nn.Network
+		if err == nil {
+			net = n.Net
+			row.Change, row.LowerBound, row.Rows, row.AllRows, row.Rounds, row.Seconds = n.Change, n.LowerBound, n.Rows, n.AllRows, n.Rounds, n.Seconds
+		}
+		finish(row, net, err)
+	}
 	if len(opt.Experts) > 0 {
 		t0 := time.Now()
 		exps, _, err := experts.Build(ctx, s.net, inputs(s.failX, s.failL, opt.Margin, 1), s.failL, inputs(s.passX, s.passL, 0, 0),
@@ -440,6 +464,19 @@ func RunNNrepair(ctx context.Context, opt NNrepairOptions, done func(NNrepairRow
 		var prec []float64
 		if err == nil {
 			prec = experts.Precision(exps, s.valX, s.valL)
+		}
+		if err == nil && opt.ModelsDir != "" {
+			dir := filepath.Join(opt.ModelsDir, opt.Scenario)
+			for _, st := range opt.Experts {
+				if werr := experts.WriteBundle(dir, "bundle-"+string(st)+".json", &experts.Bundle{Strategy: st, Original: s.net, Experts: exps, Precision: prec}); werr != nil {
+					return rows, werr
+				}
+			}
+			if avg, aerr := (&experts.Bundle{Strategy: experts.Average, Original: s.net, Experts: exps}).Network(); aerr == nil {
+				if werr := netio.Save(filepath.Join(dir, "average.onnx"), avg, netio.Options{Float64: true}); werr != nil {
+					return rows, werr
+				}
+			}
 		}
 		for _, st := range opt.Experts {
 			row := newRow(fmt.Sprintf("NNrepair-style experts, %s: one repair a class (%d localized weights each, |change| <= %g, LP relaxation, %d passing a class)",
@@ -479,6 +516,95 @@ func RunNNrepair(ctx context.Context, opt NNrepairOptions, done func(NNrepairRow
 		finish(row, n, err)
 	}
 	return rows, nil
+}
+
+// intermediateRepair is the Intermediate row's repair (see NNrepairOptions.Intermediate).
+func intermediateRepair(ctx context.Context, s *scenarioData, opt NNrepairOptions) (*minimal.Result, error) {
+	net := s.net
+	k := len(net.Layers) - 2
+	if k < 0 || net.Layers[k].Kind != nn.Dense || net.Layers[k].Act.Name != "relu" {
+		return nil, fmt.Errorf("intermediate repair: layer %d is not a dense ReLU layer", k)
+	}
+	units := net.Layers[k].Out
+	if len(s.passL) == 0 {
+		return nil, fmt.Errorf("intermediate repair: no passing images to infer the activation patterns from (passing 0)")
+	}
+	pre := func(x []float64) []float64 {
+		acts := net.Trace(x)
+		l := &net.Layers[k]
+		z := slices.Clone(l.B)
+		for j := range z {
+			for q, v := range acts[k-1] {
+				z[j] += l.W[j*l.In+q] * v
+			}
+		}
+		return z
+	}
+	const d = 784
+	// on[c][j] / off[c][j]: neuron j is on / off for every passing image of class c.
+	on, off := make([][]bool, 10), make([][]bool, 10)
+	seen := make([]bool, 10)
+	passZ := make([][]float64, len(s.passL))
+	for i, c := range s.passL {
+		z := pre(s.passX[i*d : (i+1)*d])
+		passZ[i] = z
+		if !seen[c] {
+			on[c], off[c], seen[c] = make([]bool, units), make([]bool, units), true
+			for j, v := range z {
+				on[c][j], off[c][j] = v > 0, v <= 0
+			}
+			continue
+		}
+		for j, v := range z {
+			on[c][j] = on[c][j] && v > 0
+			off[c][j] = off[c][j] && v <= 0
+		}
+	}
+	unit := func(j int, sign, bound float64) minimal.Row {
+		c := make([]float64, units)
+		c[j] = sign
+		return minimal.Row{Coef: c, Bound: bound}
+	}
+	var fail []minimal.Input
+	for i, c := range s.failL {
+		if !seen[c] {
+			continue
+		}
+		var rows []minimal.Row
+		for j := 0; j < units; j++ {
+			switch {
+			case on[c][j]:
+				rows = append(rows, unit(j, 1, opt.Margin))
+			case off[c][j]:
+				rows = append(rows, unit(j, -1, opt.Margin))
+			}
+		}
+		fail = append(fail, minimal.Input{X: s.failX[i*d : (i+1)*d], UnitRows: rows, Weight: 1})
+	}
+	mo := minimal.Options{Layer: k, Norm: minimal.L1, Limit: opt.Limit}
+	free, err := minimal.Localize(net, fail, mo, opt.Localized)
+	if err != nil {
+		return nil, err
+	}
+	mo.Free = free
+	reached := map[int]bool{}
+	in := net.Layers[k].In
+	for _, f := range free {
+		reached[f/in] = true
+	}
+	ins := fail
+	for i, c := range s.passL {
+		var rows []minimal.Row
+		for j := range reached {
+			if passZ[i][j] > 0 {
+				rows = append(rows, unit(j, 1, 0))
+			} else {
+				rows = append(rows, unit(j, -1, 0))
+			}
+		}
+		ins = append(ins, minimal.Input{X: s.passX[i*d : (i+1)*d], Rows: minimal.DecisionRows(10, c, true, 0), UnitRows: rows})
+	}
+	return minimal.Solve(ctx, net, ins, mo)
 }
 
 // birdnnRepair repairs s's model by behaviour imitation on the failing and clean images. Training runs

@@ -4,6 +4,9 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/birdnn/birdnn/activation"
@@ -136,5 +139,54 @@ func TestBuildAndAverage(t *testing.T) {
 	}
 	if _, err := (&Bundle{Strategy: Conf, Original: net, Experts: exps}).Network(); err == nil {
 		t.Error("CONF as one network: no error")
+	}
+}
+
+// TestBundleRoundTrip: a bundle written and read back classifies every input as before, for every
+// strategy; a bundle naming a network outside its folder, or of another format, is refused.
+func TestBundleRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	net := nn.Random(rng, []int{4, 6, 3}, activation.ReLU, activation.Identity)
+	var exps []*nn.Network
+	for l := 0; l < 3; l++ {
+		e := net.Clone()
+		for i := range e.Layers[1].W {
+			e.Layers[1].W[i] += 0.3 * (rng.Float64() - 0.5)
+		}
+		exps = append(exps, e)
+	}
+	x := make([]float64, 4*50)
+	for i := range x {
+		x[i] = rng.Float64()*2 - 1
+	}
+	dir := t.TempDir()
+	for _, st := range Strategies {
+		b := &Bundle{Strategy: st, Original: net, Experts: exps, Precision: []float64{0.9, 0.8, 0.95}}
+		name := "bundle-" + string(st) + ".json"
+		if err := WriteBundle(dir, name, b); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ReadBundle(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := b.Classify(x)
+		got, err := back.Classify(x)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: read back classifies %v, written %v (%v)", st, got, want, err)
+		}
+	}
+	for name, body := range map[string]string{
+		"outside.json": `{"format": "birdnn-experts/1", "strategy": "conf", "original": "../original.onnx", "experts": []}`,
+		"format.json":  `{"format": "other", "strategy": "conf", "original": "original.onnx"}`,
+		"broken.json":  `{"format": `,
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadBundle(p); err == nil {
+			t.Errorf("%s: no error", name)
+		}
 	}
 }

@@ -303,16 +303,14 @@ func MaxSatisfied(ctx context.Context, net *nn.Network, inputs []Input, opt Opti
 		if in.Weight == 0 {
 			continue
 		}
-		y := ch.Net.Forward(in.X)
-		ok := true
-		for _, r := range in.Rows {
-			v := 0.0
-			for j, c := range r.Coef {
-				v += c * y[j]
+		acts := ch.Net.Trace(in.X)
+		ok := holdsOn(in.Rows, acts[len(acts)-1])
+		if len(in.UnitRows) > 0 {
+			h := in.X
+			if pr.layer > 0 {
+				h = acts[pr.layer-1]
 			}
-			if v < r.Bound-1e-7*(1+math.Abs(r.Bound)) {
-				ok = false
-			}
+			ok = ok && holdsOn(in.UnitRows, preActivation(&ch.Net.Layers[pr.layer], h))
 		}
 		if ok {
 			res.Satisfied++
@@ -321,6 +319,20 @@ func MaxSatisfied(ctx context.Context, net *nn.Network, inputs []Input, opt Opti
 	res.Exact = res.Satisfied >= res.UpperBound
 	res.Seconds = time.Since(t0).Seconds()
 	return res, nil
+}
+
+// holdsOn says whether every row holds on values y, to a rounding tolerance of 1e-7 relative.
+func holdsOn(rows []Row, y []float64) bool {
+	for _, r := range rows {
+		v := 0.0
+		for j, c := range r.Coef {
+			v += c * y[j]
+		}
+		if v < r.Bound-1e-7*(1+math.Abs(r.Bound)) {
+			return false
+		}
+	}
+	return true
 }
 
 // maxSatNode solves one node's relaxation: δ in the box |δ| <= limit, each undecided soft input i with

@@ -85,10 +85,16 @@ func DecisionRows(m, winner int, highest bool, margin float64) []Row {
 
 // Input is one input and the rows its outputs must satisfy: hard when Weight is 0, else soft, each unit
 // of a row's violation costing Weight in the objective.
+//
+// UnitRows are rows on the changed layer's own pre-activations z (Coef over its units): z is affine in
+// the change whatever the layers after it do, so these rows are exact for any layer. They state an
+// intermediate specification, such as the activation pattern an input's class shares (NNrepair's oracle
+// for intermediate-layer repair).
 type Input struct {
-	X      []float64
-	Rows   []Row
-	Weight float64
+	X        []float64
+	Rows     []Row
+	UnitRows []Row
+	Weight   float64
 }
 
 // Options choose the layer and the norm.
@@ -450,6 +456,14 @@ func build(net *nn.Network, inputs []Input, opt Options) (*program, error) {
 		if !(inp.Weight >= 0) || math.IsInf(inp.Weight, 0) {
 			return nil, fmt.Errorf("input %d: weight %v, want 0 (hard) or a finite positive number", i, inp.Weight)
 		}
+		for r, row := range inp.UnitRows {
+			if len(row.Coef) != l.Out {
+				return nil, fmt.Errorf("input %d, unit row %d: %d coefficients, layer %d has %d units", i, r, len(row.Coef), k, l.Out)
+			}
+			if math.IsNaN(row.Bound) || math.IsInf(row.Bound, 0) {
+				return nil, fmt.Errorf("input %d, unit row %d: bound %v", i, r, row.Bound)
+			}
+		}
 		for r, row := range inp.Rows {
 			if len(row.Coef) != m {
 				return nil, fmt.Errorf("input %d, row %d: %d coefficients, the network has %d outputs", i, r, len(row.Coef), m)
@@ -469,17 +483,8 @@ func build(net *nn.Network, inputs []Input, opt Options) (*program, error) {
 		jac := pr.jacobian(h)
 		pr.acts = append(pr.acts, acts)
 		pr.h, pr.y0, pr.jac = append(pr.h, h), append(pr.y0, y0), append(pr.jac, jac)
-		for _, row := range inp.Rows {
-			// g = coef·J over the layer's units; the row is Σ_j g_j (Σ_l Δ_jl h_l + Δb_j) >= bound - coef·y0.
-			g := make([]float64, pr.out)
-			for o, c := range row.Coef {
-				if c == 0 {
-					continue
-				}
-				for j := 0; j < pr.out; j++ {
-					g[j] += c * jac[o*pr.out+j]
-				}
-			}
+		// add appends the row Σ_j g_j (Σ_l Δ_jl h_l + Δb_j) >= rhs.
+		add := func(g []float64, rhs float64) {
 			coef := make([]float64, pr.full)
 			for j, gj := range g {
 				if gj == 0 {
@@ -499,14 +504,50 @@ func build(net *nn.Network, inputs []Input, opt Options) (*program, error) {
 				}
 				coef = c
 			}
+			pr.rows = append(pr.rows, linRow{input: i, coef: coef, rhs: rhs, weight: inp.Weight})
+		}
+		for _, row := range inp.Rows {
+			// g = coef·J over the layer's units; the row is g·Δz >= bound - coef·y0.
+			g := make([]float64, pr.out)
+			for o, c := range row.Coef {
+				if c == 0 {
+					continue
+				}
+				for j := 0; j < pr.out; j++ {
+					g[j] += c * jac[o*pr.out+j]
+				}
+			}
 			rhs := row.Bound
 			for o, c := range row.Coef {
 				rhs -= c * y0[o]
 			}
-			pr.rows = append(pr.rows, linRow{input: i, coef: coef, rhs: rhs, weight: inp.Weight})
+			add(g, rhs)
+		}
+		if len(inp.UnitRows) > 0 {
+			z0 := preActivation(l, h)
+			for _, row := range inp.UnitRows {
+				rhs := row.Bound
+				for j, c := range row.Coef {
+					rhs -= c * z0[j]
+				}
+				add(row.Coef, rhs)
+			}
 		}
 	}
 	return pr, nil
+}
+
+// preActivation returns W h + B of a dense layer.
+func preActivation(l *nn.Layer, h []float64) []float64 {
+	z := make([]float64, l.Out)
+	for j := range z {
+		v := l.B[j]
+		for q, hv := range h {
+			v += l.W[j*l.In+q] * hv
+		}
+		z[j] = v
+	}
+	return z
 }
 
 // jacobian returns dy/dz for the layer's pre-activations z at layer input h, row-major (outputs x
@@ -697,14 +738,29 @@ func (pr *program) check(net *nn.Network, inputs []Input) (violated, moved int) 
 		orig := pr.acts[i]
 		y := acts[len(acts)-1]
 		if inp.Weight == 0 {
-			for _, row := range inp.Rows {
+			broken := func(row Row, y []float64) bool {
 				v, scale := -row.Bound, math.Abs(row.Bound)
 				for o, c := range row.Coef {
 					v += c * y[o]
 					scale = max(scale, math.Abs(c*y[o]))
 				}
-				if v < -1e-7*max(scale, 1) {
+				return v < -1e-7*max(scale, 1)
+			}
+			for _, row := range inp.Rows {
+				if broken(row, y) {
 					violated++
+				}
+			}
+			if len(inp.UnitRows) > 0 {
+				h := inp.X
+				if pr.layer > 0 {
+					h = acts[pr.layer-1]
+				}
+				z := preActivation(&net.Layers[pr.layer], h)
+				for _, row := range inp.UnitRows {
+					if broken(row, z) {
+						violated++
+					}
 				}
 			}
 		}

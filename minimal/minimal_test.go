@@ -269,3 +269,44 @@ func TestLocalize(t *testing.T) {
 		t.Error("k = 0: no error")
 	}
 }
+
+// TestUnitRows: one row on a hidden layer's own pre-activation, z_j >= z_j(x) + r, asks the layer's
+// change for Σ_q Δ_jq h_q (+ Δb_j) >= r, whose least L-infinity change is r / ||h||_1 (r / (||h||_1 + 1)
+// with the bias), by hand; the changed network meets the row under a plain forward pass, and a row of the
+// wrong length is an error.
+func TestUnitRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	net := nn.Random(rng, []int{3, 6, 4, 3}, activation.ReLU, activation.Identity)
+	x := []float64{0.4, -0.7, 0.2}
+	acts := net.Trace(x)
+	h := acts[0]
+	l := &net.Layers[1]
+	const j, r = 2, 0.3
+	z0 := l.B[j]
+	h1 := 0.0
+	for q, v := range h {
+		z0 += l.Weight(j, q) * v
+		h1 += math.Abs(v)
+	}
+	coef := make([]float64, 4)
+	coef[j] = 1
+	for _, bias := range []bool{false, true} {
+		res, err := Solve(context.Background(), net, []Input{{X: x, UnitRows: []Row{{Coef: coef, Bound: z0 + r}}}}, Options{Layer: 1, Norm: LInf, Bias: bias})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := r / h1
+		if bias {
+			want = r / (h1 + 1)
+		}
+		if math.Abs(res.Change-want) > 1e-8*want {
+			t.Errorf("bias %v: change %.12g, by hand %.12g", bias, res.Change, want)
+		}
+		if res.Violated != 0 || res.LowerBound > res.Change*(1+1e-9) || res.LowerBound < want*(1-1e-6) {
+			t.Errorf("bias %v: violated %d, bound %g", bias, res.Violated, res.LowerBound)
+		}
+	}
+	if _, err := Solve(context.Background(), net, []Input{{X: x, UnitRows: []Row{{Coef: []float64{1}, Bound: 0}}}}, Options{Layer: 1}); err == nil {
+		t.Error("a unit row of 1 coefficient for 4 units: no error")
+	}
+}

@@ -31,9 +31,11 @@ while --keep clean ones keep their class, and every method repairs the same imag
 L1 change of the last layer (package minimal, --norms); with --localized K an NNrepair-style row (K localized
 last-layer weights, each change within --limit, failing images soft and --passing clean images a class hard,
 the LP relaxation of NNrepair's MaxSMT problem, one repair: FULL; with --exact also solved exactly by
-branch and bound within --nodes and --exact-seconds); with --experts one row a combination
-strategy of ten per-class experts (package experts); with --birdnn the behaviour-imitation
-paradigms. Writes DIR/nnrepair-SCENARIO.md and .json: clean and attacked test accuracy (and backdoor success,
+branch and bound within --nodes and --exact-seconds; with --intermediate on the hidden dense layer, its
+oracle the activation pattern each class's passing images share); with --experts one row a combination
+strategy of ten per-class experts (package experts), and --models DIR saves them (a bundle for each
+strategy, which birdnn eval --net runs, and AVERAGE as one ONNX network); with --birdnn the
+behaviour-imitation paradigms. Writes DIR/nnrepair-SCENARIO.md and .json: clean and attacked test accuracy (and backdoor success,
 adaptive FGSM accuracy) before and after, seconds, beside NNrepair's and VeRe's published figures.`,
 		Args: cobra.NoArgs,
 		RunE: c.run,
@@ -50,7 +52,9 @@ adaptive FGSM accuracy) before and after, seconds, beside NNrepair's and VeRe's 
 	fl.BoolVar(&c.opt.Exact, "exact", true, "add the NNrepair-style row solved exactly (branch and bound)")
 	fl.IntVar(&c.opt.Nodes, "nodes", 300, "programs the exact row's branch and bound may solve")
 	fl.Float64Var(&c.opt.ExactSeconds, "exact-seconds", 60, "time the exact row's branch and bound may take")
+	fl.BoolVar(&c.opt.Intermediate, "intermediate", true, "add the NNrepair-style row on the hidden dense layer, its activation patterns inferred")
 	fl.StringVar(&c.experts, "experts", "all", "combination strategies of the per-class expert rows, comma-separated (all; none)")
+	fl.StringVar(&c.opt.ModelsDir, "models", "", "write the experts here: DIR/SCENARIO/bundle-STRATEGY.json (run by birdnn eval --net) and average.onnx")
 	fl.StringVar(&c.birdnn, "birdnn", "", "behaviour-imitation paradigms to run too, comma-separated: retrain, finetune")
 	fl.Float64Var(&c.opt.Eps, "eps", 0.05, "the adversarial scenario's FGSM radius (pixels in [0, 1])")
 	fl.Uint64Var(&c.opt.Seed, "seed", 1, "seed of the behaviour-imitation rows")

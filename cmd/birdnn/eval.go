@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
+	"github.com/birdnn/birdnn/datasets"
+	"github.com/birdnn/birdnn/experts"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
 	"github.com/spf13/cobra"
@@ -39,6 +42,8 @@ type evalResult struct {
 	PixelScale    float64     `json:"pixel_scale,omitempty"`
 	Outputs       [][]float64 `json:"outputs,omitempty"`
 	RawUnits      bool        `json:"raw_units,omitempty"`
+	// Strategy is a bundle of experts' combination (package experts); its classes are scored.
+	Strategy string `json:"strategy,omitempty"`
 }
 
 func newEval() *cobra.Command {
@@ -57,7 +62,7 @@ network's units.`,
 		RunE: f.run,
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.net, "net", "", "network file (.nnet or .onnx), or data:REL or builtin:REL as configs name them")
+	fl.StringVar(&f.net, "net", "", "network file (.nnet or .onnx), or data:REL or builtin:REL as configs name them; or a bundle of experts (.json, see bench nnrepair --models)")
 	fl.StringVar(&f.prop, "prop", "", "VNN-LIB property to check (a file, data:REL or builtin:REL)")
 	fl.StringVar(&f.data, "data", "", "CSV file of inputs (header line, one input a row)")
 	fl.IntVar(&f.samples, "samples", 0, "evaluate N uniform samples of the property's box instead of a CSV")
@@ -81,8 +86,22 @@ func runEval(f evalFlags) (*evalResult, error) {
 	if f.samples > 0 && f.prop == "" {
 		return nil, errors.New("--samples draws from a property's box: give --prop")
 	}
-	net, err := loadNet(f.net)
-	if err != nil {
+	var bundle *experts.Bundle
+	var net *nn.Network
+	var err error
+	if experts.IsBundle(f.net) {
+		if f.prop != "" || f.outputs || f.raw || f.data == "" {
+			return nil, fmt.Errorf("%s is a bundle of experts, which gives classes only: evaluate it on --data with labels (no --prop, --outputs or --raw)", f.net)
+		}
+		p, err := datasets.Resolve(f.net)
+		if err != nil {
+			return nil, err
+		}
+		if bundle, err = experts.ReadBundle(p); err != nil {
+			return nil, err
+		}
+		net = bundle.Original
+	} else if net, err = loadNet(f.net); err != nil {
 		return nil, err
 	}
 	if f.raw && net.Norm == nil {
@@ -124,11 +143,28 @@ func runEval(f evalFlags) (*evalResult, error) {
 	}
 	rows := len(x) / net.Inputs()
 	res.Rows = rows
-	y := net.Forward(x)
 	nin, nout := net.Inputs(), net.Outputs()
-	res.Advisories = make([]int, nout)
-	for r := 0; r < rows; r++ {
-		res.Advisories[nn.Argmin(y[r*nout:(r+1)*nout])]++
+	var y []float64
+	if bundle != nil {
+		if labels == nil {
+			return nil, fmt.Errorf("%s is a bundle of experts: --data needs labels", f.net)
+		}
+		classes, err := bundle.Classify(x)
+		if err != nil {
+			return nil, err
+		}
+		// The bundle's classes as one-hot outputs, for the scoring below.
+		y = make([]float64, rows*nout)
+		for r, c := range classes {
+			y[r*nout+c] = 1
+		}
+		res.Strategy = string(bundle.Strategy)
+	} else {
+		y = net.Forward(x)
+		res.Advisories = make([]int, nout)
+		for r := 0; r < rows; r++ {
+			res.Advisories[nn.Argmin(y[r*nout:(r+1)*nout])]++
+		}
 	}
 	if labels != nil {
 		res.Accuracy, res.ClassAccuracy, res.Confusion = classify(y, labels, nout)
@@ -186,7 +222,11 @@ func (f *evalFlags) run(cmd *cobra.Command, _ []string) error {
 		fmt.Fprintf(w, "samples     %d of %s's box (seed %d)\n", res.Samples, res.Property, *res.Seed)
 	}
 	fmt.Fprintf(w, "rows        %d\n", res.Rows)
-	fmt.Fprintf(w, "argmin      %v (rows per output index)\n", res.Advisories)
+	if res.Strategy != "" {
+		fmt.Fprintf(w, "experts     a bundle combined by %s\n", strings.ToUpper(res.Strategy))
+	} else {
+		fmt.Fprintf(w, "argmin      %v (rows per output index)\n", res.Advisories)
+	}
 	if res.Accuracy != nil {
 		fmt.Fprintf(w, "accuracy    %.2f%% (the output of highest score against the labels)\n", *res.Accuracy)
 		fmt.Fprintf(w, "per class  ")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,8 +16,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/bench"
 	"github.com/birdnn/birdnn/datasets"
+	"github.com/birdnn/birdnn/experts"
+	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/nn/netio"
 	"github.com/birdnn/birdnn/property"
 )
@@ -788,5 +792,70 @@ func TestDiffVNNLIB2(t *testing.T) {
 	}
 	if _, err := run(t, "diff", "--net", a, "--net2", b, "--prop", mixed); err == nil || !strings.Contains(err.Error(), "equivalence form") {
 		t.Errorf("a mixed output constraint: %v", err)
+	}
+}
+
+// TestEvalBundle: eval runs a bundle of experts on labelled rows and scores the bundle's own classes
+// (checked against experts.Bundle.Classify here), and refuses what a bundle cannot give (outputs, a
+// property).
+func TestEvalBundle(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	net := nn.Random(rng, []int{2, 5, 3}, activation.ReLU, activation.Identity)
+	var exps []*nn.Network
+	for l := 0; l < 3; l++ {
+		e := net.Clone()
+		e.Layers[1].B[l] += 0.5
+		exps = append(exps, e)
+	}
+	dir := t.TempDir()
+	b := &experts.Bundle{Strategy: experts.Conf, Original: net, Experts: exps}
+	if err := experts.WriteBundle(dir, "bundle.json", b); err != nil {
+		t.Fatal(err)
+	}
+	var data, labs bytes.Buffer
+	data.WriteString("x0,x1\n")
+	labs.WriteString("row,label\n")
+	x := make([]float64, 0, 40)
+	labels := make([]int, 20)
+	for i := 0; i < 20; i++ {
+		a, c := rng.Float64()*2-1, rng.Float64()*2-1
+		x = append(x, a, c)
+		labels[i] = rng.IntN(3)
+		fmt.Fprintf(&data, "%v,%v\n", a, c)
+		fmt.Fprintf(&labs, "%d,%d\n", i, labels[i])
+	}
+	dp, lp := filepath.Join(dir, "x.csv"), filepath.Join(dir, "labels.csv")
+	if err := os.WriteFile(dp, data.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lp, labs.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	classes, err := b.Classify(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	right := 0
+	for i, c := range classes {
+		if c == labels[i] {
+			right++
+		}
+	}
+	out, err := run(t, "eval", "--json", "--net", filepath.Join(dir, "bundle.json"), "--data", dp, "--labels", lp)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var res struct {
+		Accuracy float64 `json:"accuracy"`
+		Strategy string  `json:"strategy"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if want := 100 * float64(right) / 20; math.Abs(res.Accuracy-want) > 1e-9 || res.Strategy != "conf" {
+		t.Errorf("accuracy %v (want %v), strategy %q", res.Accuracy, want, res.Strategy)
+	}
+	if _, err := run(t, "eval", "--net", filepath.Join(dir, "bundle.json"), "--data", dp, "--labels", lp, "--outputs"); err == nil {
+		t.Error("a bundle's outputs: no error")
 	}
 }
