@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/birdnn/birdnn/datasets"
+	"github.com/birdnn/birdnn/experts"
 	"github.com/birdnn/birdnn/minimal"
 )
 
@@ -37,6 +38,32 @@ func TestBackdoorSmall(t *testing.T) {
 	if md := string(NNrepairMarkdown(rows, opt)); !strings.Contains(md, "10.38 -> 55.94") {
 		t.Errorf("table without the published row:\n%s", md)
 	}
+}
+
+// TestNNrepairRowsSmall runs every NNrepair-style row on a small repair set: each is measured without
+// error, the exact row satisfies no fewer failing images than the LP relaxation and no more than its
+// proved bound, and the experts' AVERAGE network matches the AVERAGE bundle's figures.
+func TestNNrepairRowsSmall(t *testing.T) {
+	skipWithoutMNIST(t)
+	opt := NNrepairOptions{Fix: 30, Keep: 0, Margin: 0.01, Norms: []minimal.Norm{}, Localized: 5, Passing: 10, Limit: 0.5,
+		Exact: true, Nodes: 20, ExactSeconds: 20, Intermediate: true, Experts: []experts.Strategy{experts.Conf, experts.Average}, PassingSweep: []int{0}, TestImages: 1000}
+	rows, err := RunNNrepair(context.Background(), opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 7 {
+		t.Fatalf("%d rows, want FULL, exact, intermediate, CONF, AVERAGE and the sweep's FULL and CONF", len(rows))
+	}
+	for _, r := range rows {
+		if r.Err != "" || math.IsNaN(r.CleanAfter) || math.IsNaN(r.AttackedAfter) {
+			t.Errorf("%s: %+v", r.Method, r)
+		}
+	}
+	ex := rows[1]
+	if ex.Soft != 30 || ex.Satisfied > ex.SatBound || ex.Nodes == 0 {
+		t.Errorf("exact row: %+v", ex)
+	}
+	t.Logf("exact: %d of %d satisfied, bound %d, %d nodes", ex.Satisfied, ex.Soft, ex.SatBound, ex.Nodes)
 }
 
 // TestAdversarialSmall: the adversarial model's FGSM (eps 0.05) test accuracy before the repair is the one

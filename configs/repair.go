@@ -246,7 +246,12 @@ type Constraint struct {
 	// Solver is "lp" (the LP relaxation above) or "exact": the MaxSMT problem itself, the most negatives
 	// satisfied (every row), solved by branch and bound (minimal.MaxSatisfied) within Nodes programs and
 	// Seconds; the report says whether it closed the gap.
-	Solver  string  `mapstructure:"solver"`
+	Solver string `mapstructure:"solver"`
+	// Oracle is what a negative must reach: "outputs" (the property's rows on the outputs), "pattern"
+	// (NNrepair's intermediate-layer specification: the activation pattern at the changed hidden layer
+	// that the passing inputs of its expected class share, the class of its nearest passing input), or
+	// "auto" (pattern for a hidden layer, outputs for the output layer).
+	Oracle  string  `mapstructure:"oracle"`
 	Nodes   int     `mapstructure:"nodes"`
 	Seconds float64 `mapstructure:"seconds"`
 }
@@ -279,7 +284,7 @@ func RepairDefaults() Repair {
 			Train: TrainSpec{Optimizer: "adam", LearnRate: 0.001, Momentum: 0.9, Epochs: 300, Batch: 4096, Alpha: 1, Beta: 1, Gamma: 1, Anchor: 1, Keep: 1, Margin: 0.05, Patience: 3, EpochRows: 2048},
 		},
 		Minimal:    Minimal{Layer: -1, Norm: "linf", Margin: 0.001},
-		Constraint: Constraint{Layer: -1, Weights: 5, Limit: 0.5, Passing: 50, Margin: 0.001, FailWeight: 100, Solver: "lp", Nodes: 500, Seconds: 60},
+		Constraint: Constraint{Layer: -1, Weights: 5, Limit: 0.5, Passing: 50, Margin: 0.001, FailWeight: 100, Solver: "lp", Oracle: "auto", Nodes: 500, Seconds: 60},
 		Eval:       Eval{DomainSamples: 5000, DriftSeconds: 10},
 		Domain:     Domain{Rounds: 8, VerifySeconds: 60, Grace: 1, Stall: 0.005, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true},
 	}
@@ -322,8 +327,8 @@ func (c *Repair) Validate() error {
 	if k := c.Constraint; k.Layer < -1 || k.Weights < 1 || !(k.Limit > 0) || math.IsInf(k.Limit, 0) || k.Passing < 0 || !(k.Margin >= 0) || !(k.FailWeight > 0) || math.IsInf(k.FailWeight, 0) {
 		bad("constraint: want layer >= -1, weights >= 1, a finite limit > 0, passing >= 0, margin >= 0, a finite fail_weight > 0")
 	}
-	if k := c.Constraint; k.Solver != "lp" && k.Solver != "exact" || k.Nodes < 1 || !(k.Seconds >= 0) {
-		bad("constraint: solver %q, nodes %d, seconds %v: want solver lp or exact, nodes >= 1, seconds >= 0", k.Solver, k.Nodes, k.Seconds)
+	if k := c.Constraint; k.Solver != "lp" && k.Solver != "exact" || k.Nodes < 1 || !(k.Seconds >= 0) || k.Oracle != "auto" && k.Oracle != "outputs" && k.Oracle != "pattern" {
+		bad("constraint: solver %q, oracle %q, nodes %d, seconds %v: want solver lp or exact, oracle auto, outputs or pattern, nodes >= 1, seconds >= 0", k.Solver, k.Oracle, k.Nodes, k.Seconds)
 	}
 	if m := c.Minimal; m.Layer < -1 || (m.Norm != "linf" && m.Norm != "l1") || !(m.Margin >= 0) || m.Keep < 0 || !(m.KeepMargin >= 0) || !(m.KeepWeight >= 0) {
 		bad("minimal: want layer >= -1, norm linf or l1, margin, keep_margin and keep_weight >= 0, keep >= 0")

@@ -310,3 +310,40 @@ func TestUnitRows(t *testing.T) {
 		t.Error("a unit row of 1 coefficient for 4 units: no error")
 	}
 }
+
+// TestPatterns checks the inferred activation patterns and their rows on a layer worked out by hand:
+// W = [[1, 0], [-1, 0], [1, -1]], b = 0, so z(1, 0) = (1, -1, 1), z(2, 0) = (2, -2, 2), z(0, 1) = (0, 0, -1).
+func TestPatterns(t *testing.T) {
+	net := &nn.Network{Layers: []nn.Layer{
+		{In: 2, Out: 3, W: []float64{1, 0, -1, 0, 1, -1}, B: []float64{0, 0, 0}, Act: activation.ReLU},
+		{In: 3, Out: 2, W: []float64{1, 0, 0, 0, 1, 0}, B: []float64{0, 0}, Act: activation.Identity},
+	}}
+	pats, err := Patterns(net, 0, []float64{1, 0, 2, 0, 0, 1}, []int{0, 0, 1}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(pats[0].On, []bool{true, false, true}) || !slices.Equal(pats[0].Off, []bool{false, true, false}) ||
+		!slices.Equal(pats[1].On, []bool{false, false, false}) || !slices.Equal(pats[1].Off, []bool{true, true, true}) {
+		t.Errorf("patterns %+v %+v", *pats[0], *pats[1])
+	}
+	rows := pats[0].Rows(0.1)
+	want := []Row{{Coef: []float64{1, 0, 0}, Bound: 0.1}, {Coef: []float64{0, -1, 0}, Bound: 0.1}, {Coef: []float64{0, 0, 1}, Bound: 0.1}}
+	if len(rows) != len(want) {
+		t.Fatalf("rows %v", rows)
+	}
+	for i := range rows {
+		if !slices.Equal(rows[i].Coef, want[i].Coef) || rows[i].Bound != want[i].Bound {
+			t.Errorf("row %d: %v, want %v", i, rows[i], want[i])
+		}
+	}
+	if got := ReachedUnits([]int{1, 4, 6}, 2, 3); !slices.Equal(got, []int{0, 2}) {
+		t.Errorf("reached units %v, want [0 2] (weights (0,1), (2,0) and unit 0's bias)", got)
+	}
+	sr := SignRows([]float64{1, -1, 1}, []int{0, 1})
+	if len(sr) != 2 || sr[0].Coef[0] != 1 || sr[1].Coef[1] != -1 || sr[0].Bound != 0 {
+		t.Errorf("sign rows %v", sr)
+	}
+	if _, err := Patterns(net, 0, []float64{1, 0}, []int{5}, 2); err == nil {
+		t.Error("class 5 of 2: no error")
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/birdnn/birdnn/configs"
@@ -289,4 +291,43 @@ func TestConstraintExact(t *testing.T) {
 	}
 	t.Logf("%d of %d negatives satisfied (LP relaxation %d, bound %d, exact %v), %d nodes, %.1f s",
 		ms.Satisfied, ms.Soft, ms.Relaxation, ms.UpperBound, ms.Exact, ms.Nodes, ms.Seconds)
+}
+
+// TestConstraintPattern: NNrepair's intermediate-layer repair on the demo (a hidden layer, its oracle the
+// activation pattern inferred from the passing inputs) moves only localized entries of that layer, and
+// every hard row (each passing input's decision and the signs of the units the entries reach) holds under
+// a plain forward pass.
+func TestConstraintPattern(t *testing.T) {
+	cfg := demo(t, "paradigm=constraint", "constraint.weights=6", "constraint.limit=0.2", "eval.drift_seconds=0")
+	p, err := samplewise.Load(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hidden := len(p.Net.Layers) - 2
+	cfg = demo(t, "paradigm=constraint", "constraint.weights=6", "constraint.limit=0.2", "eval.drift_seconds=0", fmt.Sprintf("constraint.layer=%d", hidden))
+	res, err := Run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Report.Minimal; r == nil || r.Violated != 0 || r.Layer != hidden {
+		t.Fatalf("minimal %+v", r)
+	}
+	moved := 0
+	for k := range p.Net.Layers {
+		for i, w := range p.Net.Layers[k].W {
+			if d := res.Repaired.Layers[k].W[i] - w; d != 0 {
+				moved++
+				if k != hidden || math.Abs(d) > 0.2+1e-9 {
+					t.Errorf("layer %d weight %d moved by %v", k, i, d)
+				}
+			}
+		}
+	}
+	if moved == 0 || moved > 6 {
+		t.Errorf("%d weights moved, want 1 to 6", moved)
+	}
+	cfg = demo(t, "paradigm=constraint", "constraint.oracle=pattern", "eval.drift_seconds=0")
+	if _, err := Run(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "hidden dense ReLU layer") {
+		t.Errorf("pattern oracle on the output layer: %v", err)
+	}
 }

@@ -42,12 +42,13 @@ adaptive FGSM accuracy) before and after, seconds, beside NNrepair's and VeRe's 
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&c.scenarios, "scenario", bench.Poisoned, "scenarios, comma-separated: "+strings.Join(bench.NNrepairScenarios, ", "))
-	fl.IntVar(&c.opt.Fix, "fix", 500, "failing training images to classify as their true labels")
-	fl.IntVar(&c.opt.Keep, "keep", 2000, "clean training images that keep their class")
+	fl.IntVar(&c.opt.Fix, "fix", 0, "failing training images to classify as their true labels (0: the scenario's, 500; adversarial 2000)")
+	fl.IntVar(&c.opt.Keep, "keep", -1, "clean training images that keep their class (-1: the scenario's, 2000; adversarial 4000)")
 	fl.Float64Var(&c.opt.Margin, "margin", 0.01, "logits by which a failing image's true label must win (LP rows)")
 	fl.StringVar(&c.norms, "norms", "linf,l1", "norms of the least-change rows, comma-separated (none: no such rows)")
 	fl.IntVar(&c.opt.Localized, "localized", 5, "weights the NNrepair-style row may change (0: no such row)")
-	fl.IntVar(&c.opt.Passing, "passing", 50, "clean training images a class held to it in the NNrepair-style row")
+	fl.IntVar(&c.opt.Passing, "passing", 50, "clean training images a class held to it in the NNrepair-style rows")
+	fl.IntSliceVar(&c.opt.PassingSweep, "passing-sweep", []int{0, 10, 100}, "more passing settings, each with a FULL (LP) and a CONF experts row (NNrepair's: 0, 10, 50, 100)")
 	fl.Float64Var(&c.opt.Limit, "limit", 0.5, "bound on each change in the NNrepair-style row")
 	fl.BoolVar(&c.opt.Exact, "exact", true, "add the NNrepair-style row solved exactly (branch and bound)")
 	fl.IntVar(&c.opt.Nodes, "nodes", 300, "programs the exact row's branch and bound may solve")
@@ -58,6 +59,7 @@ adaptive FGSM accuracy) before and after, seconds, beside NNrepair's and VeRe's 
 	fl.StringVar(&c.birdnn, "birdnn", "", "behaviour-imitation paradigms to run too, comma-separated: retrain, finetune")
 	fl.Float64Var(&c.opt.Eps, "eps", 0.05, "the adversarial scenario's FGSM radius (pixels in [0, 1])")
 	fl.Uint64Var(&c.opt.Seed, "seed", 1, "seed of the behaviour-imitation rows")
+	fl.IntVar(&c.opt.TestImages, "test-images", 0, "measure on the first N test images only (0: all 10,000)")
 	c.flags(cmd)
 	return cmd
 }

@@ -21,6 +21,7 @@ var forbidden = map[string][]string{
 	"diff":       {"train", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs", "attack"},
 	"lp":         {"*"},
 	"minimal":    {"train", "falsify", "verify", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs", "datasets", "attack", "diff"},
+	"experts":    {"train", "falsify", "verify", "imitate", "localize", "samplewise", "domain", "repair", "bench", "configs", "datasets", "attack", "diff"},
 	"configs":    {"nn", "train", "verify", "samplewise", "domain", "repair", "bench"},
 	"train":      {"imitate", "localize", "samplewise", "domain", "repair", "bench"},
 	"samplewise": {"domain", "repair", "bench"},
