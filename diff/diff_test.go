@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/nn"
@@ -139,14 +140,19 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// TestSymbolicDeltaContainsSamples: on random ReLU pairs of three inputs and three hidden layers, the
+// TestSymbolicDeltaContainsSamples: on random pairs (ReLU, sigmoid, tanh, elu, softplus) of three inputs and three hidden layers, the
 // symbolic difference bounds contain B(x) - A(x) at 2,000 random points of random boxes (some with a
 // fixed input), and for a
 // network against itself they are 0 up to the rounding slack.
 func TestSymbolicDeltaContainsSamples(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for trial := 0; trial < 20; trial++ {
-		a := nn.Random(rng, []int{3, 10, 10, 10, 2}, activation.ReLU, activation.Identity)
+	acts := []activation.Activation{activation.ReLU, activation.Sigmoid, activation.Tanh, {Name: "elu", Param: 1}, {Name: "softplus"}}
+	for trial := 0; trial < 40; trial++ {
+		act := acts[trial%len(acts)]
+		a := nn.Random(rng, []int{3, 10, 10, 10, 2}, act, activation.Identity)
+		if !deltaSupported(a, a) {
+			t.Fatalf("%s: the symbolic difference does not apply", act.Name)
+		}
 		b := perturbed(a, rng, 0.05)
 		box := property.Box{Lo: make([]float64, 3), Hi: make([]float64, 3)}
 		for i := range box.Lo {
@@ -165,7 +171,7 @@ func TestSymbolicDeltaContainsSamples(t *testing.T) {
 		for r := 0; r < 2000; r++ {
 			for j, iv := range bounds {
 				if d := yb[2*r+j] - ya[2*r+j]; d < iv.Lo || d > iv.Hi {
-					t.Fatalf("trial %d output %d: difference %v outside %+v", trial, j, d, iv)
+					t.Fatalf("trial %d (%s) output %d: difference %v outside %+v", trial, act.Name, j, d, iv)
 				}
 			}
 		}
@@ -191,5 +197,42 @@ func TestSymbolicDeltaByHand(t *testing.T) {
 		if math.Abs(iv.Lo-tt.want0) > 1e-9 || math.Abs(iv.Hi-tt.want1) > 1e-9 || iv.Lo > tt.want0 || iv.Hi < tt.want1 {
 			t.Errorf("[%v, %v]: %+v, want [%v, %v]", tt.lo, tt.hi, iv, tt.want0, tt.want1)
 		}
+	}
+}
+
+// TestSymbolicDeltaSmoothByHand: A(x) = sigmoid(x), B(x) = sigmoid(x + 0.1) on [0.5, 1]: B - A is
+// decreasing there (sigmoid' falls past 0), from sigmoid(0.6) - sigmoid(0.5) = 0.0231 to sigmoid(1.1) -
+// sigmoid(1) = 0.0191 (by hand); the bounds contain that range and are within 0.01 of it. A tanh pair whose
+// difference reaches eps inside the box is never certified.
+func TestSymbolicDeltaSmoothByHand(t *testing.T) {
+	sig := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+	a := &nn.Network{Layers: []nn.Layer{
+		{In: 1, Out: 1, W: []float64{1}, B: []float64{0}, Act: activation.Sigmoid},
+		{In: 1, Out: 1, W: []float64{1}, B: []float64{0}, Act: activation.Identity},
+	}}
+	b := a.Clone()
+	b.Layers[0].B[0] = 0.1
+	iv := symbolicDelta(a, b, property.Box{Lo: []float64{0.5}, Hi: []float64{1}})[0]
+	lo, hi := sig(1.1)-sig(1), sig(0.6)-sig(0.5)
+	if iv.Lo > lo || iv.Hi < hi || lo-iv.Lo > 0.01 || iv.Hi-hi > 0.01 {
+		t.Errorf("bounds %+v, true range [%v, %v]", iv, lo, hi)
+	}
+	// B = 1.05 tanh(x) against A = tanh(x) on [0, 1]: B - A = 0.05 tanh(x) reaches 0.05 tanh(1) at x = 1.
+	ta := &nn.Network{Layers: []nn.Layer{
+		{In: 1, Out: 1, W: []float64{1}, B: []float64{0}, Act: activation.Tanh},
+		{In: 1, Out: 1, W: []float64{1}, B: []float64{0}, Act: activation.Identity},
+	}}
+	tb := ta.Clone()
+	tb.Layers[1].W[0] = 1.05
+	res, err := Verify(context.Background(), ta, tb, property.Box{Lo: []float64{0}, Hi: []float64{1}}, Options{Eps: 0.05 * math.Tanh(1), Output: -1, Verify: verify.Options{Timeout: 5 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict == verify.Certified {
+		t.Errorf("certified |B - A| < %v, but it reaches it at x = 1", 0.05*math.Tanh(1))
+	}
+	res, err = Verify(context.Background(), ta, tb, property.Box{Lo: []float64{0}, Hi: []float64{1}}, Options{Eps: 0.05*math.Tanh(1) + 1e-3, Output: -1, Verify: verify.Options{Timeout: 5 * time.Second}})
+	if err != nil || res.Verdict != verify.Certified {
+		t.Errorf("eps just above the maximum: %v, %v", res.Verdict, err)
 	}
 }

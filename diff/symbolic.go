@@ -183,12 +183,17 @@ func symbolicDeltaWith(a, b *nn.Network, box property.Box, za, zb [][]verify.Int
 			}
 			return out, all, ta, tb
 		}
-		// Through the ReLUs.
+		// Through the activations.
+		smooth := la.Act != activation.ReLU
 		for j := 0; j < la.Out; j++ {
 			l, u := tighten(za[k][j], nz[j], box)
 			dl, du := extremes(nd[j], box)
 			lb, ub := math.Max(zb[k][j].Lo, l+dl), math.Min(zb[k][j].Hi, u+du)
 			ta[k][j], tb[k][j] = verify.Interval{Lo: l, Hi: u}, verify.Interval{Lo: lb, Hi: ub}
+			if smooth {
+				nz[j], nd[j] = smoothNeuron(la.Act, nz[j], nd[j], box, l, u, lb, ub)
+				continue
+			}
 			// A's neuron: ReluVal's relaxation (the upper line through (l, 0) and (u, u)).
 			switch {
 			case l >= 0:
@@ -221,6 +226,94 @@ func symbolicDeltaWith(a, b *nn.Network, box property.Box, za, zb [][]verify.Int
 		}
 	}
 	return nil, nil, nil, nil
+}
+
+// smoothMargin is the relative rounding margin of the smooth activations' values and derivatives (a few
+// ulps, taken wide).
+const smoothMargin = 1e-12
+
+// smoothNeuron passes a neuron of a monotone activation f whose derivative is unimodal with its peak at 0
+// or monotone (sigmoid, tanh, elu, softplus, leaky ReLU; see smoothSupported) through: A's function by
+// f's linear relaxation on [l, u], and the difference f(z_A + delta) - f(z_A) = f'(ξ) delta (the mean
+// value theorem, ξ between z_A and z_B) with f' in [sLo, sHi] over the hull of A's and B's bounds: linear
+// in delta where delta keeps one sign (sLo delta and sHi delta), else the chords of the envelopes
+// min(sLo delta, sHi delta) (concave) and max(sLo delta, sHi delta) (convex) over delta's range; a side is
+// the constant gap of the two networks' own bounds, f(lb) - f(u) to f(ub) - f(l), where that is tighter
+// than the line's extreme.
+func smoothNeuron(act activation.Activation, z, dz pair, box property.Box, l, u, lb, ub float64) (pair, pair) {
+	d := len(z.lo.c)
+	if !(u > l) {
+		v := act.Value(l)
+		z = pair{lo: constant(v, d), hi: constant(v, d)}
+		z.lo.s = smoothMargin*math.Abs(v) + absMargin
+		z.hi.s = z.lo.s
+	} else {
+		r := act.Relax(l, u)
+		mag := magnitude(z, box)
+		side := func(f lin, alt lin, slope, icpt float64) lin {
+			src := f
+			if slope < 0 {
+				src = alt
+			}
+			out := scaleLin(src, slope)
+			out.k += icpt
+			out.s += relMargin*(math.Abs(icpt)+math.Abs(slope)*mag) + smoothMargin*(1+math.Abs(icpt)) + absMargin
+			return out
+		}
+		z = pair{lo: side(z.lo, z.hi, r.LowerSlope, r.LowerIntercept), hi: side(z.hi, z.lo, r.UpperSlope, r.UpperIntercept)}
+	}
+	// f' over the hull of both networks' pre-activations.
+	lo, hi := math.Min(l, lb), math.Max(u, ub)
+	dlo, dhi := act.Deriv(lo), act.Deriv(hi)
+	sLo, sHi := math.Min(dlo, dhi), math.Max(dlo, dhi)
+	if lo < 0 && 0 < hi {
+		sHi = math.Max(sHi, act.Deriv(0))
+	}
+	sLo = math.Max(0, sLo-smoothMargin*sLo-absMargin)
+	sHi += smoothMargin*sHi + absMargin
+	// The gap of the two networks' own values.
+	fl, fu, fbl, fbu := act.Value(l), act.Value(u), act.Value(lb), act.Value(ub)
+	gm := smoothMargin*(math.Abs(fl)+math.Abs(fu)+math.Abs(fbl)+math.Abs(fbu)) + absMargin
+	gl, gu := fbl-fu-gm, fbu-fl+gm
+	dl, du := extremes(dz, box)
+	mag := magnitude(dz, box)
+	line := func(f lin, slope, icpt float64) lin {
+		out := scaleLin(f, slope)
+		out.k += icpt
+		out.s += relMargin*(math.Abs(icpt)+slope*mag) + absMargin
+		return out
+	}
+	var nd pair
+	switch {
+	case dl >= 0:
+		nd = pair{lo: line(dz.lo, sLo, 0), hi: line(dz.hi, sHi, 0)}
+	case du <= 0:
+		nd = pair{lo: line(dz.lo, sHi, 0), hi: line(dz.hi, sLo, 0)}
+	default:
+		mu := (sHi*du - sLo*dl) / (du - dl)
+		ml := (sLo*du - sHi*dl) / (du - dl)
+		nd = pair{lo: line(dz.lo, ml, sHi*dl-ml*dl), hi: line(dz.hi, mu, sLo*dl-mu*dl)}
+	}
+	if l0, _ := linExtremes(nd.lo, box); l0 < gl {
+		nd.lo = constant(gl, d)
+	}
+	if _, h0 := linExtremes(nd.hi, box); h0 > gu {
+		nd.hi = constant(gu, d)
+	}
+	return z, nd
+}
+
+// smoothSupported reports whether smoothNeuron's derivative range holds for the activation: f' is
+// unimodal with its peak at 0 (sigmoid, tanh) or non-decreasing (elu with alpha <= 1, softplus, leaky
+// ReLU with slope <= 1), so its extremes over an interval are at the ends or at 0.
+func smoothSupported(act activation.Activation) bool {
+	switch act.Name {
+	case "sigmoid", "tanh", "softplus":
+		return true
+	case "elu", "leaky_relu":
+		return act.Param <= 1
+	}
+	return false
 }
 
 // deltaRelu bounds relu(z_A + delta) - relu(z_A) given delta's pair p and the gap [gl, gu] of the two
@@ -264,8 +357,9 @@ func scaleLin(p lin, s float64) lin {
 	return out
 }
 
-// deltaSupported reports whether the symbolic difference applies: dense layers of equal shapes, ReLU
-// hidden layers and a linear output layer.
+// deltaSupported reports whether the symbolic difference applies: dense layers of equal shapes, hidden
+// layers of ReLU or of an activation smoothNeuron handles (the same in both networks), and a linear
+// output layer.
 func deltaSupported(a, b *nn.Network) bool {
 	if !a.AllDense() || !b.AllDense() || len(a.Layers) != len(b.Layers) {
 		return false
@@ -273,7 +367,7 @@ func deltaSupported(a, b *nn.Network) bool {
 	for k := range a.Layers {
 		la, lb := &a.Layers[k], &b.Layers[k]
 		last := k == len(a.Layers)-1
-		if la.In != lb.In || la.Out != lb.Out || la.Act != lb.Act || (last && la.Act != activation.Identity) || (!last && la.Act != activation.ReLU) {
+		if la.In != lb.In || la.Out != lb.Out || la.Act != lb.Act || (last && la.Act != activation.Identity) || (!last && la.Act != activation.ReLU && !smoothSupported(la.Act)) {
 			return false
 		}
 	}
