@@ -44,7 +44,8 @@ type MaxSatResult struct {
 // within opt.Limit (required), that satisfies the most soft inputs (an input with Weight > 0 counts as
 // satisfied when all its rows hold) while every hard row holds. It is a mixed-integer program, solved by
 // branch and bound over which soft inputs are satisfied, each node's bound by an LP relaxation certified
-// by weak duality (big-M rows, M exact from the box |Δ| <= Limit); the search stops at mo's budget and
+// by weak duality (big-M rows, M exact from the box |Δ| <= Limit), alternately depth first and best
+// first; the search stops at mo's budget and
 // then reports the best found with the proved upper bound. Among the changes that satisfy the chosen
 // inputs it returns the least L1 one.
 func MaxSatisfied(ctx context.Context, net *nn.Network, inputs []Input, opt Options, mo MaxSatOptions) (*MaxSatResult, error) {
@@ -212,6 +213,17 @@ func MaxSatisfied(ctx context.Context, net *nn.Network, inputs []Input, opt Opti
 	for len(stack) > 0 {
 		if res.Nodes >= mo.Nodes || search.Err() != nil {
 			break
+		}
+		// Alternate depth first (the last node: incumbents) and best first (the open node of the highest
+		// bound, moved to the top: the proved bound falls).
+		if res.Nodes%2 == 1 {
+			top := len(stack) - 1
+			for i, n := range stack {
+				if n.bound > stack[top].bound {
+					top = i
+				}
+			}
+			stack[top], stack[len(stack)-1] = stack[len(stack)-1], stack[top]
 		}
 		nd := stack[len(stack)-1]
 		if nd.bound <= best {
