@@ -525,7 +525,7 @@ func RunNNrepair(ctx context.Context, opt NNrepairOptions, done func(NNrepairRow
 			var n *nn.Network
 			if err == nil {
 				n = res.Change.Net
-				row.Change, row.Rows, row.AllRows, row.Seconds = res.Change.Change, res.Change.Rows, res.Change.AllRows, res.Seconds
+				row.Change, row.LowerBound, row.Rows, row.AllRows, row.Seconds = res.Change.Change, res.Change.LowerBound, res.Change.Rows, res.Change.AllRows, res.Seconds
 				row.Soft, row.Satisfied, row.SatBound, row.Nodes = res.Soft, res.Satisfied, res.UpperBound, res.Nodes
 				row.Method += fmt.Sprintf("; %d of %d failing images satisfied (the LP relaxation: %d), proved at most %d", res.Satisfied, res.Soft, res.Relaxation, res.UpperBound)
 			}
@@ -809,11 +809,19 @@ func NNrepairMarkdown(rows []NNrepairRow, opt NNrepairOptions) []byte {
 			}
 			lp := []string{"", "", "", ""}
 			if r.Rows > 0 {
-				lp = []string{fmt.Sprintf("%.4g", r.Change), fmt.Sprintf("%.4g", r.LowerBound), fmt.Sprintf("%d (%d)", r.Rows, r.AllRows), fmt.Sprint(r.Rounds)}
+				bound := fmt.Sprintf("%.4g", r.LowerBound)
+				switch {
+				case r.Soft > 0 && r.LowerBound == 0:
+					bound = "" // not recorded
+				case r.LowerBound > r.Change*(1+1e-9):
+					// Soft rows: the bound is on the objective (priced violation plus change).
+					bound = fmt.Sprintf("%.4g (on violation + change)", r.LowerBound)
+				}
+				lp = []string{fmt.Sprintf("%.4g", r.Change), bound, fmt.Sprintf("%d (%d)", r.Rows, r.AllRows), fmt.Sprint(r.Rounds)}
 			}
 			cols = append(append(cols, lp...), fmt.Sprintf("%.1f", r.Seconds))
 		}
-		fmt.Fprintf(&b, "| %s | %s |\n", r.Method, strings.Join(cols, " | "))
+		fmt.Fprintf(&b, "| %s | %s |\n", cell(r.Method), strings.Join(cols, " | "))
 	}
 	switch opt.Scenario {
 	case Poisoned:

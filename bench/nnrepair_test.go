@@ -64,6 +64,19 @@ func TestNNrepairRowsSmall(t *testing.T) {
 		t.Errorf("exact row: %+v", ex)
 	}
 	t.Logf("exact: %d of %d satisfied, bound %d, %d nodes", ex.Satisfied, ex.Soft, ex.SatBound, ex.Nodes)
+	// Every table line has the header's cells (a method's "|change|" must not split its cell).
+	cells := -1
+	for _, line := range strings.Split(string(NNrepairMarkdown(rows, opt)), "\n") {
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		n := strings.Count(strings.ReplaceAll(line, `\|`, ""), "|")
+		if cells < 0 {
+			cells = n
+		} else if n != cells {
+			t.Errorf("%d cell borders, the header has %d: %s", n, cells, line)
+		}
+	}
 }
 
 // TestAdversarialSmall: the adversarial model's FGSM (eps 0.05) test accuracy before the repair is the one
