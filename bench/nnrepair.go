@@ -168,6 +168,32 @@ func (r NNrepairRow) MarshalJSON() ([]byte, error) {
 	return json.Marshal(f)
 }
 
+// UnmarshalJSON reads what MarshalJSON writes, null figures as NaN.
+func (r *NNrepairRow) UnmarshalJSON(data []byte) error {
+	type plain NNrepairRow
+	var f struct {
+		plain
+		AttackedBefore *float64 `json:"attacked_before"`
+		AttackedAfter  *float64 `json:"attacked_after"`
+		BackdoorBefore *float64 `json:"backdoor_before"`
+		BackdoorAfter  *float64 `json:"backdoor_after"`
+		AdaptiveAfter  *float64 `json:"adaptive_after"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return err
+	}
+	*r = NNrepairRow(f.plain)
+	val := func(p *float64) float64 {
+		if p == nil {
+			return math.NaN()
+		}
+		return *p
+	}
+	r.AttackedBefore, r.AttackedAfter = val(f.AttackedBefore), val(f.AttackedAfter)
+	r.BackdoorBefore, r.BackdoorAfter, r.AdaptiveAfter = val(f.BackdoorBefore), val(f.BackdoorAfter), val(f.AdaptiveAfter)
+	return nil
+}
+
 // The NNrepair models (../shared/datasets/nnrepair/): the poisoned and low-quality ones take raw pixels
 // 0..255, the adversarial one pixels in [0, 1]. A white 3x3 square one pixel from the bottom-right corner
 // turns the poisoned model's answers to 7.

@@ -100,8 +100,13 @@ func TestAdversarialSmall(t *testing.T) {
 		if !(r.Change > 0) {
 			t.Errorf("%s: %+v", tt.scenario, r)
 		}
-		if _, err := r.MarshalJSON(); err != nil {
-			t.Errorf("%s: JSON: %v", tt.scenario, err)
+		js, err := r.MarshalJSON()
+		var back NNrepairRow
+		if err == nil {
+			err = back.UnmarshalJSON(js)
+		}
+		if err != nil || back.CleanAfter != r.CleanAfter || math.IsNaN(back.AttackedBefore) != math.IsNaN(r.AttackedBefore) || !math.IsNaN(back.BackdoorAfter) {
+			t.Errorf("%s: JSON round trip: %v, %+v", tt.scenario, err, back)
 		}
 	}
 }
