@@ -88,6 +88,9 @@ type NNrepairOptions struct {
 	// Eps is the adversarial scenario's FGSM radius, in pixels of [0, 1] (default 0.05, NNrepair's).
 	Eps  float64
 	Seed uint64
+	// Batch, when positive, is the BIRDNN rows' training batch (configs' default 4,096 holds every image
+	// of a repair set in one batch; a larger CNN needs a smaller one to fit in memory).
+	Batch int
 	// TestImages, when positive, measures on the first that many test images only (quick runs).
 	TestImages int
 }
@@ -665,7 +668,7 @@ func RunNNrepair(ctx context.Context, opt NNrepairOptions, done func(NNrepairRow
 		}
 		row := newRow("BIRDNN " + paradigm + " (behaviour imitation, configs.RepairDefaults)")
 		t0 := time.Now()
-		n, err := birdnnRepair(ctx, s, paradigm, opt.Seed)
+		n, err := birdnnRepair(ctx, s, paradigm, opt.Seed, opt.Batch)
 		if ctx.Err() != nil {
 			return rows, ctx.Err()
 		}
@@ -713,7 +716,7 @@ func intermediateRepair(ctx context.Context, s *scenarioData, opt NNrepairOption
 
 // birdnnRepair repairs s's model by behaviour imitation on the failing and clean images. Training runs
 // on pixels in [0, 1] (a raw-pixel model's first layer is rescaled for it, and back afterwards).
-func birdnnRepair(ctx context.Context, s *scenarioData, paradigm string, seed uint64) (*nn.Network, error) {
+func birdnnRepair(ctx context.Context, s *scenarioData, paradigm string, seed uint64, batch int) (*nn.Network, error) {
 	net := s.net.Clone()
 	first := &net.Layers[0]
 	for i := range first.W {
@@ -733,6 +736,9 @@ func birdnnRepair(ctx context.Context, s *scenarioData, paradigm string, seed ui
 	cfg := configs.RepairDefaults()
 	cfg.Paradigm, cfg.Seed = paradigm, seed
 	cfg.Dataset.Anchors, cfg.Eval.DomainSamples, cfg.Eval.DriftSeconds = 0, 0, 0
+	if batch > 0 {
+		cfg.Retrain.Train.Batch, cfg.Finetune.Train.Batch = batch, batch
+	}
 	res, err := repair.RunProblem(ctx, &cfg, p, nil)
 	if err != nil {
 		return nil, err

@@ -59,6 +59,7 @@ adaptive FGSM accuracy) before and after, seconds, beside NNrepair's and VeRe's 
 	fl.StringVar(&c.birdnn, "birdnn", "", "behaviour-imitation paradigms to run too, comma-separated: retrain, finetune")
 	fl.Float64Var(&c.opt.Eps, "eps", 0.05, "the adversarial scenario's FGSM radius (pixels in [0, 1])")
 	fl.Uint64Var(&c.opt.Seed, "seed", 1, "seed of the behaviour-imitation rows")
+	fl.IntVar(&c.opt.Batch, "batch", 0, "training batch of the BIRDNN rows (0: the configs' default, 4096; the badnets CNN needs a smaller one to fit in 24 GB)")
 	fl.IntVar(&c.opt.TestImages, "test-images", 0, "measure on the first N test images only (0: all 10,000)")
 	c.flags(cmd)
 	return cmd
