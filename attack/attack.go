@@ -221,17 +221,5 @@ func marginGrad(net *nn.Network, x []float64, label, target int) []float64 {
 	return net.InputGrad(x, dy)
 }
 
-// Softmax returns exp(y_i - max) / sum_j exp(y_j - max).
-func Softmax(y []float64) []float64 {
-	top := y[nn.Argmax(y)]
-	p := make([]float64, len(y))
-	s := 0.0
-	for i, v := range y {
-		p[i] = math.Exp(v - top)
-		s += p[i]
-	}
-	for i := range p {
-		p[i] /= s
-	}
-	return p
-}
+// Softmax returns exp(y_i - max) / sum_j exp(y_j - max) (nn.Softmax).
+func Softmax(y []float64) []float64 { return nn.Softmax(y) }

@@ -213,6 +213,8 @@ var nnrepairTrigger = attack.Trigger{C: 1, H: 28, W: 28, Size: 3, Margin: 1, Val
 type scenarioData struct {
 	model string
 	net   *nn.Network
+	// fgsm is the scenario's FGSM attack in the model's units.
+	fgsm attack.Options
 	// trigger and target are a backdoor's (nil for no backdoor).
 	trigger *attack.Trigger
 	target  int
@@ -284,7 +286,7 @@ func loadScenario(ctx context.Context, opt NNrepairOptions) (*scenarioData, erro
 	}
 	nv := min(10000, len(train.Labels))
 	s.valX, s.valL = scaled(train.Data[(len(train.Labels)-nv)*d:]), train.Labels[len(train.Labels)-nv:]
-	fgsm := attack.Options{Method: "fgsm", Eps: opt.Eps * s.scale, Lo: 0, Hi: s.scale, Target: -1}
+	s.fgsm = attack.Options{Method: "fgsm", Eps: opt.Eps * s.scale, Lo: 0, Hi: s.scale, Target: -1}
 	switch opt.Scenario {
 	case Poisoned, BadNets:
 		s.attX = slices.Clone(s.testX)
@@ -292,7 +294,7 @@ func loadScenario(ctx context.Context, opt NNrepairOptions) (*scenarioData, erro
 			s.trigger.Stamp(s.attX[i*d : (i+1)*d])
 		}
 	case Adversarial:
-		res, err := attack.Run(s.net, s.testX, s.testL, fgsm)
+		res, err := attack.Run(s.net, s.testX, s.testL, s.fgsm)
 		if err != nil {
 			return nil, err
 		}
@@ -303,7 +305,7 @@ func loadScenario(ctx context.Context, opt NNrepairOptions) (*scenarioData, erro
 	if opt.Scenario == Adversarial {
 		// FGSM turns about 73% of the training images wrong: attack enough of the first ones.
 		n := min(len(train.Labels), 2*opt.Fix+200)
-		res, err := attack.Run(s.net, scaled(train.Data[:n*d]), train.Labels[:n], fgsm)
+		res, err := attack.Run(s.net, scaled(train.Data[:n*d]), train.Labels[:n], s.fgsm)
 		if err != nil {
 			return nil, err
 		}
@@ -435,11 +437,19 @@ func (s *scenarioData) measure(classify func(x []float64) []int, net *nn.Network
 		backdoor = 100 * float64(turned) / float64(others)
 	}
 	if opt.Scenario == Adversarial && net != nil {
-		if res, err := attack.Run(net, s.testX, s.testL, attack.Options{Method: "fgsm", Eps: opt.Eps * s.scale, Lo: 0, Hi: s.scale, Target: -1}); err == nil {
+		if res, err := attack.Run(net, s.testX, s.testL, s.fgsm); err == nil {
 			adaptive = res.Robust
 		}
 	}
 	return clean, attacked, backdoor, adaptive
+}
+
+// bundleClasses classifies rows of x by a complete bundle (rows of its inputs cannot fail it).
+func bundleClasses(b *experts.Bundle) func(x []float64) []int {
+	return func(x []float64) []int {
+		c, _ := b.Classify(x)
+		return c
+	}
 }
 
 // netClasses classifies rows of x by the highest output of n.
@@ -508,6 +518,40 @@ func RunNNrepair(ctx context.Context, opt NNrepairOptions, done func(NNrepairRow
 		r.Method = method
 		return r
 	}
+	// finishLP measures an LP row's network and records its program.
+	finishLP := func(row NNrepairRow, res *minimal.Result, err error) {
+		var n *nn.Network
+		if err == nil {
+			n = res.Net
+			row.Change, row.LowerBound, row.Rows, row.AllRows, row.Rounds, row.Seconds = res.Change, res.LowerBound, res.Rows, res.AllRows, res.Rounds, res.Seconds
+		}
+		finish(row, n, err)
+	}
+	// full is the NNrepair-style FULL repair with the given passing images: the failing images soft,
+	// the passing ones hard, Localized last-layer weights within Limit.
+	full := func(passX []float64, passL []int) (res *minimal.Result, free []int, soft []minimal.Input, err error) {
+		fail := inputs(s.failX, s.failL, opt.Margin, 1)
+		soft = append(slices.Clone(fail), inputs(passX, passL, 0, 0)...)
+		if free, err = minimal.Localize(s.net, fail, minimal.Options{Layer: -1}, opt.Localized); err != nil {
+			return nil, nil, nil, err
+		}
+		res, err = minimal.Solve(ctx, s.net, soft, minimal.Options{Layer: -1, Norm: minimal.L1, Free: free, Limit: opt.Limit})
+		return res, free, soft, err
+	}
+	// buildExperts makes the ten experts with the given passing images, and says how long it took.
+	buildExperts := func(passX []float64, passL []int) ([]*nn.Network, float64, error) {
+		t0 := time.Now()
+		exps, _, err := experts.Build(ctx, s.net, inputs(s.failX, s.failL, opt.Margin, 1), s.failL, inputs(passX, passL, 0, 0),
+			experts.BuildOptions{Minimal: minimal.Options{Layer: -1, Norm: minimal.L1, Limit: opt.Limit}, Localized: opt.Localized})
+		return exps, time.Since(t0).Seconds(), err
+	}
+	fullName := func(p int) string {
+		return fmt.Sprintf("NNrepair-style FULL: %d localized weights, |change| <= %g, LP relaxation, %d passing a class (one repair, no experts)", opt.Localized, opt.Limit, p)
+	}
+	expertName := func(st experts.Strategy, p int) string {
+		return fmt.Sprintf("NNrepair-style experts, %s: one repair a class (%d localized weights each, |change| <= %g, LP relaxation, %d passing a class)",
+			strings.ToUpper(string(st)), opt.Localized, opt.Limit, p)
+	}
 	s.passX, s.passL = s.passing(opt.Passing)
 	ins := append(inputs(s.keepX, s.keepL, 0, 0), inputs(s.failX, s.failL, opt.Margin, 0)...)
 	for _, norm := range opt.Norms {
@@ -519,31 +563,17 @@ func RunNNrepair(ctx context.Context, opt NNrepairOptions, done func(NNrepairRow
 		if ctx.Err() != nil {
 			return rows, ctx.Err()
 		}
-		var n *nn.Network
-		if err == nil {
-			n = res.Net
-			row.Change, row.LowerBound, row.Rows, row.AllRows, row.Rounds, row.Seconds = res.Change, res.LowerBound, res.Rows, res.AllRows, res.Rounds, res.Seconds
-		}
-		finish(row, n, err)
+		finishLP(row, res, err)
 	}
 	if opt.Localized > 0 {
-		fail := inputs(s.failX, s.failL, opt.Margin, 1)
-		soft := append(slices.Clone(fail), inputs(s.passX, s.passL, 0, 0)...)
-		row := newRow(fmt.Sprintf("NNrepair-style FULL: %d localized weights, |change| <= %g, LP relaxation, %d passing a class (one repair, no experts)", opt.Localized, opt.Limit, opt.Passing))
-		free, err := minimal.Localize(s.net, fail, minimal.Options{Layer: -1}, opt.Localized)
-		if err != nil {
-			return rows, err
+		res, free, soft, err := full(s.passX, s.passL)
+		if free == nil {
+			return rows, err // localization failed
 		}
-		res, err := minimal.Solve(ctx, s.net, soft, minimal.Options{Layer: -1, Norm: minimal.L1, Free: free, Limit: opt.Limit})
 		if ctx.Err() != nil {
 			return rows, ctx.Err()
 		}
-		var n *nn.Network
-		if err == nil {
-			n = res.Net
-			row.Change, row.LowerBound, row.Rows, row.AllRows, row.Rounds, row.Seconds = res.Change, res.LowerBound, res.Rows, res.AllRows, res.Rounds, res.Seconds
-		}
-		finish(row, n, err)
+		finishLP(newRow(fullName(opt.Passing)), res, err)
 		if opt.Exact {
 			row := newRow(fmt.Sprintf("NNrepair-style FULL, exact MaxSMT (branch and bound, at most %d programs, %g s): the same weights and rows", opt.Nodes, opt.ExactSeconds))
 			res, err := minimal.MaxSatisfied(ctx, s.net, soft, minimal.Options{Layer: -1, Free: free, Limit: opt.Limit},
@@ -564,25 +594,17 @@ func RunNNrepair(ctx context.Context, opt NNrepairOptions, done func(NNrepairRow
 	if opt.Intermediate {
 		row := newRow(fmt.Sprintf("NNrepair-style FULL, intermediate layer (the hidden dense layer): inferred activation patterns as the oracle, %d localized weights, |change| <= %g, LP relaxation",
 			opt.Localized, opt.Limit))
-		n, err := intermediateRepair(ctx, s, opt)
+		res, err := intermediateRepair(ctx, s, opt)
 		if ctx.Err() != nil {
 			return rows, ctx.Err()
 		}
-		var net *nn.Network
-		if err == nil {
-			net = n.Net
-			row.Change, row.LowerBound, row.Rows, row.AllRows, row.Rounds, row.Seconds = n.Change, n.LowerBound, n.Rows, n.AllRows, n.Rounds, n.Seconds
-		}
-		finish(row, net, err)
+		finishLP(row, res, err)
 	}
 	if len(opt.Experts) > 0 {
-		t0 := time.Now()
-		exps, _, err := experts.Build(ctx, s.net, inputs(s.failX, s.failL, opt.Margin, 1), s.failL, inputs(s.passX, s.passL, 0, 0),
-			experts.BuildOptions{Minimal: minimal.Options{Layer: -1, Norm: minimal.L1, Limit: opt.Limit}, Localized: opt.Localized})
+		exps, build, err := buildExperts(s.passX, s.passL)
 		if ctx.Err() != nil {
 			return rows, ctx.Err()
 		}
-		build := time.Since(t0).Seconds()
 		var prec []float64
 		if err == nil {
 			prec = experts.Precision(exps, s.valX, s.valL)
@@ -601,8 +623,7 @@ func RunNNrepair(ctx context.Context, opt NNrepairOptions, done func(NNrepairRow
 			}
 		}
 		for _, st := range opt.Experts {
-			row := newRow(fmt.Sprintf("NNrepair-style experts, %s: one repair a class (%d localized weights each, |change| <= %g, LP relaxation, %d passing a class)",
-				strings.ToUpper(string(st)), opt.Localized, opt.Limit, opt.Passing))
+			row := newRow(expertName(st, opt.Passing))
 			row.Seconds = build
 			if err != nil {
 				finishWith(row, nil, nil, err)
@@ -617,51 +638,34 @@ func RunNNrepair(ctx context.Context, opt NNrepairOptions, done func(NNrepairRow
 				finishWith(row, nil, nil, err)
 				continue
 			}
-			classify := func(x []float64) []int {
-				c, _ := b.Classify(x) // checked complete above; x is rows of its inputs
-				return c
-			}
-			finishWith(row, classify, one, nil)
+			finishWith(row, bundleClasses(b), one, nil)
 		}
 	}
-	allX, allL := s.passX, s.passL
 	for _, p := range opt.PassingSweep {
 		if p == opt.Passing || opt.Localized <= 0 {
 			continue
 		}
-		s.passX, s.passL = s.passing(p)
-		fail := inputs(s.failX, s.failL, opt.Margin, 1)
-		pass := inputs(s.passX, s.passL, 0, 0)
-		row := newRow(fmt.Sprintf("NNrepair-style FULL: %d localized weights, |change| <= %g, LP relaxation, %d passing a class (one repair, no experts)", opt.Localized, opt.Limit, p))
-		free, err := minimal.Localize(s.net, fail, minimal.Options{Layer: -1}, opt.Localized)
-		if err != nil {
+		passX, passL := s.passing(p)
+		res, free, _, err := full(passX, passL)
+		if free == nil {
 			return rows, err
 		}
-		res, err := minimal.Solve(ctx, s.net, append(slices.Clone(fail), pass...), minimal.Options{Layer: -1, Norm: minimal.L1, Free: free, Limit: opt.Limit})
 		if ctx.Err() != nil {
 			return rows, ctx.Err()
 		}
-		var n *nn.Network
-		if err == nil {
-			n = res.Net
-			row.Change, row.LowerBound, row.Rows, row.AllRows, row.Rounds, row.Seconds = res.Change, res.LowerBound, res.Rows, res.AllRows, res.Rounds, res.Seconds
-		}
-		finish(row, n, err)
-		row = newRow(fmt.Sprintf("NNrepair-style experts, CONF: one repair a class (%d localized weights each, |change| <= %g, LP relaxation, %d passing a class)", opt.Localized, opt.Limit, p))
-		t0 := time.Now()
-		exps, _, err := experts.Build(ctx, s.net, fail, s.failL, pass, experts.BuildOptions{Minimal: minimal.Options{Layer: -1, Norm: minimal.L1, Limit: opt.Limit}, Localized: opt.Localized})
+		finishLP(newRow(fullName(p)), res, err)
+		row := newRow(expertName(experts.Conf, p))
+		exps, build, err := buildExperts(passX, passL)
 		if ctx.Err() != nil {
 			return rows, ctx.Err()
 		}
-		row.Seconds = time.Since(t0).Seconds()
+		row.Seconds = build
 		if err != nil {
 			finishWith(row, nil, nil, err)
 			continue
 		}
-		b := &experts.Bundle{Strategy: experts.Conf, Original: s.net, Experts: exps}
-		finishWith(row, func(x []float64) []int { c, _ := b.Classify(x); return c }, nil, nil)
+		finishWith(row, bundleClasses(&experts.Bundle{Strategy: experts.Conf, Original: s.net, Experts: exps}), nil, nil)
 	}
-	s.passX, s.passL = allX, allL
 	for _, paradigm := range opt.BIRDNN {
 		if err := ctx.Err(); err != nil {
 			return rows, err

@@ -21,7 +21,6 @@ package experts
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -53,21 +52,6 @@ func ParseStrategy(s string) (Strategy, error) {
 	return st, nil
 }
 
-// softmax returns the softmax of y, stably.
-func softmax(y []float64) []float64 {
-	m := slices.Max(y)
-	p := make([]float64, len(y))
-	sum := 0.0
-	for i, v := range y {
-		p[i] = math.Exp(v - m)
-		sum += p[i]
-	}
-	for i := range p {
-		p[i] /= sum
-	}
-	return p
-}
-
 // Decide returns the class strategy s picks for one input: orig holds the original network's outputs,
 // outs[l] expert l's (one expert a class), prec[l] expert l's precision on class l (PREC and PVC only;
 // may be nil otherwise).
@@ -87,7 +71,7 @@ func Decide(s Strategy, orig []float64, outs [][]float64, prec []float64) (int, 
 	support := make([]float64, m) // summed confidence of the experts answering each class
 	for l, y := range outs {
 		class[l] = nn.Argmax(y)
-		conf[l] = softmax(y)[class[l]]
+		conf[l] = nn.Softmax(y)[class[l]]
 		votes[class[l]]++
 		support[class[l]] += conf[l]
 	}

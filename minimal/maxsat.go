@@ -92,6 +92,15 @@ func MaxSatisfied(ctx context.Context, net *nn.Network, inputs []Input, opt Opti
 		}
 		return v >= r.rhs-tol(r)
 	}
+	// inputHolds says whether every row of soft input in holds at delta.
+	inputHolds := func(in int, delta []float64) bool {
+		for _, r := range softRows[in] {
+			if !holds(r, delta) {
+				return false
+			}
+		}
+		return true
+	}
 	count := func(delta []float64) int {
 		for _, r := range hard {
 			if !holds(r, delta) {
@@ -100,60 +109,58 @@ func MaxSatisfied(ctx context.Context, net *nn.Network, inputs []Input, opt Opti
 		}
 		c := 0
 		for _, in := range softIdx {
-			ok := true
-			for _, r := range softRows[in] {
-				if !holds(r, delta) {
-					ok = false
-					break
-				}
-			}
-			if ok {
+			if inputHolds(in, delta) {
 				c++
 			}
 		}
 		return c
 	}
-	// The LP relaxation's answer: the fast method's.
-	best, bestDelta := -1, []float64(nil)
-	if rel, err := Solve(ctx, net, inputs, opt); err == nil {
-		d := rel.Delta
-		if pr.free != nil {
-			d = make([]float64, pr.nd)
-			for t, f := range pr.free {
-				d[t] = rel.Delta[f]
-			}
+	// freeDelta is a solution's change over the free entries only (the program's variables).
+	freeDelta := func(full []float64) []float64 {
+		if pr.free == nil {
+			return full
 		}
-		res.Relaxation = count(d)
-		best, bestDelta = res.Relaxation, d
-	} else if errors.Is(err, ErrInfeasible) {
-		return nil, err
+		d := make([]float64, pr.nd)
+		for t, f := range pr.free {
+			d[t] = full[f]
+		}
+		return d
 	}
 	// Chinneck's elastic heuristic for the maximum feasible subsystem: solve the relaxation, drop the
 	// quarter of the soft inputs it leaves violated that it violates most, and solve again, until what
-	// is left is satisfied; every answer on the way is a candidate.
+	// is left is satisfied; every answer on the way is a candidate. Its first round, every soft input
+	// kept, is the LP relaxation: the fast method's answer.
+	best, bestDelta := -1, []float64(nil)
 	remaining := map[int]bool{}
 	for _, in := range softIdx {
 		remaining[in] = true
 	}
-	for round := 0; round < 40 && search.Err() == nil; round++ {
+	for round := 0; round < 40; round++ {
+		rctx := search
+		if round == 0 {
+			rctx = ctx
+		} else if search.Err() != nil {
+			break
+		}
 		var sub []Input
 		for i, in := range inputs {
 			if in.Weight == 0 || remaining[i] {
 				sub = append(sub, in)
 			}
 		}
-		rel, err := Solve(search, net, sub, opt)
+		rel, err := Solve(rctx, net, sub, opt)
 		if err != nil {
+			if round == 0 && errors.Is(err, ErrInfeasible) {
+				return nil, err
+			}
 			break
 		}
-		d := rel.Delta
-		if pr.free != nil {
-			d = make([]float64, pr.nd)
-			for t, f := range pr.free {
-				d[t] = rel.Delta[f]
-			}
+		d := freeDelta(rel.Delta)
+		c := count(d)
+		if round == 0 {
+			res.Relaxation = c
 		}
-		if c := count(d); c > best {
+		if c > best {
 			best, bestDelta = c, d
 		}
 		type miss struct {
@@ -170,14 +177,7 @@ func MaxSatisfied(ctx context.Context, net *nn.Network, inputs []Input, opt Opti
 				}
 				v += max(0, r.rhs-a)
 			}
-			if v > 0 && !func() bool {
-				for _, r := range softRows[in] {
-					if !holds(r, d) {
-						return false
-					}
-				}
-				return true
-			}() {
+			if v > 0 && !inputHolds(in, d) {
 				missed = append(missed, miss{in, v})
 			}
 		}
@@ -194,14 +194,7 @@ func MaxSatisfied(ctx context.Context, net *nn.Network, inputs []Input, opt Opti
 			delete(remaining, m.in)
 		}
 	}
-	satisfiedBy := func(k int, delta []float64) bool {
-		for _, r := range softRows[softIdx[k]] {
-			if !holds(r, delta) {
-				return false
-			}
-		}
-		return true
-	}
+	satisfiedBy := func(k int, delta []float64) bool { return inputHolds(softIdx[k], delta) }
 	// A node fixes each soft input satisfied (1), dropped (-1) or leaves it undecided (0); bound is its
 	// parent's proved bound.
 	type node struct {
@@ -290,14 +283,7 @@ func MaxSatisfied(ctx context.Context, net *nn.Network, inputs []Input, opt Opti
 			chosen = append(chosen, in)
 			continue
 		}
-		ok := true
-		for _, r := range softRows[i] {
-			if !holds(r, bestDelta) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if inputHolds(i, bestDelta) {
 			in.Weight = 0
 			chosen = append(chosen, in)
 		}

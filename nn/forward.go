@@ -136,3 +136,18 @@ func Agreement(ya, yb []float64, m int) float64 {
 // ForwardFrom runs layers k, k+1, ... on h, a batch of inputs to layer k (row-major), and returns the
 // network's outputs. ForwardFrom(0, x) is Forward(x).
 func (n *Network) ForwardFrom(k int, h []float64) []float64 { return n.forward(k, h, nil) }
+
+// Softmax returns exp(y_i - max) / sum_j exp(y_j - max).
+func Softmax(y []float64) []float64 {
+	top := y[Argmax(y)]
+	p := make([]float64, len(y))
+	s := 0.0
+	for i, v := range y {
+		p[i] = math.Exp(v - top)
+		s += p[i]
+	}
+	for i := range p {
+		p[i] /= s
+	}
+	return p
+}
