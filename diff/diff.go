@@ -6,7 +6,8 @@
 // side (block-diagonal weights over the shared input) and subtracts their outputs in a last linear layer,
 // so every bound, split and exact decision of package verify applies, for any activation. For ReLU pairs
 // of one shape, the symbolic difference (ReluDiff's joint propagation, symbolic.go) also bounds B - A
-// directly, keeping the correlation of the two networks' neurons that bounding them apart in D loses.
+// directly, keeping the correlation of the two networks' neurons that bounding them apart in D loses,
+// and back-substitutes it (backward.go) for the outputs and the neurons not stable in both networks.
 // Both are sound, floating-point rounding included.
 package diff
 
