@@ -3,7 +3,6 @@ package diff
 import (
 	"math"
 
-	"github.com/birdnn/birdnn/activation"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
 )
@@ -92,65 +91,46 @@ func capLines(lo, hi line, dl, du, gl, gu float64) (line, line) {
 
 // smoothRelax is smoothNeuron's relaxations as lines (see there): A's through act.Relax, the difference
 // f'(ξ) delta with f' in [sLo, sHi].
-func smoothRelax(act activation.Activation, l, u, lb, ub, dl, du float64) relaxed {
+func smoothRelax(f smoothFacts, l, u, dl, du float64) relaxed {
 	r := relaxed{zMag: math.Max(math.Abs(l), math.Abs(u)), dMag: math.Max(math.Abs(dl), math.Abs(du))}
-	if !(u > l) {
-		v := act.Value(l)
-		m := smoothMargin*math.Abs(v) + absMargin
-		r.aLo, r.aHi = line{0, v - m}, line{0, v + m}
+	if !f.spread {
+		m := smoothMargin*math.Abs(f.v) + absMargin
+		r.aLo, r.aHi = line{0, f.v - m}, line{0, f.v + m}
 	} else {
-		x := act.Relax(l, u)
-		r.aLo, r.aHi = line{x.LowerSlope, x.LowerIntercept}, line{x.UpperSlope, x.UpperIntercept}
+		r.aLo, r.aHi = line{f.relax.LowerSlope, f.relax.LowerIntercept}, line{f.relax.UpperSlope, f.relax.UpperIntercept}
 	}
-	lo, hi := math.Min(l, lb), math.Max(u, ub)
-	dlo, dhi := act.Deriv(lo), act.Deriv(hi)
-	sLo, sHi := math.Min(dlo, dhi), math.Max(dlo, dhi)
-	if lo < 0 && 0 < hi {
-		sHi = math.Max(sHi, act.Deriv(0))
-	}
-	sLo = math.Max(0, sLo-smoothMargin*sLo-absMargin)
-	sHi += smoothMargin*sHi + absMargin
+	sLo, sHi := f.sLo, f.sHi
 	switch {
 	case dl >= 0:
 		r.dLo, r.dHi = line{sLo, 0}, line{sHi, 0}
 	case du <= 0:
 		r.dLo, r.dHi = line{sHi, 0}, line{sLo, 0}
 	default:
-		mu := (sHi*du - sLo*dl) / (du - dl)
-		ml := (sLo*du - sHi*dl) / (du - dl)
-		kl, ku := sHi*dl-ml*dl, sLo*dl-mu*dl
-		m := relMargin*(math.Abs(kl)+math.Abs(ku)+(ml+mu)*r.dMag) + absMargin
-		r.dLo, r.dHi = line{ml, kl - m}, line{mu, ku + m}
+		lo, hi := chords(sLo, sHi, dl, du)
+		m := relMargin*(math.Abs(lo.k)+math.Abs(hi.k)+(lo.s+hi.s)*r.dMag) + absMargin
+		lo.k -= m
+		hi.k += m
+		r.dLo, r.dHi = lo, hi
 	}
-	fl, fu, fbl, fbu := act.Value(l), act.Value(u), act.Value(lb), act.Value(ub)
-	gm := smoothMargin*(math.Abs(fl)+math.Abs(fu)+math.Abs(fbl)+math.Abs(fbu)) + absMargin
-	r.dLo, r.dHi = capLines(r.dLo, r.dHi, dl, du, fbl-fu-gm, fbu-fl+gm)
+	r.dLo, r.dHi = capLines(r.dLo, r.dHi, dl, du, f.gl, f.gu)
 	return r
 }
 
-// backward bounds output t's difference B_t - A_t over box by back-substitution through the hidden
-// layers' relaxations rel (rel[k][j] for hidden layer k's neuron j), given bounds on the magnitudes of
-// every hidden layer's post-activation values (zm[k][j] for z_A, dm[k][j] for delta). It returns the
-// lower and upper bound and, for each input, |coefficient| of the two linear functions summed.
-func backward(a, b *nn.Network, box property.Box, rel [][]relaxed, zm, dm [][]float64, t int) (lo, hi float64, coef []float64) {
-	return backwardAt(a, b, box, rel, zm, dm, len(a.Layers)-1, t)
-}
-
-// backwardAt is backward for the pre-activation difference of neuron t of layer k (the outputs when k is
-// the last layer), through the relaxations of the layers below it.
-func backwardAt(a, b *nn.Network, box property.Box, rel [][]relaxed, zm, dm [][]float64, k, t int) (lo, hi float64, coef []float64) {
-	coef = make([]float64, box.Dim())
-	lo, cl := backwardSide(a, b, box, rel, zm, dm, k, t, 1)
-	h, ch := backwardSide(a, b, box, rel, zm, dm, k, t, -1)
-	for i := range coef {
-		coef[i] = math.Abs(cl[i]) + math.Abs(ch[i])
+// backward bounds the pre-activation difference B - A of neuron t of layer k (output t when k is the last
+// layer) over box by back-substitution through the relaxations rel of the hidden layers below it
+// (rel[k][j] for hidden layer k's neuron j), given bounds on the magnitudes of every hidden layer's
+// post-activation values (zm[k][j] for z_A, dm[k][j] for delta).
+func backward(a, b *nn.Network, box property.Box, rel [][]relaxed, zm, dm [][]float64, k, t int) (lo, hi float64) {
+	xm := make([]float64, box.Dim())
+	for i := range xm {
+		xm[i] = math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
 	}
-	return lo, -h, coef
+	return backwardSide(a, b, box, xm, rel, zm, dm, k, t, 1), -backwardSide(a, b, box, xm, rel, zm, dm, k, t, -1)
 }
 
-// backwardSide returns a lower bound of sign * delta over the box for neuron t of layer top, and its
-// input coefficients.
-func backwardSide(a, b *nn.Network, box property.Box, rel [][]relaxed, zm, dm [][]float64, top, t int, sign float64) (float64, []float64) {
+// backwardSide returns a lower bound of sign * delta over the box for neuron t of layer top; xm bounds
+// the inputs' magnitudes.
+func backwardSide(a, b *nn.Network, box property.Box, xm []float64, rel [][]relaxed, zm, dm [][]float64, top, t int, sign float64) float64 {
 	L := top + 1
 	la, lb := &a.Layers[L-1], &b.Layers[L-1]
 	n := la.In
@@ -161,10 +141,6 @@ func backwardSide(a, b *nn.Network, box property.Box, rel [][]relaxed, zm, dm []
 		gA[i] = sign * (wb - la.W[t*n+i])
 	}
 	c := sign * (lb.B[t] - la.B[t])
-	xm := make([]float64, box.Dim())
-	for i := range xm {
-		xm[i] = math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
-	}
 	slack := relMargin*(math.Abs(lb.B[t])+math.Abs(la.B[t])) + absMargin
 	for i := 0; i < n; i++ {
 		slack += relMargin * (math.Abs(lb.W[t*n+i]) + math.Abs(la.W[t*n+i])) * zm[L-2][i]
@@ -236,5 +212,5 @@ func backwardSide(a, b *nn.Network, box property.Box, rel [][]relaxed, zm, dm []
 		v += g * x
 		mag += math.Abs(g) * xm[i]
 	}
-	return v - slack - relMargin*mag - absMargin, gA
+	return v - slack - relMargin*mag - absMargin
 }

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -162,19 +163,7 @@ func TestSymbolicDeltaContainsSamples(t *testing.T) {
 		if trial%3 == 0 {
 			box.Hi[trial%2] = box.Lo[trial%2] // a fixed input, a constant of the functions
 		}
-		bounds := symbolicDelta(a, b, box)
-		x := make([]float64, 3*2000)
-		for i := range x {
-			x[i] = box.Lo[i%3] + (box.Hi[i%3]-box.Lo[i%3])*rng.Float64()
-		}
-		ya, yb := a.Forward(x), b.Forward(x)
-		for r := 0; r < 2000; r++ {
-			for j, iv := range bounds {
-				if d := yb[2*r+j] - ya[2*r+j]; d < iv.Lo || d > iv.Hi {
-					t.Fatalf("trial %d (%s) output %d: difference %v outside %+v", trial, act.Name, j, d, iv)
-				}
-			}
-		}
+		checkSampledDelta(t, rng, a, b, box, symbolicDelta(a, b, box), fmt.Sprintf("trial %d (%s)", trial, act.Name))
 		for j, iv := range symbolicDelta(a, a, box) {
 			if iv.Lo > 0 || iv.Hi < 0 || iv.Hi-iv.Lo > 1e-8 {
 				t.Errorf("trial %d output %d: A against itself %+v, want [0, 0] up to rounding", trial, j, iv)
@@ -257,18 +246,7 @@ func TestBackwardContainsSamples(t *testing.T) {
 		useBackward = false
 		fwd := symbolicDelta(a, b, box)
 		useBackward = true
-		x := make([]float64, 3*2000)
-		for i := range x {
-			x[i] = box.Lo[i%3] + (box.Hi[i%3]-box.Lo[i%3])*rng.Float64()
-		}
-		ya, yb := a.Forward(x), b.Forward(x)
-		for r := 0; r < 2000; r++ {
-			for j, iv := range bounds {
-				if d := yb[3*r+j] - ya[3*r+j]; d < iv.Lo || d > iv.Hi {
-					t.Fatalf("trial %d (%s) output %d: difference %v outside %+v", trial, act.Name, j, d, iv)
-				}
-			}
-		}
+		checkSampledDelta(t, rng, a, b, box, bounds, fmt.Sprintf("trial %d (%s)", trial, act.Name))
 		for j := range bounds {
 			outputs++
 			if bounds[j].Hi-bounds[j].Lo < 0.99*(fwd[j].Hi-fwd[j].Lo) {
@@ -280,4 +258,23 @@ func TestBackwardContainsSamples(t *testing.T) {
 		t.Errorf("back-substitution tighter on %d of %d outputs, want most", tighter, outputs)
 	}
 	t.Logf("back-substitution tighter than the forward functions on %d of %d outputs", tighter, outputs)
+}
+
+// checkSampledDelta fails the test unless B(x) - A(x) lies within bounds at every output for 2,000
+// uniform samples x of the box.
+func checkSampledDelta(t *testing.T, rng *rand.Rand, a, b *nn.Network, box property.Box, bounds []verify.Interval, what string) {
+	t.Helper()
+	n, m := box.Dim(), a.Outputs()
+	x := make([]float64, n*2000)
+	for i := range x {
+		x[i] = box.Lo[i%n] + (box.Hi[i%n]-box.Lo[i%n])*rng.Float64()
+	}
+	ya, yb := a.Forward(x), b.Forward(x)
+	for r := 0; r < 2000; r++ {
+		for j, iv := range bounds {
+			if d := yb[m*r+j] - ya[m*r+j]; d < iv.Lo || d > iv.Hi {
+				t.Fatalf("%s output %d: difference %v outside %+v", what, j, d, iv)
+			}
+		}
+	}
 }

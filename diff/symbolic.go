@@ -174,7 +174,7 @@ func symbolicDeltaWith(a, b *nn.Network, box property.Box, za, zb [][]verify.Int
 				_, hi := linExtremes(nd[j].hi, box)
 				out[j] = verify.Interval{Lo: math.Max(lo, zb[k][j].Lo-za[k][j].Hi), Hi: math.Min(hi, zb[k][j].Hi-za[k][j].Lo)}
 				if k > 0 && useBackward && (only < 0 || only == j) {
-					bl, bh, _ := backward(a, b, full, rel, zms, dms, j)
+					bl, bh := backward(a, b, full, rel, zms, dms, k, j)
 					out[j] = verify.Interval{Lo: math.Max(out[j].Lo, bl), Hi: math.Min(out[j].Hi, bh)}
 				}
 				// Every output's coefficients steer the split, even when one output is compared (with
@@ -195,20 +195,18 @@ func symbolicDeltaWith(a, b *nn.Network, box property.Box, za, zb [][]verify.Int
 			l, u := tighten(za[k][j], nz[j], box)
 			dl, du := extremes(nd[j], box)
 			if k > 0 && useBackward && !(l >= 0 && zb[k][j].Lo >= 0) && !(u <= 0 && zb[k][j].Hi <= 0) {
-				bl, bh, _ := backwardAt(a, b, full, rel, zms, dms, k, j)
+				bl, bh := backward(a, b, full, rel, zms, dms, k, j)
 				dl, du = math.Max(dl, bl), math.Min(du, bh)
 			}
 			lb, ub := math.Max(zb[k][j].Lo, l+dl), math.Min(zb[k][j].Hi, u+du)
 			ta[k][j], tb[k][j] = verify.Interval{Lo: l, Hi: u}, verify.Interval{Lo: lb, Hi: ub}
 			if smooth {
-				rel[k] = append(rel[k], smoothRelax(la.Act, l, u, lb, ub, dl, du))
-			} else {
-				rel[k] = append(rel[k], reluRelax(l, u, lb, ub, dl, du))
-			}
-			if smooth {
-				nz[j], nd[j] = smoothNeuron(la.Act, nz[j], nd[j], box, l, u, lb, ub)
+				f := smoothFactsOf(la.Act, l, u, lb, ub)
+				rel[k] = append(rel[k], smoothRelax(f, l, u, dl, du))
+				nz[j], nd[j] = smoothNeuron(f, nz[j], nd[j], box)
 				continue
 			}
+			rel[k] = append(rel[k], reluRelax(l, u, lb, ub, dl, du))
 			// A's neuron: ReluVal's relaxation (the upper line through (l, 0) and (u, u)).
 			switch {
 			case l >= 0:
@@ -256,15 +254,14 @@ const smoothMargin = 1e-12
 // min(sLo delta, sHi delta) (concave) and max(sLo delta, sHi delta) (convex) over delta's range; a side is
 // the constant gap of the two networks' own bounds, f(lb) - f(u) to f(ub) - f(l), where that is tighter
 // than the line's extreme.
-func smoothNeuron(act activation.Activation, z, dz pair, box property.Box, l, u, lb, ub float64) (pair, pair) {
+func smoothNeuron(f smoothFacts, z, dz pair, box property.Box) (pair, pair) {
 	d := len(z.lo.c)
-	if !(u > l) {
-		v := act.Value(l)
-		z = pair{lo: constant(v, d), hi: constant(v, d)}
-		z.lo.s = smoothMargin*math.Abs(v) + absMargin
+	if !f.spread {
+		z = pair{lo: constant(f.v, d), hi: constant(f.v, d)}
+		z.lo.s = smoothMargin*math.Abs(f.v) + absMargin
 		z.hi.s = z.lo.s
 	} else {
-		r := act.Relax(l, u)
+		r := f.relax
 		mag := magnitude(z, box)
 		side := func(f lin, alt lin, slope, icpt float64) lin {
 			src := f
@@ -278,22 +275,10 @@ func smoothNeuron(act activation.Activation, z, dz pair, box property.Box, l, u,
 		}
 		z = pair{lo: side(z.lo, z.hi, r.LowerSlope, r.LowerIntercept), hi: side(z.hi, z.lo, r.UpperSlope, r.UpperIntercept)}
 	}
-	// f' over the hull of both networks' pre-activations.
-	lo, hi := math.Min(l, lb), math.Max(u, ub)
-	dlo, dhi := act.Deriv(lo), act.Deriv(hi)
-	sLo, sHi := math.Min(dlo, dhi), math.Max(dlo, dhi)
-	if lo < 0 && 0 < hi {
-		sHi = math.Max(sHi, act.Deriv(0))
-	}
-	sLo = math.Max(0, sLo-smoothMargin*sLo-absMargin)
-	sHi += smoothMargin*sHi + absMargin
-	// The gap of the two networks' own values.
-	fl, fu, fbl, fbu := act.Value(l), act.Value(u), act.Value(lb), act.Value(ub)
-	gm := smoothMargin*(math.Abs(fl)+math.Abs(fu)+math.Abs(fbl)+math.Abs(fbu)) + absMargin
-	gl, gu := fbl-fu-gm, fbu-fl+gm
+	sLo, sHi, gl, gu := f.sLo, f.sHi, f.gl, f.gu
 	dl, du := extremes(dz, box)
 	mag := magnitude(dz, box)
-	line := func(f lin, slope, icpt float64) lin {
+	scaled := func(f lin, slope, icpt float64) lin {
 		out := scaleLin(f, slope)
 		out.k += icpt
 		out.s += relMargin*(math.Abs(icpt)+slope*mag) + absMargin
@@ -302,13 +287,12 @@ func smoothNeuron(act activation.Activation, z, dz pair, box property.Box, l, u,
 	var nd pair
 	switch {
 	case dl >= 0:
-		nd = pair{lo: line(dz.lo, sLo, 0), hi: line(dz.hi, sHi, 0)}
+		nd = pair{lo: scaled(dz.lo, sLo, 0), hi: scaled(dz.hi, sHi, 0)}
 	case du <= 0:
-		nd = pair{lo: line(dz.lo, sHi, 0), hi: line(dz.hi, sLo, 0)}
+		nd = pair{lo: scaled(dz.lo, sHi, 0), hi: scaled(dz.hi, sLo, 0)}
 	default:
-		mu := (sHi*du - sLo*dl) / (du - dl)
-		ml := (sLo*du - sHi*dl) / (du - dl)
-		nd = pair{lo: line(dz.lo, ml, sHi*dl-ml*dl), hi: line(dz.hi, mu, sLo*dl-mu*dl)}
+		lo, hi := chords(sLo, sHi, dl, du)
+		nd = pair{lo: scaled(dz.lo, lo.s, lo.k), hi: scaled(dz.hi, hi.s, hi.k)}
 	}
 	if l0, _ := linExtremes(nd.lo, box); l0 < gl {
 		nd.lo = constant(gl, d)
@@ -317,6 +301,46 @@ func smoothNeuron(act activation.Activation, z, dz pair, box property.Box, l, u,
 		nd.hi = constant(gu, d)
 	}
 	return z, nd
+}
+
+// smoothFacts is what both passes through a smooth neuron use, computed once: A's relaxation on [l, u]
+// (its value v when the interval is a point, spread false), the range [sLo, sHi] of f' over the hull of
+// A's and B's pre-activations (widened for rounding), and the gap [gl, gu] of the two networks' values.
+type smoothFacts struct {
+	spread           bool
+	v                float64
+	relax            activation.Relaxation
+	sLo, sHi, gl, gu float64
+}
+
+// smoothFactsOf computes a neuron's smoothFacts from A's bounds [l, u] and B's [lb, ub].
+func smoothFactsOf(act activation.Activation, l, u, lb, ub float64) smoothFacts {
+	f := smoothFacts{spread: u > l}
+	if f.spread {
+		f.relax = act.Relax(l, u)
+	} else {
+		f.v = act.Value(l)
+	}
+	lo, hi := math.Min(l, lb), math.Max(u, ub)
+	dlo, dhi := act.Deriv(lo), act.Deriv(hi)
+	f.sLo, f.sHi = math.Min(dlo, dhi), math.Max(dlo, dhi)
+	if lo < 0 && 0 < hi { // the derivative of sigmoid and tanh peaks at 0
+		f.sHi = math.Max(f.sHi, act.Deriv(0))
+	}
+	f.sLo = math.Max(0, f.sLo-smoothMargin*f.sLo-absMargin)
+	f.sHi += smoothMargin*f.sHi + absMargin
+	fl, fu, fbl, fbu := act.Value(l), act.Value(u), act.Value(lb), act.Value(ub)
+	gm := smoothMargin*(math.Abs(fl)+math.Abs(fu)+math.Abs(fbl)+math.Abs(fbu)) + absMargin
+	f.gl, f.gu = fbl-fu-gm, fbu-fl+gm
+	return f
+}
+
+// chords returns the chord below min(sLo delta, sHi delta) (concave) and the one above max(sLo delta,
+// sHi delta) (convex) over [dl, du], for dl < 0 < du.
+func chords(sLo, sHi, dl, du float64) (lo, hi line) {
+	ml := (sLo*du - sHi*dl) / (du - dl)
+	mu := (sHi*du - sLo*dl) / (du - dl)
+	return line{ml, sHi*dl - ml*dl}, line{mu, sLo*dl - mu*dl}
 }
 
 // smoothSupported reports whether smoothNeuron's derivative range holds for the activation: f' is
