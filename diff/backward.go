@@ -116,21 +116,69 @@ func smoothRelax(f smoothFacts, l, u, dl, du float64) relaxed {
 	return r
 }
 
-// backward bounds the pre-activation difference B - A of neuron t of layer k (output t when k is the last
-// layer) over box by back-substitution through the relaxations rel of the hidden layers below it
-// (rel[k][j] for hidden layer k's neuron j), given bounds on the magnitudes of every hidden layer's
-// post-activation values (zm[k][j] for z_A, dm[k][j] for delta).
-func backward(a, b *nn.Network, box property.Box, rel [][]relaxed, zm, dm [][]float64, k, t int) (lo, hi float64) {
-	xm := make([]float64, box.Dim())
-	for i := range xm {
-		xm[i] = math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
-	}
-	return backwardSide(a, b, box, xm, rel, zm, dm, k, t, 1), -backwardSide(a, b, box, xm, rel, zm, dm, k, t, -1)
+// inputs is what back-substitution needs of a box's inputs: their magnitudes, the free ones (hi > lo),
+// and, when some are fixed, layer 0's fixed part of each neuron folded into a constant once a box, so
+// that an image with 20 free pixels costs 20 columns at layer 0, not 784.
+type inputs struct {
+	box    property.Box
+	xm     []float64 // max |x_i| over the box
+	free   []int     // the columns back-substitution carries to the input
+	folded bool      // fa, fb, ma, mb hold the fixed inputs' part
+	// Per layer-0 neuron j: sum over fixed i of W_A[j,i] x_i and W_B[j,i] x_i, and of |W_A[j,i]| |x_i|
+	// and |W_B[j,i]| |x_i| (the rounding of the products and sums they replace is charged on these).
+	fa, fb, ma, mb []float64
 }
 
-// backwardSide returns a lower bound of sign * delta over the box for neuron t of layer top; xm bounds
-// the inputs' magnitudes.
-func backwardSide(a, b *nn.Network, box property.Box, xm []float64, rel [][]relaxed, zm, dm [][]float64, top, t int, sign float64) float64 {
+// foldFixed folds the fixed inputs into layer 0's constants (a test turns it off to compare).
+var foldFixed = true
+
+// newInputs prepares the box's inputs for back-substitution through a and b.
+func newInputs(a, b *nn.Network, box property.Box) *inputs {
+	in := &inputs{box: box, xm: make([]float64, box.Dim())}
+	var fixed []int
+	for i := range in.xm {
+		in.xm[i] = math.Max(math.Abs(box.Lo[i]), math.Abs(box.Hi[i]))
+		if box.Hi[i] > box.Lo[i] {
+			in.free = append(in.free, i)
+		} else {
+			fixed = append(fixed, i)
+		}
+	}
+	if len(fixed) == 0 || !foldFixed {
+		in.free = in.free[:0]
+		for i := range in.xm {
+			in.free = append(in.free, i)
+		}
+		return in
+	}
+	la, lb := &a.Layers[0], &b.Layers[0]
+	n := la.In
+	in.folded = true
+	in.fa, in.fb = make([]float64, la.Out), make([]float64, la.Out)
+	in.ma, in.mb = make([]float64, la.Out), make([]float64, la.Out)
+	for j := 0; j < la.Out; j++ {
+		wa, wb := la.W[j*n:(j+1)*n], lb.W[j*n:(j+1)*n]
+		for _, i := range fixed {
+			x := box.Lo[i]
+			in.fa[j] += wa[i] * x
+			in.fb[j] += wb[i] * x
+			in.ma[j] += math.Abs(wa[i]) * in.xm[i]
+			in.mb[j] += math.Abs(wb[i]) * in.xm[i]
+		}
+	}
+	return in
+}
+
+// backward bounds the pre-activation difference B - A of neuron t of layer k (output t when k is the last
+// layer) over the box of in by back-substitution through the relaxations rel of the hidden layers below
+// it (rel[k][j] for hidden layer k's neuron j), given bounds on the magnitudes of every hidden layer's
+// post-activation values (zm[k][j] for z_A, dm[k][j] for delta).
+func backward(a, b *nn.Network, in *inputs, rel [][]relaxed, zm, dm [][]float64, k, t int) (lo, hi float64) {
+	return backwardSide(a, b, in, rel, zm, dm, k, t, 1), -backwardSide(a, b, in, rel, zm, dm, k, t, -1)
+}
+
+// backwardSide returns a lower bound of sign * delta over the box for neuron t of layer top.
+func backwardSide(a, b *nn.Network, in *inputs, rel [][]relaxed, zm, dm [][]float64, top, t int, sign float64) float64 {
 	L := top + 1
 	la, lb := &a.Layers[L-1], &b.Layers[L-1]
 	n := la.In
@@ -165,6 +213,7 @@ func backwardSide(a, b *nn.Network, box property.Box, xm []float64, rel [][]rela
 		la, lb := &a.Layers[k], &b.Layers[k]
 		n := la.In
 		nD, nA := make([]float64, n), make([]float64, n)
+		fold := k == 0 && in.folded // layer 0 over the free columns, the fixed ones a constant
 		for j := 0; j < la.Out; j++ {
 			ed, ea := gD[j], gA[j]
 			if ed == 0 && ea == 0 {
@@ -173,14 +222,23 @@ func backwardSide(a, b *nn.Network, box property.Box, xm []float64, rel [][]rela
 			c += ed*(lb.B[j]-la.B[j]) + ea*la.B[j]
 			slack += relMargin * (math.Abs(ed)*(math.Abs(lb.B[j])+math.Abs(la.B[j])) + math.Abs(ea*la.B[j]))
 			wa, wb := la.W[j*n:(j+1)*n], lb.W[j*n:(j+1)*n]
+			if fold {
+				c += ed*(in.fb[j]-in.fa[j]) + ea*in.fa[j]
+				slack += relMargin * (math.Abs(ed)*(in.mb[j]+in.ma[j]) + math.Abs(ea)*in.ma[j])
+				for _, i := range in.free {
+					nD[i] += ed * wb[i]
+					nA[i] += ed*(wb[i]-wa[i]) + ea*wa[i]
+				}
+				continue
+			}
 			for i := range nD {
 				nD[i] += ed * wb[i]
 				nA[i] += ed*(wb[i]-wa[i]) + ea*wa[i]
 			}
 		}
 		// The rounding of those sums: every product's magnitude, times the value it multiplies (the layer
-		// below's post-activation values, or the input).
-		pz, pd := xm, []float64(nil)
+		// below's post-activation values, or the input; the fixed inputs' share is charged above).
+		pz, pd := in.xm, []float64(nil)
 		if k > 0 {
 			pz, pd = zm[k-1], dm[k-1]
 		}
@@ -191,26 +249,35 @@ func backwardSide(a, b *nn.Network, box property.Box, xm []float64, rel [][]rela
 			}
 			wa, wb := la.W[j*n:(j+1)*n], lb.W[j*n:(j+1)*n]
 			s := 0.0
-			for i := range wa {
-				s += (ed*(math.Abs(wb[i])+math.Abs(wa[i])) + ea*math.Abs(wa[i])) * pz[i]
-				if pd != nil {
-					s += ed * math.Abs(wb[i]) * pd[i]
+			if fold {
+				for _, i := range in.free {
+					s += (ed*(math.Abs(wb[i])+math.Abs(wa[i])) + ea*math.Abs(wa[i])) * pz[i]
+				}
+			} else {
+				for i := range wa {
+					s += (ed*(math.Abs(wb[i])+math.Abs(wa[i])) + ea*math.Abs(wa[i])) * pz[i]
+					if pd != nil {
+						s += ed * math.Abs(wb[i]) * pd[i]
+					}
 				}
 			}
 			slack += relMargin * s
 		}
 		gD, gA = nD, nA
 	}
-	// The input: no difference, z_A = x.
+	// The input: no difference, z_A = x (only the free columns are nonzero when the fixed ones are folded).
 	v := c
 	mag := math.Abs(c)
 	for i, g := range gA {
-		x := box.Lo[i]
+		if g == 0 {
+			continue
+		}
+		x := in.box.Lo[i]
 		if g < 0 {
-			x = box.Hi[i]
+			x = in.box.Hi[i]
 		}
 		v += g * x
-		mag += math.Abs(g) * xm[i]
+		mag += math.Abs(g) * in.xm[i]
 	}
 	return v - slack - relMargin*mag - absMargin
 }

@@ -149,6 +149,10 @@ func symbolicDeltaWith(a, b *nn.Network, box property.Box, za, zb [][]verify.Int
 	}
 	rel := make([][]relaxed, len(a.Layers)-1)
 	var zms, dms [][]float64
+	var bin *inputs
+	if useBackward && len(a.Layers) > 1 {
+		bin = newInputs(a, b, full)
+	}
 	for k := range a.Layers {
 		la, lb := &a.Layers[k], &b.Layers[k]
 		last := k == len(a.Layers)-1
@@ -174,7 +178,7 @@ func symbolicDeltaWith(a, b *nn.Network, box property.Box, za, zb [][]verify.Int
 				_, hi := linExtremes(nd[j].hi, box)
 				out[j] = verify.Interval{Lo: math.Max(lo, zb[k][j].Lo-za[k][j].Hi), Hi: math.Min(hi, zb[k][j].Hi-za[k][j].Lo)}
 				if k > 0 && useBackward && (only < 0 || only == j) {
-					bl, bh := backward(a, b, full, rel, zms, dms, k, j)
+					bl, bh := backward(a, b, bin, rel, zms, dms, k, j)
 					out[j] = verify.Interval{Lo: math.Max(out[j].Lo, bl), Hi: math.Min(out[j].Hi, bh)}
 				}
 				// Every output's coefficients steer the split, even when one output is compared (with
@@ -195,7 +199,7 @@ func symbolicDeltaWith(a, b *nn.Network, box property.Box, za, zb [][]verify.Int
 			l, u := tighten(za[k][j], nz[j], box)
 			dl, du := extremes(nd[j], box)
 			if k > 0 && useBackward && !(l >= 0 && zb[k][j].Lo >= 0) && !(u <= 0 && zb[k][j].Hi <= 0) {
-				bl, bh := backward(a, b, full, rel, zms, dms, k, j)
+				bl, bh := backward(a, b, bin, rel, zms, dms, k, j)
 				dl, du = math.Max(dl, bl), math.Min(du, bh)
 			}
 			lb, ub := math.Max(zb[k][j].Lo, l+dl), math.Min(zb[k][j].Hi, u+du)
