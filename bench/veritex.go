@@ -84,6 +84,9 @@ type RepairRow struct {
 	Result *repair.Result
 }
 
+// belowFloor marks the verdict of a certified task whose domain fidelity is below domain.fidelity_floor.
+const belowFloor = " (below fidelity floor)"
+
 // RunRepair runs domain-wise repair on every task with base's settings, calling progress after each.
 func RunRepair(ctx context.Context, tasks []RepairTask, base *configs.Repair, progress func(RepairRow)) []RepairRow {
 	var rows []RepairRow
@@ -97,6 +100,9 @@ func RunRepair(ctx context.Context, tasks []RepairTask, base *configs.Repair, pr
 			row.Result = res
 			r := res.Report
 			row.Certified, row.Verdict, row.Rounds = r.Domain.Certified, r.Domain.Verdict, r.Domain.Rounds
+			if r.Domain.BelowFloor != "" {
+				row.Verdict += belowFloor
+			}
 			row.DomainFidelity, row.InBoxFidelity = float64(r.Fidelity.Domain), float64(r.Fidelity.HeldOutPositives)
 			row.VerifierSeconds, row.Seconds = r.Domain.VerifierSeconds, r.Seconds["total"]
 			if r.Drift != nil {
@@ -214,7 +220,7 @@ func ReadRepairCSV(data []byte) ([]RepairRow, error) {
 				return nil, fmt.Errorf("line %d: drift %q, decision proved %q: not numbers", i+2, rec[8], rec[9])
 			}
 		}
-		r.Certified = r.Verdict == "certified"
+		r.Certified = strings.TrimSuffix(r.Verdict, belowFloor) == "certified"
 		rows = append(rows, r)
 	}
 	return rows, nil

@@ -85,6 +85,15 @@ type Domain struct {
 	// Continue starts each round's training from the previous round's network (imitation targets and
 	// fidelity still refer to the original); otherwise every round starts from the original.
 	Continue bool `mapstructure:"continue"`
+	// ShrinkSteps pulls a certified repair back toward the original: the weights original + lambda
+	// (repaired - original) for lambda found by this many steps of bisection on [0, 1], each verified
+	// (a budget of twice the last round's verifier time, at least 2 s and at most VerifySeconds); the
+	// least certified lambda is kept when its argmin agreement with the original, on samples of the
+	// domain drawn apart from the reported ones, is no lower than the full repair's. 0: off.
+	ShrinkSteps int `mapstructure:"shrink_steps"`
+	// FidelityFloor is the least domain fidelity (argmin or argmax agreement, percent) a certified repair
+	// may have without a warning: below it the report says so in its first lines. 0: no floor.
+	FidelityFloor float64 `mapstructure:"fidelity_floor"`
 }
 
 // Dataset says where the repair and test inputs come from: CSV files, or samples of the property's
@@ -107,6 +116,11 @@ type Dataset struct {
 	// Anchors is how many uniform samples of the network's whole input domain hold their original outputs
 	// during repair (0: none).
 	Anchors int `mapstructure:"anchors"`
+	// ShellAnchors is how many more anchors are drawn from the band around the property's boxes: outside
+	// every box, within ShellWidth times the domain's width (per input) of one (property.Shell), where a
+	// repair moves the decisions it should not most. 0: none.
+	ShellAnchors int     `mapstructure:"shell_anchors"`
+	ShellWidth   float64 `mapstructure:"shell_width"`
 	// Labelled makes the repair a classifier's: every file's rows carry their class label (a CSV's
 	// last column; data:mnist/test and data:mnist/train have theirs, pixels in [0, 1]), and without a
 	// property the property is that every repair and test input is classified as its label (the
@@ -272,7 +286,7 @@ func RepairDefaults() Repair {
 		Paradigm:   "finetune",
 		Seed:       1,
 		Properties: []string{},
-		Dataset:    Dataset{Samples: 10000, TestSamples: 10000, Anchors: 5000},
+		Dataset:    Dataset{Samples: 10000, TestSamples: 10000, Anchors: 5000, ShellWidth: 0.05},
 		Imitate:    Imitate{Target: "nearest_input", K: 5, Radius: 0.01, PerNegative: 1},
 		Localize:   Localize{Method: "gradient", TopK: 20, Layers: []int{}},
 		Finetune: Finetune{
@@ -286,7 +300,7 @@ func RepairDefaults() Repair {
 		Minimal:    Minimal{Layer: -1, Norm: "linf", Margin: 0.001},
 		Constraint: Constraint{Layer: -1, Weights: 5, Limit: 0.5, Passing: 50, Margin: 0.001, FailWeight: 100, Solver: "lp", Oracle: "auto", Nodes: 500, Seconds: 60},
 		Eval:       Eval{DomainSamples: 5000, DriftSeconds: 10},
-		Domain:     Domain{Rounds: 8, VerifySeconds: 60, Grace: 1, Stall: 0.005, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true},
+		Domain:     Domain{Rounds: 8, VerifySeconds: 60, Grace: 1, Stall: 0.005, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true, FidelityFloor: 98},
 	}
 }
 
@@ -345,8 +359,8 @@ func (c *Repair) Validate() error {
 	if c.Property != "" && len(c.Properties) > 0 {
 		bad("give property or properties, not both")
 	}
-	if dm := c.Domain; dm.Rounds < 1 || !(dm.VerifySeconds > 0) || !(dm.Grace >= 0) || !(dm.Stall >= 0 && dm.Stall < 1) || dm.Neighbours < 0 || !(dm.Radius > 0 && dm.Radius <= 1) || !(dm.MarginGrowth >= 1) || !(dm.MaxMargin >= 0) {
-		bad("domain: want rounds >= 1, verify_seconds > 0, grace >= 0, stall in [0, 1), neighbours >= 0, radius in (0, 1], margin_growth >= 1, max_margin >= 0 (0: no cap)")
+	if dm := c.Domain; dm.Rounds < 1 || !(dm.VerifySeconds > 0) || !(dm.Grace >= 0) || !(dm.Stall >= 0 && dm.Stall < 1) || dm.Neighbours < 0 || !(dm.Radius > 0 && dm.Radius <= 1) || !(dm.MarginGrowth >= 1) || !(dm.MaxMargin >= 0) || dm.ShrinkSteps < 0 || !(dm.FidelityFloor >= 0 && dm.FidelityFloor <= 100) {
+		bad("domain: want rounds >= 1, verify_seconds > 0, grace >= 0, stall in [0, 1), neighbours >= 0, radius in (0, 1], margin_growth >= 1, max_margin >= 0 (0: no cap), shrink_steps >= 0, fidelity_floor in [0, 100]")
 	}
 	if f := c.Domain.Finish; f != "" && f != "none" && f != "offset" {
 		bad("domain.finish: %q, want none or offset", f)
@@ -358,8 +372,11 @@ func (c *Repair) Validate() error {
 	if d.TestNegatives == "" && d.TestPositives == "" && d.TestSamples <= 0 {
 		bad("dataset: give test_negatives/test_positives or test_samples > 0")
 	}
-	if d.Samples < 0 || d.TestSamples < 0 || d.Anchors < 0 {
+	if d.Samples < 0 || d.TestSamples < 0 || d.Anchors < 0 || d.ShellAnchors < 0 {
 		bad("dataset: sample counts must not be negative")
+	}
+	if d := c.Dataset; d.ShellAnchors > 0 && !(d.ShellWidth > 0 && d.ShellWidth <= 1) {
+		bad("dataset.shell_width %v: want (0, 1]", d.ShellWidth)
 	}
 	switch c.Imitate.Target {
 	case "nearest_input", "nearest_output", "mean_k":

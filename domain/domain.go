@@ -53,8 +53,17 @@ func Repair(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, rep
 			return nil, nil, err
 		}
 	}
+	if r.verdict == verify.Certified && cfg.Domain.ShrinkSteps > 0 && r.res != nil && ctx.Err() == nil {
+		r.shrink(ctx)
+	}
 	r.dr.Verdict = string(r.verdict)
 	r.dr.Certified = r.verdict == verify.Certified
+	if floor := cfg.Domain.FidelityFloor; r.dr.Certified && floor > 0 {
+		if f := float64(r.res.Report.Fidelity.Domain); !math.IsNaN(f) && f < floor {
+			r.dr.BelowFloor = fmt.Sprintf("certified, but the domain fidelity %.2f%% is below the floor of %.2f%% (domain.fidelity_floor): the repaired network's decision differs from the original's on %.2f%% of the domain samples", f, floor, 100-f)
+			r.rep.Warn(r.dr.BelowFloor)
+		}
+	}
 	r.res.Report.Seconds["verify"] = r.dr.VerifierSeconds
 	r.res.Report.Seconds["total"] = time.Since(start).Seconds()
 	return r.res, r.dr, nil
@@ -195,6 +204,58 @@ func (r *rounds) grow(v verify.Result, round int) {
 		}
 	}
 	r.growMargin()
+}
+
+// shrink pulls the certified repair back toward the original (domain.shrink_steps): bisection on lambda
+// in [0, 1] for the least lambda whose network original + lambda (repaired - original) the verifier
+// certifies; that network replaces the repair when its argmin agreement with the original, on domain
+// samples drawn apart from the reported ones, is no lower.
+func (r *rounds) shrink(ctx context.Context) {
+	t0 := time.Now()
+	orig, full := r.p.Net, r.res.Repaired
+	steps := r.cfg.Domain.ShrinkSteps
+	budget := time.Duration(math.Min(r.cfg.Domain.VerifySeconds, math.Max(2, 2*r.dr.FinalVerifySeconds)) * float64(time.Second))
+	ph := r.rep.Start("shrink toward the original", steps)
+	sr := &ShrinkReport{Lambda: 1}
+	lo, hi := 0.0, 1.0
+	var best *nn.Network
+	for step := 0; step < steps && ctx.Err() == nil; step++ {
+		mid := (lo + hi) / 2
+		cand, err := nn.Between(orig, full, mid)
+		if err != nil {
+			sr.Error = err.Error()
+			break
+		}
+		v := verify.Verify(ctx, cand, r.p.Prop, verify.Options{Timeout: budget, BreadthFirst: true})
+		sr.Tries++
+		sr.VerifierSeconds += v.Seconds
+		if v.Verdict == verify.Certified {
+			hi, best = mid, cand
+		} else {
+			lo = mid
+		}
+		ph.Add(1, fmt.Sprintf("lambda %.3g %s", mid, v.Verdict))
+	}
+	box, _, _ := orig.DomainBox(r.p.Prop)
+	x := box.Sample(rand.New(rand.NewPCG(r.cfg.Seed, 11)), max(r.cfg.Eval.DomainSamples, 5000))
+	agree := nn.Agreement
+	if r.p.Classifier {
+		agree = nn.ClassAgreement
+	}
+	y0, m := orig.Forward(x), orig.Outputs()
+	sr.SelectionBefore = agree(y0, full.Forward(x), m)
+	sr.SelectionAfter = sr.SelectionBefore
+	if best != nil {
+		if f := agree(y0, best.Forward(x), m); f >= sr.SelectionBefore {
+			sr.Lambda, sr.SelectionAfter = hi, f
+			r.res.Repaired = best
+			samplewise.Measure(r.res.Report, r.p, best, r.cfg.Eval.DomainSamples, r.cfg.Seed)
+		}
+	}
+	sr.Seconds = time.Since(t0).Seconds()
+	r.dr.VerifierSeconds += sr.VerifierSeconds
+	r.dr.Shrink = sr
+	ph.Finish(fmt.Sprintf("lambda %.3g, selection fidelity %.2f%% -> %.2f%%", sr.Lambda, sr.SelectionBefore, sr.SelectionAfter))
 }
 
 // offset finishes an uncertified repair with the output offset (domain.finish: offset).

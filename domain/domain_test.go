@@ -46,6 +46,41 @@ func TestDemoCertified(t *testing.T) {
 	}
 }
 
+// TestDemoShrink repairs the demo network and pulls the repair back toward the original: the network
+// kept must still be safe on a dense grid (the verifier certified it; the grid checks independently),
+// and a fidelity floor of 100% must be reported as missed exactly when the domain fidelity is below it.
+func TestDemoShrink(t *testing.T) {
+	y, err := configs.Get("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := configs.LoadRepair("", y, []string{"mode=domain", "paradigm=retrain", "domain.verify_seconds=20", "domain.shrink_steps=4", "domain.fidelity_floor=100", "retrain.train.margin=0.5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := samplewise.Load(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, d, err := Repair(context.Background(), cfg, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d == nil || !d.Certified || d.Shrink == nil {
+		t.Fatalf("not certified, or no shrink: %+v", d)
+	}
+	s := d.Shrink
+	// With the wide margin the repair overshoots, so a lambda below 1 is certified (0.9375 at seed 1).
+	if s.Tries != 4 || !(s.Lambda > 0 && s.Lambda < 1) || s.SelectionAfter < s.SelectionBefore {
+		t.Fatalf("shrink report %+v: want 4 tries, lambda in (0, 1), fidelity no lower", s)
+	}
+	assertGridSafe(t, res.Repaired, p.Prop)
+	if below := float64(res.Report.Fidelity.Domain) < 100; below != (d.BelowFloor != "") {
+		t.Errorf("fidelity %.2f%%, floor 100%%: warning %q", res.Report.Fidelity.Domain, d.BelowFloor)
+	}
+	t.Logf("lambda %.4g, selection fidelity %.2f%% -> %.2f%%, domain fidelity %.2f%%", s.Lambda, s.SelectionBefore, s.SelectionAfter, res.Report.Fidelity.Domain)
+}
+
 // TestTanhStudentCertified distils a small tanh student of the demo network (with package train, so it
 // inherits the bug), then repairs it domain-wise: the verifier must certify it, and a grid must agree.
 func TestTanhStudentCertified(t *testing.T) {

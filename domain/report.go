@@ -21,6 +21,26 @@ type Report struct {
 	Log                    []Round `json:"log"`
 	// Offset reports the output offset that finished the repair (domain.finish: offset), if one was tried.
 	Offset *OffsetReport `json:"offset,omitempty"`
+	// Shrink reports the pull back toward the original (domain.shrink_steps), if one was tried.
+	Shrink *ShrinkReport `json:"shrink,omitempty"`
+	// BelowFloor, when not empty, warns that a certified repair's domain fidelity is below
+	// domain.fidelity_floor.
+	BelowFloor string `json:"below_floor,omitempty"`
+}
+
+// ShrinkReport says how the pull of a certified repair back toward the original went: the network kept
+// is original + Lambda (repaired - original) (1: the repair as it was).
+type ShrinkReport struct {
+	Lambda float64 `json:"lambda"`
+	// Tries counts verifier runs; VerifierSeconds is their time, Seconds the whole step's.
+	Tries           int     `json:"tries"`
+	VerifierSeconds float64 `json:"verifier_seconds"`
+	Seconds         float64 `json:"seconds"`
+	// SelectionBefore and SelectionAfter are the argmin (argmax) agreement with the original, percent,
+	// on the domain samples that chose lambda (drawn apart from the reported fidelity's).
+	SelectionBefore float64 `json:"selection_before"`
+	SelectionAfter  float64 `json:"selection_after"`
+	Error           string  `json:"error,omitempty"`
 }
 
 // OffsetReport says how an output offset went: the output layer's biases of the outputs a property
@@ -70,6 +90,9 @@ func (l Round) Outcome() string {
 // output offset, if one was tried.
 func (d *Report) Markdown() []byte {
 	var b bytes.Buffer
+	if d.BelowFloor != "" {
+		fmt.Fprintf(&b, "**Warning: %s.**\n\n", d.BelowFloor)
+	}
 	fmt.Fprintf(&b, "Domain-wise repair: **%s** after %d round(s); verifier %.2f s in all, %.2f s on the last round.\n\n", d.Verdict, d.Rounds, d.VerifierSeconds, d.FinalVerifySeconds)
 	fmt.Fprintf(&b, "| round | negatives | positives | repair s | verdict | verify s | boxes | proven | added |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, l := range d.Log {
@@ -78,6 +101,9 @@ func (d *Report) Markdown() []byte {
 	b.WriteString("\n")
 	if o := d.Offset; o != nil {
 		fmt.Fprintf(&b, "Output offset: **%s** after %d verifier run(s), %.2f s; outputs %v raised by %.4g (samples showed at least %.4g necessary, branch and bound %.4g enough; the outputs' RMS is %.4g).\n\n", o.Verdict, o.Tries, o.Seconds, o.Outputs, o.Shift, o.Sampled, o.Bounded, o.OutputRMS)
+	}
+	if s := d.Shrink; s != nil {
+		fmt.Fprintf(&b, "Shrink toward the original: lambda %.4g after %d verifier run(s), %.2f s; fidelity on the selection samples %.2f%% -> %.2f%%.\n\n", s.Lambda, s.Tries, s.Seconds, s.SelectionBefore, s.SelectionAfter)
 	}
 	return b.Bytes()
 }

@@ -174,6 +174,29 @@ func (n *Network) Clone() *Network {
 	return c
 }
 
+// Between returns the network whose weights and biases are a + lambda (b - a), with a's activations and
+// normalization: a at lambda 0, b at 1. The two must have the same layers (kinds, geometry, sizes and
+// activations).
+func Between(a, b *Network, lambda float64) (*Network, error) {
+	if len(a.Layers) != len(b.Layers) {
+		return nil, fmt.Errorf("between: %d layers against %d", len(a.Layers), len(b.Layers))
+	}
+	c := a.Clone()
+	for k := range c.Layers {
+		l, m := &c.Layers[k], &b.Layers[k]
+		if l.Kind != m.Kind || l.Geom != m.Geom || l.In != m.In || l.Out != m.Out || l.Act != m.Act || len(l.W) != len(m.W) || len(l.B) != len(m.B) {
+			return nil, fmt.Errorf("between: layer %d differs in shape or activation", k)
+		}
+		for i, w := range m.W {
+			l.W[i] += lambda * (w - l.W[i])
+		}
+		for i, v := range m.B {
+			l.B[i] += lambda * (v - l.B[i])
+		}
+	}
+	return c, nil
+}
+
 // AllReLU reports whether every hidden layer is relu and the output layer is identity: the only networks
 // the .nnet format can describe.
 func (n *Network) AllReLU() bool {

@@ -80,3 +80,34 @@ func TestDomainBox(t *testing.T) {
 		t.Error("zero width and no property: ok")
 	}
 }
+
+// Between mixes weights and biases layer by layer (values worked out by hand) and refuses networks of
+// different shapes.
+func TestBetween(t *testing.T) {
+	a := &Network{Layers: []Layer{{In: 2, Out: 1, W: []float64{1, 2}, B: []float64{0.5}, Act: activation.Identity}}}
+	b := &Network{Layers: []Layer{{In: 2, Out: 1, W: []float64{3, -2}, B: []float64{-0.5}, Act: activation.Identity}}}
+	for _, tc := range []struct {
+		lambda float64
+		w      []float64
+		bias   float64
+	}{{0, []float64{1, 2}, 0.5}, {1, []float64{3, -2}, -0.5}, {0.25, []float64{1.5, 1}, 0.25}} {
+		c, err := Between(a, b, tc.lambda)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := c.Layers[0]
+		if l.W[0] != tc.w[0] || l.W[1] != tc.w[1] || l.B[0] != tc.bias {
+			t.Errorf("lambda %v: W %v B %v, want %v %v", tc.lambda, l.W, l.B, tc.w, tc.bias)
+		}
+	}
+	if a.Layers[0].W[0] != 1 {
+		t.Errorf("a changed: %v", a.Layers[0].W)
+	}
+	wide := &Network{Layers: []Layer{{In: 3, Out: 1, W: []float64{1, 2, 3}, B: []float64{0}, Act: activation.Identity}}}
+	relu := &Network{Layers: []Layer{{In: 2, Out: 1, W: []float64{1, 2}, B: []float64{0}, Act: activation.ReLU}}}
+	for _, other := range []*Network{wide, relu, {}} {
+		if _, err := Between(a, other, 0.5); err == nil {
+			t.Errorf("Between accepted a network of another shape: %+v", other)
+		}
+	}
+}

@@ -373,3 +373,62 @@ func (p *Property) Hull() Box {
 	}
 	return b
 }
+
+// Shell draws n points of domain that lie outside every case's box but within width times the domain's
+// width (per input) of one: the band around the boxes where a repair that moves the boxes' outputs
+// moves the rest most. Each point's box is drawn in proportion to its widened box's volume (within the
+// domain); points are drawn uniformly from it and kept if they fall in no box. It returns fewer than n
+// when the band is a vanishing share of the widened boxes (after 100 n draws), and nil without cases.
+func (p *Property) Shell(rng *rand.Rand, domain Box, width float64, n int) []float64 {
+	if len(p.Cases) == 0 || n <= 0 {
+		return nil
+	}
+	d := domain.Dim()
+	wide := make([]Box, len(p.Cases))
+	cum := make([]float64, len(p.Cases))
+	total := 0.0
+	for k, c := range p.Cases {
+		b := Box{Lo: make([]float64, d), Hi: make([]float64, d)}
+		v := 1.0
+		for i := 0; i < d; i++ {
+			w := width * (domain.Hi[i] - domain.Lo[i])
+			b.Lo[i] = math.Max(domain.Lo[i], c.Box.Lo[i]-w)
+			b.Hi[i] = math.Min(domain.Hi[i], c.Box.Hi[i]+w)
+			if b.Hi[i] < b.Lo[i] { // the case's box lies outside the domain on this input
+				b.Hi[i] = b.Lo[i]
+			}
+			v *= b.Hi[i] - b.Lo[i]
+		}
+		wide[k] = b
+		total += v
+		cum[k] = total
+	}
+	out := make([]float64, 0, n*d)
+	x := make([]float64, d)
+	for try := 0; try < 100*n && len(out) < n*d; try++ {
+		k := 0
+		if total > 0 {
+			r := rng.Float64() * total
+			for k < len(cum)-1 && cum[k] <= r {
+				k++
+			}
+		} else {
+			k = rng.IntN(len(wide))
+		}
+		b := wide[k]
+		for i := range x {
+			x[i] = b.Lo[i] + rng.Float64()*(b.Hi[i]-b.Lo[i])
+		}
+		inside := false
+		for _, c := range p.Cases {
+			if c.Box.Contains(x) {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			out = append(out, x...)
+		}
+	}
+	return out
+}

@@ -287,3 +287,43 @@ func TestReadPair(t *testing.T) {
 		}
 	}
 }
+
+// Shell's points lie in the band around the boxes and nowhere else, spread over it uniformly: the share
+// left of the box is that strip's share of the band's area, worked out by hand.
+func TestShell(t *testing.T) {
+	domain := Box{Lo: []float64{0, 0}, Hi: []float64{10, 10}}
+	cases := []struct {
+		name      string
+		box       Box
+		band      Box     // the widened box, clipped to the domain
+		left, all float64 // area of the band left of the box, and of the whole band
+	}{
+		{"inside", Box{Lo: []float64{4, 4}, Hi: []float64{6, 6}}, Box{Lo: []float64{3, 3}, Hi: []float64{7, 7}}, 1 * 4, 16 - 4},
+		{"on the edge", Box{Lo: []float64{9, 0}, Hi: []float64{10, 10}}, Box{Lo: []float64{8, 0}, Hi: []float64{10, 10}}, 1 * 10, 10},
+	}
+	for _, c := range cases {
+		p := &Property{Inputs: 2, Outputs: 1, Cases: []Case{{Box: c.box}}}
+		const n = 20000
+		x := p.Shell(rand.New(rand.NewPCG(1, 2)), domain, 0.1, n)
+		if len(x) != 2*n {
+			t.Fatalf("%s: %d points, want %d", c.name, len(x)/2, n)
+		}
+		left := 0
+		for r := 0; r < n; r++ {
+			pt := x[2*r : 2*r+2]
+			if c.box.Contains(pt) || !c.band.Contains(pt) {
+				t.Fatalf("%s: point %v outside the band", c.name, pt)
+			}
+			if pt[0] < c.box.Lo[0] {
+				left++
+			}
+		}
+		want := c.left / c.all
+		if got := float64(left) / n; math.Abs(got-want) > 0.015 {
+			t.Errorf("%s: %.3f of the points left of the box, want %.3f", c.name, got, want)
+		}
+	}
+	if x := (&Property{}).Shell(rand.New(rand.NewPCG(1, 2)), domain, 0.1, 5); x != nil {
+		t.Errorf("no cases: got %d values, want none", len(x))
+	}
+}

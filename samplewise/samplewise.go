@@ -285,9 +285,13 @@ func Run(ctx context.Context, cfg *configs.Repair, p *Problem, rep *progress.Rep
 	}
 	expected := imitate.Expected(pos, assign)
 	var anchors *imitate.Behaviour
-	if cfg.Dataset.Anchors > 0 {
+	if dc := cfg.Dataset; dc.Anchors > 0 || (dc.ShellAnchors > 0 && p.Prop != nil) {
 		box, _, _ := p.Net.DomainBox(p.Prop)
-		anchors = imitate.Record(p.Net, box.Sample(rand.New(rand.NewPCG(cfg.Seed, 6)), cfg.Dataset.Anchors))
+		x := box.Sample(rand.New(rand.NewPCG(cfg.Seed, 6)), dc.Anchors)
+		if dc.ShellAnchors > 0 && p.Prop != nil {
+			x = append(x, p.Prop.Shell(rand.New(rand.NewPCG(cfg.Seed, 7)), box, dc.ShellWidth, dc.ShellAnchors)...)
+		}
+		anchors = imitate.Record(p.Net, x)
 	}
 	phase("imitate", t0)
 

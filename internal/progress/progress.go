@@ -41,6 +41,13 @@ func Stderr() *Reporter {
 // To reports plain log lines to w (never bars); a nil w is quiet.
 func To(w io.Writer) *Reporter { return &Reporter{w: w} }
 
+// Warn writes a warning line ("warning: msg"), bar or not; a quiet reporter drops it.
+func (r *Reporter) Warn(msg string) {
+	if r != nil && r.w != nil {
+		fmt.Fprintf(r.w, "warning: %s\n", msg)
+	}
+}
+
 // Phase is one long step with a known number of units of work.
 type Phase struct {
 	r     *Reporter
