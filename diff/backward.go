@@ -120,12 +120,12 @@ func smoothRelax(f smoothFacts, l, u, dl, du float64) relaxed {
 // and, when some are fixed, layer 0's fixed part of each neuron folded into a constant once a box, so
 // that an image with 20 free pixels costs 20 columns at layer 0, not 784.
 type inputs struct {
-	box    property.Box
-	xm     []float64 // max |x_i| over the box
-	free   []int     // the columns back-substitution carries to the input
-	folded bool      // fa, fb, ma, mb hold the fixed inputs' part
+	box  property.Box
+	xm   []float64 // max |x_i| over the box
+	free []int     // the columns back-substitution carries to the input (all unless some are folded)
 	// Per layer-0 neuron j: sum over fixed i of W_A[j,i] x_i and W_B[j,i] x_i, and of |W_A[j,i]| |x_i|
-	// and |W_B[j,i]| |x_i| (the rounding of the products and sums they replace is charged on these).
+	// and |W_B[j,i]| |x_i| (the rounding of the products and sums they replace is charged on these); nil
+	// when nothing is folded.
 	fa, fb, ma, mb []float64
 }
 
@@ -153,7 +153,6 @@ func newInputs(a, b *nn.Network, box property.Box) *inputs {
 	}
 	la, lb := &a.Layers[0], &b.Layers[0]
 	n := la.In
-	in.folded = true
 	in.fa, in.fb = make([]float64, la.Out), make([]float64, la.Out)
 	in.ma, in.mb = make([]float64, la.Out), make([]float64, la.Out)
 	for j := 0; j < la.Out; j++ {
@@ -213,7 +212,9 @@ func backwardSide(a, b *nn.Network, in *inputs, rel [][]relaxed, zm, dm [][]floa
 		la, lb := &a.Layers[k], &b.Layers[k]
 		n := la.In
 		nD, nA := make([]float64, n), make([]float64, n)
-		fold := k == 0 && in.folded // layer 0 over the free columns, the fixed ones a constant
+		// Layer 0 carries the free columns only (every column unless the fixed ones are folded into the
+		// constant); the layers above carry every neuron.
+		first := k == 0
 		for j := 0; j < la.Out; j++ {
 			ed, ea := gD[j], gA[j]
 			if ed == 0 && ea == 0 {
@@ -222,9 +223,11 @@ func backwardSide(a, b *nn.Network, in *inputs, rel [][]relaxed, zm, dm [][]floa
 			c += ed*(lb.B[j]-la.B[j]) + ea*la.B[j]
 			slack += relMargin * (math.Abs(ed)*(math.Abs(lb.B[j])+math.Abs(la.B[j])) + math.Abs(ea*la.B[j]))
 			wa, wb := la.W[j*n:(j+1)*n], lb.W[j*n:(j+1)*n]
-			if fold {
-				c += ed*(in.fb[j]-in.fa[j]) + ea*in.fa[j]
-				slack += relMargin * (math.Abs(ed)*(in.mb[j]+in.ma[j]) + math.Abs(ea)*in.ma[j])
+			if first {
+				if in.fa != nil {
+					c += ed*(in.fb[j]-in.fa[j]) + ea*in.fa[j]
+					slack += relMargin * (math.Abs(ed)*(in.mb[j]+in.ma[j]) + math.Abs(ea)*in.ma[j])
+				}
 				for _, i := range in.free {
 					nD[i] += ed * wb[i]
 					nA[i] += ed*(wb[i]-wa[i]) + ea*wa[i]
@@ -237,11 +240,8 @@ func backwardSide(a, b *nn.Network, in *inputs, rel [][]relaxed, zm, dm [][]floa
 			}
 		}
 		// The rounding of those sums: every product's magnitude, times the value it multiplies (the layer
-		// below's post-activation values, or the input; the fixed inputs' share is charged above).
-		pz, pd := in.xm, []float64(nil)
-		if k > 0 {
-			pz, pd = zm[k-1], dm[k-1]
-		}
+		// below's post-activation values and differences, or the input, which has no difference; the
+		// fixed inputs' share is charged above).
 		for j := 0; j < la.Out; j++ {
 			ed, ea := math.Abs(gD[j]), math.Abs(gA[j])
 			if ed == 0 && ea == 0 {
@@ -249,16 +249,15 @@ func backwardSide(a, b *nn.Network, in *inputs, rel [][]relaxed, zm, dm [][]floa
 			}
 			wa, wb := la.W[j*n:(j+1)*n], lb.W[j*n:(j+1)*n]
 			s := 0.0
-			if fold {
+			if first {
 				for _, i := range in.free {
-					s += (ed*(math.Abs(wb[i])+math.Abs(wa[i])) + ea*math.Abs(wa[i])) * pz[i]
+					s += (ed*(math.Abs(wb[i])+math.Abs(wa[i])) + ea*math.Abs(wa[i])) * in.xm[i]
 				}
 			} else {
+				pz, pd := zm[k-1], dm[k-1]
 				for i := range wa {
 					s += (ed*(math.Abs(wb[i])+math.Abs(wa[i])) + ea*math.Abs(wa[i])) * pz[i]
-					if pd != nil {
-						s += ed * math.Abs(wb[i]) * pd[i]
-					}
+					s += ed * math.Abs(wb[i]) * pd[i]
 				}
 			}
 			slack += relMargin * s

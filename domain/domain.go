@@ -238,15 +238,11 @@ func (r *rounds) shrink(ctx context.Context) {
 	}
 	box, _, _ := orig.DomainBox(r.p.Prop)
 	x := box.Sample(rand.New(rand.NewPCG(r.cfg.Seed, 11)), max(r.cfg.Eval.DomainSamples, 5000))
-	agree := nn.Agreement
-	if r.p.Classifier {
-		agree = nn.ClassAgreement
-	}
 	y0, m := orig.Forward(x), orig.Outputs()
-	sr.SelectionBefore = agree(y0, full.Forward(x), m)
+	sr.SelectionBefore = r.p.Agreement(y0, full.Forward(x), m)
 	sr.SelectionAfter = sr.SelectionBefore
 	if best != nil {
-		if f := agree(y0, best.Forward(x), m); f >= sr.SelectionBefore {
+		if f := r.p.Agreement(y0, best.Forward(x), m); f >= sr.SelectionBefore {
 			sr.Lambda, sr.SelectionAfter = hi, f
 			r.res.Repaired = best
 			samplewise.Measure(r.res.Report, r.p, best, r.cfg.Eval.DomainSamples, r.cfg.Seed)

@@ -17,26 +17,11 @@ import (
 // without domain.hard_start; the verifier must certify the result, and a dense grid of the box (an
 // independent check) must find no violation.
 func TestDemoCertified(t *testing.T) {
-	y, err := configs.Get("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct{ paradigm, hardStart string }{
 		{"retrain", "false"}, {"finetune", "false"}, {"retrain", "true"}, {"finetune", "true"},
 	} {
 		t.Run(tc.paradigm+"/hard_start="+tc.hardStart, func(t *testing.T) {
-			cfg, err := configs.LoadRepair("", y, []string{"mode=domain", "paradigm=" + tc.paradigm, "domain.verify_seconds=20", "domain.hard_start=" + tc.hardStart})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := samplewise.Load(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, d, err := Repair(context.Background(), cfg, p, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res, d, p := repairDemo(t, "paradigm="+tc.paradigm, "domain.verify_seconds=20", "domain.hard_start="+tc.hardStart)
 			if d == nil || !d.Certified {
 				t.Fatalf("not certified: %+v", d)
 			}
@@ -50,22 +35,7 @@ func TestDemoCertified(t *testing.T) {
 // kept must still be safe on a dense grid (the verifier certified it; the grid checks independently),
 // and a fidelity floor of 100% must be reported as missed exactly when the domain fidelity is below it.
 func TestDemoShrink(t *testing.T) {
-	y, err := configs.Get("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := configs.LoadRepair("", y, []string{"mode=domain", "paradigm=retrain", "domain.verify_seconds=20", "domain.shrink_steps=4", "domain.fidelity_floor=100", "retrain.train.margin=0.5"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := samplewise.Load(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, d, err := Repair(context.Background(), cfg, p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, d, p := repairDemo(t, "paradigm=retrain", "domain.verify_seconds=20", "domain.shrink_steps=4", "domain.fidelity_floor=100", "retrain.train.margin=0.5")
 	if d == nil || !d.Certified || d.Shrink == nil {
 		t.Fatalf("not certified, or no shrink: %+v", d)
 	}
@@ -126,6 +96,28 @@ func TestTanhStudentCertified(t *testing.T) {
 	}
 	assertGridSafe(t, res.Repaired, p.Prop)
 	t.Logf("tanh student: agreement %.1f%%, %d negatives; certified after %d round(s), %.2f%% success", st.Agreement, len(neg)/2, d.Rounds, res.Report.RepairSuccessRate)
+}
+
+// repairDemo repairs the demo network domain-wise with the settings sets on top of its config.
+func repairDemo(t *testing.T, sets ...string) (*samplewise.Result, *Report, *samplewise.Problem) {
+	t.Helper()
+	y, err := configs.Get("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := configs.LoadRepair("", y, append([]string{"mode=domain"}, sets...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := samplewise.Load(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, d, err := Repair(context.Background(), cfg, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, d, p
 }
 
 // assertGridSafe checks a 300x300 grid of the property's (2-D) box for violations.

@@ -419,14 +419,7 @@ func (p *Property) Shell(rng *rand.Rand, domain Box, width float64, n int) []flo
 		for i := range x {
 			x[i] = b.Lo[i] + rng.Float64()*(b.Hi[i]-b.Lo[i])
 		}
-		inside := false
-		for _, c := range p.Cases {
-			if c.Box.Contains(x) {
-				inside = true
-				break
-			}
-		}
-		if !inside {
+		if p.CaseOf(x) < 0 {
 			out = append(out, x...)
 		}
 	}

@@ -385,6 +385,15 @@ func localizeNeurons(cfg *configs.Repair, p *Problem, neg, pos, expected *imitat
 	return neurons, nil
 }
 
+// Agreement is the percentage of rows (m outputs each) of ya and yb whose decisions agree: the argmax
+// for a classifier's problem, else the argmin (nn.ClassAgreement, nn.Agreement).
+func (p *Problem) Agreement(ya, yb []float64, m int) float64 {
+	if p.Classifier {
+		return nn.ClassAgreement(ya, yb, m)
+	}
+	return nn.Agreement(ya, yb, m)
+}
+
 // Measure fills r's figures for the repaired network against p: repair success, generalization,
 // drawdown, fidelity on held-out positives and on domainSamples uniform samples of the input domain.
 func Measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, seed uint64) {
@@ -422,10 +431,10 @@ func measure(r *Report, p *Problem, repaired *nn.Network, domainSamples int, see
 
 	y0, y1 := net.Forward(p.TestPos), repaired.Forward(p.TestPos)
 	r.Drawdown = pct(unsafe(p.TestPos, y1), rows(p.TestPos))
-	agree := nn.Agreement
+	agree := p.Agreement
 	r.Fidelity.Decision = "argmin"
 	if p.Classifier {
-		agree, r.Fidelity.Decision = nn.ClassAgreement, "argmax"
+		r.Fidelity.Decision = "argmax"
 	}
 	r.Fidelity.HeldOutPositives = Figure(agree(y0, y1, m))
 	if len(y0) > 0 {
