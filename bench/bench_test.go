@@ -106,7 +106,7 @@ func TestVeritex35(t *testing.T) {
 // the same, to the printed precision.
 func TestRepairCSVRoundTrip(t *testing.T) {
 	rows := []RepairRow{
-		{Task: "N2,1 p1,2,3,4", Certified: true, Verdict: "certified", Rounds: 8, DomainFidelity: 97.9212, InBoxFidelity: 96.28, VerifierSeconds: 120.5, Seconds: 217.25, Drift: 0.0123, DecisionProved: 41.5},
+		{Task: "N2,1 p1,2,3,4", Certified: true, Verdict: "certified", Rounds: 8, DomainFidelity: 97.9212, InBoxFidelity: 96.28, VerifierSeconds: 120.5, Seconds: 217.25, Drift: 0.0123, DecisionProved: 41.5, Fidelity100k: 99.9876},
 		{Task: "N1,9 p7", Verdict: "unknown", Rounds: 12, Err: `load "x": failed, badly`, Drift: 2.5},
 	}
 	back, err := ReadRepairCSV(RepairCSV(rows))
@@ -117,8 +117,12 @@ func TestRepairCSVRoundTrip(t *testing.T) {
 		t.Fatalf("read back %+v, want %+v", back, rows)
 	}
 	old, err := ReadRepairCSV([]byte("task,verdict,rounds,domain_fidelity,inbox_fidelity,verifier_seconds,seconds,error\nN1,certified,2,99,98,1,2,\n"))
-	if err != nil || len(old) != 1 || !math.IsNaN(old[0].Drift) || old[0].Rounds != 2 {
+	if err != nil || len(old) != 1 || !math.IsNaN(old[0].Drift) || !math.IsNaN(old[0].Fidelity100k) || old[0].Rounds != 2 {
 		t.Errorf("a CSV from before the drift columns: %+v, %v", old, err)
+	}
+	ten, err := ReadRepairCSV([]byte("task,verdict,rounds,domain_fidelity,inbox_fidelity,verifier_seconds,seconds,error,drift,decision_proved\nN1,certified,2,99,98,1,2,,0.5,40\n"))
+	if err != nil || len(ten) != 1 || ten[0].Drift != 0.5 || !math.IsNaN(ten[0].Fidelity100k) {
+		t.Errorf("a CSV from before the 100,000-sample column: %+v, %v", ten, err)
 	}
 	if _, err := ReadRepairCSV([]byte("a,b\n1,2\n")); err == nil {
 		t.Fatal("a CSV with another header was accepted")

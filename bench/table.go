@@ -14,6 +14,14 @@ func pct(v float64) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
+// pct3 is pct with three decimals.
+func pct3(v float64) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
 func num(v float64) string {
 	if math.IsNaN(v) {
 		return "n/a"

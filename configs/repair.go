@@ -14,8 +14,10 @@ type Repair struct {
 	// the property over its whole input boxes; see package domain).
 	Mode string `mapstructure:"mode"`
 	// Paradigm is "finetune" (change only localized neurons), "retrain" (train every weight) or
-	// "minimal" (the least change of one layer by linear programming; see Minimal), or "constraint"
-	// (NNrepair's constraint-based repair of a few localized weights; see Constraint).
+	// "minimal" (the least change of one layer by linear programming; see Minimal), "constraint"
+	// (NNrepair's constraint-based repair of a few localized weights; see Constraint), or "patch"
+	// (domain-wise only: a constant output offset on each box of the property, switched on by a box
+	// indicator, the network unchanged elsewhere; see domain.Patch and Domain.PatchBand).
 	Paradigm string `mapstructure:"paradigm"`
 	// Network and Property are the network file (.nnet or .onnx) and its VNN-LIB property.
 	Network  string `mapstructure:"network"`
@@ -94,6 +96,9 @@ type Domain struct {
 	// FidelityFloor is the least domain fidelity (argmin or argmax agreement, percent) a certified repair
 	// may have without a warning: below it the report says so in its first lines. 0: no floor.
 	FidelityFloor float64 `mapstructure:"fidelity_floor"`
+	// PatchBand is paradigm patch's band: each box indicator falls from 1 on its box to 0 this far outside
+	// it (a fraction of the domain's width per input, summed over the inputs).
+	PatchBand float64 `mapstructure:"patch_band"`
 }
 
 // Dataset says where the repair and test inputs come from: CSV files, or samples of the property's
@@ -300,7 +305,7 @@ func RepairDefaults() Repair {
 		Minimal:    Minimal{Layer: -1, Norm: "linf", Margin: 0.001},
 		Constraint: Constraint{Layer: -1, Weights: 5, Limit: 0.5, Passing: 50, Margin: 0.001, FailWeight: 100, Solver: "lp", Oracle: "auto", Nodes: 500, Seconds: 60},
 		Eval:       Eval{DomainSamples: 5000, DriftSeconds: 10},
-		Domain:     Domain{Rounds: 8, VerifySeconds: 60, Grace: 1, Stall: 0.005, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true, FidelityFloor: 98},
+		Domain:     Domain{Rounds: 8, VerifySeconds: 60, Grace: 1, Stall: 0.005, Neighbours: 200, Radius: 0.02, MarginGrowth: 16, Finish: "none", Continue: true, FidelityFloor: 98, PatchBand: 0.001},
 	}
 }
 
@@ -332,8 +337,14 @@ func (c *Repair) Validate() error {
 	if c.Mode != "sample" && c.Mode != "domain" {
 		bad("mode %q: want sample or domain", c.Mode)
 	}
-	if c.Paradigm != "finetune" && c.Paradigm != "retrain" && c.Paradigm != "minimal" && c.Paradigm != "constraint" {
-		bad("paradigm %q: want finetune, retrain, minimal or constraint", c.Paradigm)
+	if c.Paradigm != "finetune" && c.Paradigm != "retrain" && c.Paradigm != "minimal" && c.Paradigm != "constraint" && c.Paradigm != "patch" {
+		bad("paradigm %q: want finetune, retrain, minimal, constraint or patch", c.Paradigm)
+	}
+	if c.Paradigm == "patch" && c.Mode != "domain" {
+		bad("paradigm patch repairs domain-wise: set mode: domain")
+	}
+	if b := c.Domain.PatchBand; !(b > 0 && b <= 1) {
+		bad("domain.patch_band %v: want a fraction of the domain's width in (0, 1]", b)
 	}
 	if (c.Paradigm == "minimal" || c.Paradigm == "constraint") && c.Mode != "sample" {
 		bad("paradigm %s repairs sample-wise: set mode: sample", c.Paradigm)

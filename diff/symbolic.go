@@ -529,15 +529,7 @@ func cloneBox(b property.Box) property.Box {
 }
 
 // volumeShare is box's share of whole's volume (flat dimensions count 1).
-func volumeShare(box, whole property.Box) float64 {
-	v := 1.0
-	for i := range box.Lo {
-		if w := whole.Hi[i] - whole.Lo[i]; w > 0 {
-			v *= (box.Hi[i] - box.Lo[i]) / w
-		}
-	}
-	return v
-}
+func volumeShare(box, whole property.Box) float64 { return box.Share(whole) }
 
 // probes are the points of a box a violation is looked for at: its centre and its two extreme corners.
 func probes(b property.Box) [][]float64 {

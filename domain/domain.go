@@ -27,6 +27,9 @@ import (
 // by a verifier proof over every box.
 func Repair(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, rep *progress.Reporter) (*samplewise.Result, *Report, error) {
 	start := time.Now()
+	if cfg.Paradigm == "patch" {
+		return patchRepair(ctx, cfg, p, rep, start)
+	}
 	if cfg.Domain.Finish == "offset" {
 		// Say now, not after the rounds, that the property does not suit the offset.
 		if _, err := exclusions(p.Prop, p.Net.Outputs()); err != nil {
@@ -58,15 +61,43 @@ func Repair(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, rep
 	}
 	r.dr.Verdict = string(r.verdict)
 	r.dr.Certified = r.verdict == verify.Certified
-	if floor := cfg.Domain.FidelityFloor; r.dr.Certified && floor > 0 {
-		if f := float64(r.res.Report.Fidelity.Domain); !math.IsNaN(f) && f < floor {
-			r.dr.BelowFloor = fmt.Sprintf("certified, but the domain fidelity %.2f%% is below the floor of %.2f%% (domain.fidelity_floor): the repaired network's decision differs from the original's on %.2f%% of the domain samples", f, floor, 100-f)
-			r.rep.Warn(r.dr.BelowFloor)
+	return finish(cfg, r.res, r.dr, rep, start)
+}
+
+// finish flags a certified repair below the fidelity floor and stamps the times.
+func finish(cfg *configs.Repair, res *samplewise.Result, dr *Report, rep *progress.Reporter, start time.Time) (*samplewise.Result, *Report, error) {
+	if floor := cfg.Domain.FidelityFloor; dr.Certified && floor > 0 {
+		if f := float64(res.Report.Fidelity.Domain); !math.IsNaN(f) && f < floor {
+			dr.BelowFloor = fmt.Sprintf("certified, but the domain fidelity %.2f%% is below the floor of %.2f%% (domain.fidelity_floor): the repaired network's decision differs from the original's on %.2f%% of the domain samples", f, floor, 100-f)
+			rep.Warn(dr.BelowFloor)
 		}
 	}
-	r.res.Report.Seconds["verify"] = r.dr.VerifierSeconds
-	r.res.Report.Seconds["total"] = time.Since(start).Seconds()
-	return r.res, r.dr, nil
+	res.Report.Seconds["verify"] = dr.VerifierSeconds
+	res.Report.Seconds["total"] = time.Since(start).Seconds()
+	return res, dr, nil
+}
+
+// patchRepair repairs p with a local patch (paradigm patch, Patch) in one step: no imitation rounds.
+// Uncertified, the original network is reported as it is.
+func patchRepair(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, rep *progress.Reporter, start time.Time) (*samplewise.Result, *Report, error) {
+	box, _, ok := p.Net.DomainBox(p.Prop)
+	if !ok {
+		return nil, nil, fmt.Errorf("patch: no input domain: the network has no input bounds and the property no boxes")
+	}
+	ph := rep.Start("local patch", 1)
+	patched, twin, pr, err := Patch(ctx, p.Net, p.Prop, box, cfg.Domain.PatchBand, time.Duration(cfg.Domain.VerifySeconds*float64(time.Second)), cfg.Seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	ph.Add(1, "")
+	ph.Finish(fmt.Sprintf("%s, %d box(es), %d neurons added", pr.Verdict, len(pr.Boxes), pr.AddedNeurons))
+	dr := &Report{Verdict: pr.Verdict, Certified: pr.Verdict == string(verify.Certified), VerifierSeconds: pr.VerifierSeconds, Patch: pr, Original: twin}
+	res := &samplewise.Result{Repaired: patched, Report: &samplewise.Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{"patch": pr.Seconds}}}
+	if patched == nil {
+		res.Repaired = p.Net.Clone()
+	}
+	samplewise.Measure(res.Report, p, res.Repaired, cfg.Eval.DomainSamples, cfg.Seed)
+	return finish(cfg, res, dr, rep, start)
 }
 
 // rounds is one domain-wise repair under way: the repair set gathered so far and the last repair.

@@ -33,16 +33,28 @@ import (
 // is largest; the verifier then checks the shifted network, and only its certificate ends the offset
 // with a result.
 
-// exclusion is one unsafe conjunction of the form y_out - y_j <= t_j for every (j, t_j) in terms.
+// exclusion is one unsafe conjunction on a box, read as the output change that undoes it: the conjunction
+// holds where coef.y <= t for every term, and each term's coef.dir is 1, so that moving the outputs by
+// delta dir raises every term's coef.y - t by delta. For the offset, dir is e_out (y_out - y_j <= t_j for
+// every j of the terms); for a patch (Patch) it may be another direction, and out is -1.
 type exclusion struct {
 	box   property.Box
 	out   int
+	dir   []float64
 	terms []excludedTerm
 }
 
+// excludedTerm is one constraint coef.y <= t of an exclusion's conjunction.
 type excludedTerm struct {
-	j int
-	t float64
+	coef []float64
+	t    float64
+}
+
+// unit is e_i in m outputs.
+func unit(m, i int) []float64 {
+	e := make([]float64, m)
+	e[i] = 1
+	return e
 }
 
 // exclusions reads p's unsafe conjunctions as exclusions, or says why it cannot: every constraint must be
@@ -54,6 +66,8 @@ func exclusions(p *property.Property, outputs int) ([]exclusion, error) {
 	for _, c := range p.Cases {
 		for k, conj := range c.Unsafe {
 			e := exclusion{box: c.Box, out: -1}
+			var js []int
+			var ts []float64
 			for _, con := range conj {
 				if len(con.Coef) != outputs {
 					return nil, fmt.Errorf("conjunction %d: a constraint has %d coefficients, the network %d outputs", k+1, len(con.Coef), outputs)
@@ -77,10 +91,16 @@ func exclusions(p *property.Property, outputs int) ([]exclusion, error) {
 					return nil, fmt.Errorf("conjunction %d: its constraints bound different outputs from above (%d and %d)", k+1, e.out, i)
 				}
 				e.out = i
-				e.terms = append(e.terms, excludedTerm{j: j, t: con.Bound / con.Coef[i]})
+				js, ts = append(js, j), append(ts, con.Bound/con.Coef[i])
 			}
 			if e.out < 0 {
 				return nil, fmt.Errorf("conjunction %d: no constraints", k+1)
+			}
+			e.dir = unit(outputs, e.out)
+			for n, j := range js {
+				coef := unit(outputs, e.out)
+				coef[j] = -1
+				e.terms = append(e.terms, excludedTerm{coef: coef, t: ts[n]})
 			}
 			raised[e.out] = true
 			ex = append(ex, e)
@@ -88,8 +108,10 @@ func exclusions(p *property.Property, outputs int) ([]exclusion, error) {
 	}
 	for _, e := range ex {
 		for _, t := range e.terms {
-			if raised[t.j] {
-				return nil, fmt.Errorf("output %d is both raised and compared against", t.j)
+			for j, a := range t.coef {
+				if a < 0 && raised[j] {
+					return nil, fmt.Errorf("output %d is both raised and compared against", j)
+				}
 			}
 		}
 	}
@@ -99,11 +121,15 @@ func exclusions(p *property.Property, outputs int) ([]exclusion, error) {
 	return ex, nil
 }
 
-// slack is max_j (y_out - y_j - t_j): positive where the exclusion's conjunction does not hold.
+// slack is max over the terms of coef.y - t: positive where the exclusion's conjunction does not hold.
 func (e *exclusion) slack(y []float64) float64 {
 	s := math.Inf(-1)
 	for _, t := range e.terms {
-		s = math.Max(s, y[e.out]-y[t.j]-t.t)
+		v := -t.t
+		for o, a := range t.coef {
+			v += a * y[o]
+		}
+		s = math.Max(s, v)
 	}
 	return s
 }
@@ -117,7 +143,7 @@ func (e *exclusion) slack(y []float64) float64 {
 // needs.
 func Offset(ctx context.Context, net *nn.Network, p *property.Property, budget time.Duration, seed uint64) (*nn.Network, *OffsetReport, error) {
 	start := time.Now()
-	m, d := net.Outputs(), net.Inputs()
+	m := net.Outputs()
 	ex, err := exclusions(p, m)
 	if err != nil {
 		return nil, nil, fmt.Errorf("output offset: %w", err)
@@ -128,25 +154,20 @@ func Offset(ctx context.Context, net *nn.Network, p *property.Property, budget t
 		used[e.out] = true
 	}
 	// Lower end: samples of every box and the violations a search finds.
-	lo := make([]float64, m)
-	ss, ns := 0.0, 0.0 // the outputs' squares, for their RMS
-	rng := rand.New(rand.NewPCG(seed, 7))
-	cx := falsify.Search(net, p, falsify.Options{Samples: 20000, Starts: 32, Steps: 30, StepSize: 0.02, Want: 64}, seed)
-	for _, e := range ex {
-		x := append(e.box.Sample(rng, 20000), cx...)
-		y := net.Forward(x)
-		for _, v := range y {
-			ss, ns = ss+v*v, ns+1
-		}
-		for r := 0; r < len(x)/d; r++ {
-			if e.box.Contains(x[r*d : (r+1)*d]) {
-				lo[e.out] = math.Max(lo[e.out], -e.slack(y[r*m:(r+1)*m]))
-			}
-		}
-	}
-	rep.OutputRMS = math.Sqrt(ss / max(ns, 1))
+	need, rms := sampledDeficits(net, p, ex, seed)
+	rep.OutputRMS = rms
 	// Upper ends: the deficit bounded on the whole box, and by branch and bound.
-	hi, root := deficit(ctx, net, ex, lo, start.Add(budget/2))
+	exHi, exRoot := deficit(ctx, net, ex, need, start.Add(budget/2))
+	// Per output, the largest over its exclusions.
+	lo, hi, root := make([]float64, m), make([]float64, m), make([]float64, m)
+	for o := range m {
+		hi[o], root[o] = math.Inf(-1), math.Inf(-1)
+	}
+	for i, e := range ex {
+		lo[e.out] = math.Max(lo[e.out], need[i])
+		hi[e.out] = math.Max(hi[e.out], exHi[i])
+		root[e.out] = math.Max(root[e.out], exRoot[i])
+	}
 	// A little above, relative to the outputs' size, so that rounding does not decide.
 	pad := 1e-6
 	for _, b := range net.Layers[len(net.Layers)-1].B {
@@ -188,14 +209,35 @@ func Offset(ctx context.Context, net *nn.Network, p *property.Property, budget t
 	return nil, rep, nil
 }
 
+// sampledDeficits returns, per exclusion, the largest deficit (-slack, at least 0) that samples of its box
+// and the violations a search finds show, and the RMS of the sampled outputs.
+func sampledDeficits(net *nn.Network, p *property.Property, ex []exclusion, seed uint64) (need []float64, rms float64) {
+	d, m := net.Inputs(), net.Outputs()
+	need = make([]float64, len(ex))
+	ss, ns := 0.0, 0.0 // the outputs' squares, for their RMS
+	rng := rand.New(rand.NewPCG(seed, 7))
+	cx := falsify.Search(net, p, falsify.Options{Samples: 20000, Starts: 32, Steps: 30, StepSize: 0.02, Want: 64}, seed)
+	for i, e := range ex {
+		x := append(e.box.Sample(rng, 20000), cx...)
+		y := net.Forward(x)
+		for _, v := range y {
+			ss, ns = ss+v*v, ns+1
+		}
+		for r := 0; r < len(x)/d; r++ {
+			if e.box.Contains(x[r*d : (r+1)*d]) {
+				need[i] = math.Max(need[i], -e.slack(y[r*m:(r+1)*m]))
+			}
+		}
+	}
+	return need, math.Sqrt(ss / max(ns, 1))
+}
+
 // bound returns a sound lower bound of the exclusion's slack on box (CROWN's bound of its best
-// constraint), given the box's layer bounds from verify.Crown and a buffer of one coefficient per output.
-func (e *exclusion) bound(net *nn.Network, bounds [][]verify.Interval, box property.Box, coef []float64) float64 {
+// constraint), given the box's layer bounds from verify.Crown.
+func (e *exclusion) bound(net *nn.Network, bounds [][]verify.Interval, box property.Box) float64 {
 	best := math.Inf(-1)
 	for _, t := range e.terms {
-		clear(coef)
-		coef[e.out], coef[t.j] = 1, -1
-		best = math.Max(best, verify.OutputBound(net, bounds, box, coef, -t.t, true))
+		best = math.Max(best, verify.OutputBound(net, bounds, box, t.coef, -t.t, true))
 	}
 	return best
 }
@@ -226,33 +268,30 @@ func (h *leafHeap) Pop() any {
 // maxLeaves bounds the branch and bound's memory.
 const maxLeaves = 1 << 20
 
-// deficit bounds, per output, the least raise that makes every exclusion's slack positive on its box:
-// the largest deficit over a partition of each box, refined until the deadline by splitting the leaf
-// whose deficit is furthest above the sampled one (need), two at a time, in half along its widest
-// dimension (relative to its case's box). root is the same bound on the unsplit boxes.
+// deficit bounds, per exclusion, the least move along its direction that makes its slack positive on its
+// box: the largest deficit over a partition of each box, refined until the deadline by splitting the leaf
+// whose deficit is furthest above the sampled one (need, per exclusion), two at a time, in half along
+// its widest dimension (relative to its case's box). root is the same bound on the unsplit boxes.
 func deficit(ctx context.Context, net *nn.Network, ex []exclusion, need []float64, deadline time.Time) (hi, root []float64) {
-	m := net.Outputs()
-	// One CROWN pass per box serves all of its exclusions; a coefficient buffer per goroutine.
-	make1 := func(box, whole property.Box, idx []int, coef []float64) *leaf {
+	// One CROWN pass per box serves all of its exclusions.
+	make1 := func(box, whole property.Box, idx []int) *leaf {
 		l := &leaf{box: box, whole: whole, ex: idx, short: make([]float64, len(idx)), key: math.Inf(-1)}
 		bounds := verify.Crown(net, box)
 		for k, i := range idx {
-			l.short[k] = -ex[i].bound(net, bounds, box, coef)
-			l.key = math.Max(l.key, l.short[k]-need[ex[i].out])
+			l.short[k] = -ex[i].bound(net, bounds, box)
+			l.key = math.Max(l.key, l.short[k]-need[i])
 		}
 		return l
 	}
-	coefA, coefB := make([]float64, m), make([]float64, m)
-	// per output, the largest deficit over the leaves
+	// per exclusion, the largest deficit over the leaves
 	worst := func(h leafHeap) []float64 {
-		w := make([]float64, m)
-		for o := range w {
-			w[o] = math.Inf(-1)
+		w := make([]float64, len(ex))
+		for i := range w {
+			w[i] = math.Inf(-1)
 		}
 		for _, l := range h {
 			for k, i := range l.ex {
-				o := ex[i].out
-				w[o] = math.Max(w[o], l.short[k])
+				w[i] = math.Max(w[i], l.short[k])
 			}
 		}
 		return w
@@ -271,7 +310,7 @@ func deficit(ctx context.Context, net *nn.Network, ex []exclusion, need []float6
 		}
 	}
 	for k, l := range *h {
-		(*h)[k] = make1(l.box, l.whole, l.ex, coefA)
+		(*h)[k] = make1(l.box, l.whole, l.ex)
 	}
 	root = worst(*h)
 	heap.Init(h)
@@ -296,8 +335,8 @@ func deficit(ctx context.Context, net *nn.Network, ex []exclusion, need []float6
 		a.Hi[dim], b.Lo[dim] = mid, mid
 		var la, lb *leaf
 		var wg sync.WaitGroup
-		wg.Go(func() { la = make1(a, top.whole, top.ex, coefB) })
-		lb = make1(b, top.whole, top.ex, coefA)
+		wg.Go(func() { la = make1(a, top.whole, top.ex) })
+		lb = make1(b, top.whole, top.ex)
 		wg.Wait()
 		heap.Push(h, la)
 		heap.Push(h, lb)

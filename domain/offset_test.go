@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestExclusionsRejects(t *testing.T) {
 	ex, err := exclusions(&property.Property{Inputs: 1, Outputs: 3, Cases: []property.Case{{Box: box, Unsafe: property.Region{
 		{{Coef: []float64{-2, 0, 2}, Bound: 1}},
 	}}}}, 3)
-	if err != nil || len(ex) != 1 || ex[0].out != 2 || ex[0].terms[0].j != 0 || ex[0].terms[0].t != 0.5 {
+	if err != nil || len(ex) != 1 || ex[0].out != 2 || !slices.Equal(ex[0].terms[0].coef, []float64{-1, 0, 1}) || ex[0].terms[0].t != 0.5 || !slices.Equal(ex[0].dir, []float64{0, 0, 1}) {
 		t.Errorf("exclusions = %+v, %v; want output 2 against 0 with threshold 0.5", ex, err)
 	}
 }

@@ -3,6 +3,8 @@ package domain
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/birdnn/birdnn/nn"
 )
 
 // Report is what domain-wise repair adds to a sample-wise report: whether the verifier proved the property on every box,
@@ -23,6 +25,11 @@ type Report struct {
 	Offset *OffsetReport `json:"offset,omitempty"`
 	// Shrink reports the pull back toward the original (domain.shrink_steps), if one was tried.
 	Shrink *ShrinkReport `json:"shrink,omitempty"`
+	// Patch reports the local patch (paradigm patch).
+	Patch *PatchReport `json:"patch,omitempty"`
+	// Original, when not nil, is the original network in the repaired network's shape (a patch's
+	// indicators with zero offsets): what differential verification compares the repair with.
+	Original *nn.Network `json:"-"`
 	// BelowFloor, when not empty, warns that a certified repair's domain fidelity is below
 	// domain.fidelity_floor.
 	BelowFloor string `json:"below_floor,omitempty"`
@@ -101,6 +108,16 @@ func (d *Report) Markdown() []byte {
 	b.WriteString("\n")
 	if o := d.Offset; o != nil {
 		fmt.Fprintf(&b, "Output offset: **%s** after %d verifier run(s), %.2f s; outputs %v raised by %.4g (samples showed at least %.4g necessary, branch and bound %.4g enough; the outputs' RMS is %.4g).\n\n", o.Verdict, o.Tries, o.Seconds, o.Outputs, o.Shift, o.Sampled, o.Bounded, o.OutputRMS)
+	}
+	if pt := d.Patch; pt != nil {
+		fmt.Fprintf(&b, "Local patch: **%s** after %d verifier run(s), %.2f s (verifier %.2f s); %d box(es) patched, %d hidden neurons added, band %.3g of the domain's width; the network computes the original's outputs bit for bit on at least %.4f%% of the domain (outside the widened boxes).\n\n", pt.Verdict, pt.Tries, pt.Seconds, pt.VerifierSeconds, len(pt.Boxes), pt.AddedNeurons, pt.Band, pt.Untouched)
+		if len(pt.Boxes) > 0 {
+			b.WriteString("| box | output offset |\n|---|---|\n")
+			for _, bx := range pt.Boxes {
+				fmt.Fprintf(&b, "| %.4g .. %.4g | %.4g |\n", bx.Lo, bx.Hi, bx.Offset)
+			}
+			b.WriteString("\n")
+		}
 	}
 	if s := d.Shrink; s != nil {
 		fmt.Fprintf(&b, "Shrink toward the original: lambda %.4g after %d verifier run(s), %.2f s; fidelity on the selection samples %.2f%% -> %.2f%%.\n\n", s.Lambda, s.Tries, s.Seconds, s.SelectionBefore, s.SelectionAfter)

@@ -147,6 +147,18 @@ func (b Box) Contains(x []float64) bool {
 // Dim returns the number of dimensions.
 func (b Box) Dim() int { return len(b.Lo) }
 
+// Share is the share of whole's volume that b covers: the volume of b's part inside whole over whole's,
+// dimensions where whole is flat counting 1.
+func (b Box) Share(whole Box) float64 {
+	v := 1.0
+	for i := range b.Lo {
+		if w := whole.Hi[i] - whole.Lo[i]; w > 0 {
+			v *= math.Max(0, math.Min(b.Hi[i], whole.Hi[i])-math.Max(b.Lo[i], whole.Lo[i])) / w
+		}
+	}
+	return v
+}
+
 // Sample draws n points uniformly from the box, row-major.
 func (b Box) Sample(rng *rand.Rand, n int) []float64 {
 	d := b.Dim()

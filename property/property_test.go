@@ -327,3 +327,22 @@ func TestShell(t *testing.T) {
 		t.Errorf("no cases: got %d values, want none", len(x))
 	}
 }
+
+// Share is worked out by hand: the part of the box inside the whole, over the whole's volume.
+func TestShare(t *testing.T) {
+	whole := Box{Lo: []float64{0, 0, 5}, Hi: []float64{2, 4, 5}} // flat third dimension
+	for _, tt := range []struct {
+		name string
+		b    Box
+		want float64
+	}{
+		{"inside", Box{Lo: []float64{0.5, 1, 5}, Hi: []float64{1.5, 3, 5}}, 0.5 * 0.5},
+		{"overhangs", Box{Lo: []float64{-1, 3, 0}, Hi: []float64{1, 6, 9}}, 0.5 * 0.25},
+		{"outside", Box{Lo: []float64{3, 0, 5}, Hi: []float64{4, 4, 5}}, 0},
+		{"whole", whole, 1},
+	} {
+		if got := tt.b.Share(whole); math.Abs(got-tt.want) > 1e-15 {
+			t.Errorf("%s: share %g, want %g", tt.name, got, tt.want)
+		}
+	}
+}

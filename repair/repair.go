@@ -77,16 +77,20 @@ func RunProblem(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	res.Report.Drift, res.Report.DriftSkipped = drift(ctx, cfg, p, res.Repaired, rep)
+	ref := p.Net
+	if d := res.Report.Domain; d != nil && d.Original != nil {
+		ref = d.Original // the original in the repaired network's shape (a patch's)
+	}
+	res.Report.Drift, res.Report.DriftSkipped = drift(ctx, cfg, p, ref, res.Repaired, rep)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
-// drift certifies how far the repair moved the network (package diff), within eval.drift_seconds, or
-// says why it did not.
-func drift(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, repaired *nn.Network, rep *progress.Reporter) (*diff.Drift, string) {
+// drift certifies how far the repair moved the network from orig, which computes what p's network does
+// (package diff), within eval.drift_seconds, or says why it did not.
+func drift(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, orig, repaired *nn.Network, rep *progress.Reporter) (*diff.Drift, string) {
 	if cfg.Eval.DriftSeconds == 0 {
 		return nil, "eval.drift_seconds is 0"
 	}
@@ -102,7 +106,7 @@ func drift(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, repa
 		boxes = append(boxes, c.Box)
 	}
 	ph := rep.Start(fmt.Sprintf("drift (certified, %gs)", cfg.Eval.DriftSeconds), 1)
-	d, err := diff.DriftOf(ctx, p.Net, repaired, box, boxes, diff.DriftOptions{Timeout: time.Duration(cfg.Eval.DriftSeconds * float64(time.Second)), Argmax: p.Classifier})
+	d, err := diff.DriftOf(ctx, orig, repaired, box, boxes, diff.DriftOptions{Timeout: time.Duration(cfg.Eval.DriftSeconds * float64(time.Second)), Argmax: p.Classifier})
 	if err != nil {
 		ph.Finish("not computed")
 		return nil, err.Error()

@@ -244,7 +244,7 @@ type veritexCmd struct {
 func newBenchVeritex35() *cobra.Command {
 	c := &veritexCmd{}
 	cmd := &cobra.Command{
-		Use:   "veritex-35 [--paradigm retrain|finetune] [--tasks \"N2,1 p1,2,3,4\"] [--set key=value] [--out DIR] [--resume] [--json]",
+		Use:   "veritex-35 [--paradigm retrain|finetune|patch] [--tasks \"N2,1 p1,2,3,4\"] [--set key=value] [--out DIR] [--resume] [--json]",
 		Short: "Domain-wise repair of the 35 unsafe instances of the Veritex repair benchmark",
 		Long: `Repairs, domain-wise (until the verifier certifies every box), the 35 unsafe instances of the Veritex
 repair benchmark: 33 ACAS Xu networks against properties 1-4 together, N1,9 against property 7, N2,9 against
@@ -256,7 +256,7 @@ the repair config (e.g. --set domain.verify_seconds=30).`,
 		RunE: c.run,
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&c.paradigm, "paradigm", "retrain", "retrain or finetune")
+	fl.StringVar(&c.paradigm, "paradigm", "retrain", "retrain, finetune or patch (a local patch on each box: no training, the network unchanged outside the boxes' bands)")
 	fl.StringVar(&c.only, "tasks", "", "run only these tasks, separated by ';' (e.g. \"N2,1 p1,2,3,4\")")
 	fl.StringArrayVar(&c.sets, "set", nil, "override a repair config key: key=value (repeatable)")
 	fl.BoolVar(&c.resume, "resume", false, "continue the run in --out: keep the tasks its veritex35.csv has, run the others")
@@ -275,7 +275,7 @@ func (c *veritexCmd) run(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	if c.resume && c.out == "" {
-		return fmt.Errorf("--c.resume needs --c.out (the folder of the run to continue)")
+		return fmt.Errorf("--resume needs --out (the folder of the run to continue)")
 	}
 	dir, err := outputDir(c.out, "veritex35-"+c.paradigm, c.force || c.resume)
 	if err != nil {

@@ -1,0 +1,321 @@
+package domain
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
+	"github.com/birdnn/birdnn/verify"
+)
+
+// The local patch (paradigm patch): repair only where the property speaks.
+//
+// Each box of the property gets a constant output offset, switched on by a box indicator that is 1 on the
+// box and 0 from a thin band outside it on (nn.Patch): the patched network is the original wherever no
+// indicator is on, so the decision can change only on the boxes and their bands, a sliver of the domain.
+// The offset of a box undoes each of its unsafe conjunctions along one direction of the outputs, chosen so
+// that every constraint of the conjunction gains slack as the outputs move (fixes): for a bound on
+// outputs (property 1: COC's score at most 1500), all outputs move down together, which keeps every
+// decision; where one output is on the same side of every constraint (properties 3, 4, 7, 8: "i is not
+// the least score"; property 2: "COC is not the largest"), that output moves alone. How far is the
+// conjunction's deficit on its box, bounded from below by samples and from above by branch and bound on
+// CROWN's bounds, as for the output offset (Offset); the verifier then checks the patched network, and
+// only its certificate ends the repair. Fu and Li's REASSURE (ICLR 2022) repairs with patch networks of
+// this kind, local to linear regions; here they are local to the property's boxes.
+
+// fixes reads p's unsafe conjunctions as exclusions with the output direction that undoes each (see the
+// comment above), or says which conjunction no direction undoes.
+func fixes(p *property.Property, outputs int) ([]exclusion, error) {
+	var ex []exclusion
+	for ci, c := range p.Cases {
+		for k, conj := range c.Unsafe {
+			if len(conj) == 0 {
+				return nil, fmt.Errorf("case %d, conjunction %d: no constraints", ci+1, k+1)
+			}
+			for _, con := range conj {
+				if len(con.Coef) != outputs {
+					return nil, fmt.Errorf("case %d, conjunction %d: a constraint has %d coefficients, the network %d outputs", ci+1, k+1, len(con.Coef), outputs)
+				}
+			}
+			dir := direction(conj, outputs)
+			if dir == nil {
+				return nil, fmt.Errorf("case %d, conjunction %d: no move of the outputs raises every constraint's slack (no shared sign of the coefficient sums, no output on the same side of every constraint)", ci+1, k+1)
+			}
+			e := exclusion{box: c.Box, out: -1, dir: dir}
+			for _, con := range conj {
+				a := 0.0
+				for o, v := range con.Coef {
+					a += v * dir[o]
+				}
+				coef := make([]float64, outputs)
+				for o, v := range con.Coef {
+					coef[o] = v / a
+				}
+				e.terms = append(e.terms, excludedTerm{coef: coef, t: con.Bound / a})
+			}
+			ex = append(ex, e)
+		}
+	}
+	if len(ex) == 0 {
+		return nil, fmt.Errorf("no unsafe conjunctions")
+	}
+	return ex, nil
+}
+
+// direction is the output move that raises every constraint of conj (coef.dir > 0 for each), by the first
+// rule that applies: all outputs together (+1 or -1 each) when every constraint's coefficients sum to the
+// same sign; else e_i for an output i with a positive coefficient in every constraint; else -e_i for one
+// with a negative coefficient in every constraint. nil when none applies.
+func direction(conj property.Conjunction, outputs int) []float64 {
+	sign, mixed := 0.0, false
+	for _, con := range conj {
+		s := 0.0
+		for _, v := range con.Coef {
+			s += v
+		}
+		if s == 0 || (sign != 0 && (s > 0) != (sign > 0)) {
+			mixed = true
+			break
+		}
+		sign = math.Copysign(1, s)
+	}
+	if !mixed {
+		dir := make([]float64, outputs)
+		for o := range dir {
+			dir[o] = sign
+		}
+		return dir
+	}
+	for _, side := range []float64{1, -1} {
+		for i := range outputs {
+			all := true
+			for _, con := range conj {
+				all = all && con.Coef[i]*side > 0
+			}
+			if all {
+				dir := make([]float64, outputs)
+				dir[i] = side
+				return dir
+			}
+		}
+	}
+	return nil
+}
+
+// PatchReport says how a local patch went (paradigm patch).
+type PatchReport struct {
+	// Band is the indicators' band, a fraction of the domain's width per input.
+	Band float64 `json:"band"`
+	// Boxes are the patched boxes with the output offset on each.
+	Boxes []PatchedBox `json:"boxes"`
+	// AddedNeurons is how many hidden neurons the indicators added.
+	AddedNeurons int `json:"added_neurons"`
+	// Untouched is the least share of the domain's volume (percent) on which the patched network computes
+	// the original's outputs bit for bit: outside every patched box widened by its band (and a millionth
+	// of it for rounding), where each indicator is an exact 0 (nn.Patch).
+	Untouched float64 `json:"untouched"`
+	// Sampled is the least move that samples showed necessary, Bounded what branch and bound proved
+	// enough (when it was needed), Moves the moves certified, per unsafe conjunction (in the property's
+	// order).
+	Sampled []float64 `json:"sampled"`
+	Bounded []float64 `json:"bounded,omitempty"`
+	Moves   []float64 `json:"moves,omitempty"`
+	// Verdict is certified when the verifier proved the patched network safe; Tries counts verifier runs.
+	Verdict         string  `json:"verdict"`
+	Tries           int     `json:"tries"`
+	VerifierSeconds float64 `json:"verifier_seconds"`
+	Seconds         float64 `json:"seconds"`
+}
+
+// PatchedBox is one box of a patch and the output offset applied on it.
+type PatchedBox struct {
+	Lo     []float64 `json:"lo"`
+	Hi     []float64 `json:"hi"`
+	Offset []float64 `json:"offset"`
+}
+
+// Patch repairs net on p's boxes with a local patch (see the comment above): band is the indicators'
+// band as a fraction of domain's width per input, budget the time it may take. The moves start from what
+// samples show necessary, and grow by what each counterexample of the patched network lacks, until the
+// verifier certifies the patched network; should it answer unknown, the moves that branch and bound on
+// the deficits proves enough (half the time left) are tried, then those of the unsplit boxes. It returns
+// the patched network, the original in the same shape (every offset 0: it computes what net does, for
+// differential verification against the patched one), and a report; both networks are nil when the
+// verifier certified no patch. An error says that p or net is not of the form a patch needs.
+func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain property.Box, band float64, budget time.Duration, seed uint64) (patched, twin *nn.Network, rep *PatchReport, err error) {
+	start := time.Now()
+	m := net.Outputs()
+	ex, err := fixes(p, m)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("patch: %w", err)
+	}
+	if !(band > 0) {
+		return nil, nil, nil, fmt.Errorf("patch: band %g: want a positive fraction of the domain's width", band)
+	}
+	widths := make([]float64, net.Inputs())
+	for i := range widths {
+		widths[i] = band * (domain.Hi[i] - domain.Lo[i])
+	}
+	if _, err := nn.Patch(net, nil, widths); err != nil {
+		return nil, nil, nil, err // the network's form, before any time is spent
+	}
+	rep = &PatchReport{Band: band, Verdict: string(verify.Unknown)}
+	need, _ := sampledDeficits(net, p, ex, seed)
+	rep.Sampled = need
+	pad := 1e-6
+	for _, b := range net.Layers[len(net.Layers)-1].B {
+		pad = math.Max(pad, 1e-6*math.Abs(b))
+	}
+	move := make([]float64, len(ex))
+	for i, v := range need {
+		if v > 0 {
+			move[i] = v*1.01 + pad
+		}
+	}
+	d := net.Inputs()
+	left := func() time.Duration { return budget - time.Since(start) }
+	// try verifies the patch of moves: certified, violated (with counterexamples) or unknown.
+	try := func(moves []float64, collect int) (*nn.Network, []nn.BoxPatch, verify.Result, error) {
+		patches := patchesOf(ex, moves, m)
+		cand, err := nn.Patch(net, patches, widths)
+		if err != nil {
+			return nil, nil, verify.Result{}, err
+		}
+		rep.Tries++
+		t := max(left(), budget/10)
+		v := verify.Verify(ctx, cand, p, verify.Options{Timeout: t, BreadthFirst: true, Collect: collect, CollectFor: t / 10})
+		rep.VerifierSeconds += v.Seconds
+		return cand, patches, v, nil
+	}
+	done := func(cand *nn.Network, patches []nn.BoxPatch, moves []float64) (*nn.Network, *nn.Network, *PatchReport, error) {
+		zero := make([]nn.BoxPatch, len(patches))
+		for i, pt := range patches {
+			zero[i] = nn.BoxPatch{Box: pt.Box, Offset: make([]float64, m)}
+			rep.Boxes = append(rep.Boxes, PatchedBox{Lo: pt.Box.Lo, Hi: pt.Box.Hi, Offset: pt.Offset})
+		}
+		twin, err := nn.Patch(net, zero, widths)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		rep.Verdict = string(verify.Certified)
+		rep.Moves = moves
+		rep.AddedNeurons = cand.Hidden() - net.Hidden()
+		rep.Untouched = 100 * untouched(patches, widths, domain)
+		rep.Seconds = time.Since(start).Seconds()
+		return cand, twin, rep, nil
+	}
+	// Counterexample-driven: each violation raises the moves of the exclusions it breaks by what they
+	// lack there, and a twentieth more.
+	for round := 0; round < 16 && left() > 0 && ctx.Err() == nil; round++ {
+		cand, patches, v, err := try(move, 32)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if v.Verdict == verify.Certified {
+			return done(cand, patches, move)
+		}
+		if v.Verdict != verify.Violated {
+			break
+		}
+		xs := v.Counterexample.Input
+		if v.More != nil {
+			xs = v.More
+		}
+		ys := cand.Forward(xs)
+		grew := false
+		for r := 0; r+d <= len(xs); r += d {
+			x, y := xs[r:r+d], ys[r/d*m:(r/d+1)*m]
+			for i, e := range ex {
+				if s := e.slack(y); e.box.Contains(x) && s <= 0 {
+					move[i] += -s + math.Max(0.05*move[i], pad)
+					grew = true
+				}
+			}
+		}
+		if !grew {
+			break // a counterexample no exclusion owns: not one the moves can mend
+		}
+	}
+	if left() <= 0 || ctx.Err() != nil {
+		rep.Seconds = time.Since(start).Seconds()
+		return nil, nil, rep, nil
+	}
+	// The bounds: branch and bound on the deficits for half the time left.
+	hi, root := deficit(ctx, net, ex, need, time.Now().Add(left()/2))
+	rep.Bounded = hi
+	for k, bound := range [][]float64{hi, root} {
+		if k == 1 && slices.Equal(root, hi) {
+			break // the same patch, already refused
+		}
+		moves := make([]float64, len(ex))
+		for i := range moves {
+			if bound[i] >= 0 || move[i] > 0 {
+				moves[i] = math.Max(bound[i], move[i]) + pad
+			}
+		}
+		cand, patches, v, err := try(moves, 0)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if v.Verdict == verify.Certified {
+			return done(cand, patches, moves)
+		}
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	return nil, nil, rep, nil
+}
+
+// untouched is the least share of domain outside every patch's box widened by its band, w (per input),
+// and a millionth of it.
+func untouched(patches []nn.BoxPatch, w []float64, domain property.Box) float64 {
+	touched := 0.0
+	for _, pt := range patches {
+		b := property.Box{Lo: slices.Clone(pt.Box.Lo), Hi: slices.Clone(pt.Box.Hi)}
+		for i := range b.Lo {
+			b.Lo[i] -= w[i] * (1 + 1e-6)
+			b.Hi[i] += w[i] * (1 + 1e-6)
+		}
+		touched += b.Share(domain)
+	}
+	return math.Max(0, 1-touched)
+}
+
+// patchesOf turns the exclusions' moves into one patch per box that needs one: on each box, for each
+// distinct direction, the largest move of the box's exclusions along it; a box whose moves are all 0
+// gets none.
+func patchesOf(ex []exclusion, moves []float64, m int) []nn.BoxPatch {
+	var patches []nn.BoxPatch
+	var dirs [][][]float64 // per patch, its directions
+	var amount [][]float64 // per patch and direction, the move
+	for i, e := range ex {
+		if !(moves[i] > 0) {
+			continue
+		}
+		p := slices.IndexFunc(patches, func(pt nn.BoxPatch) bool {
+			return slices.Equal(pt.Box.Lo, e.box.Lo) && slices.Equal(pt.Box.Hi, e.box.Hi)
+		})
+		if p < 0 {
+			patches = append(patches, nn.BoxPatch{Box: e.box, Offset: make([]float64, m)})
+			dirs, amount = append(dirs, nil), append(amount, nil)
+			p = len(patches) - 1
+		}
+		q := slices.IndexFunc(dirs[p], func(d []float64) bool { return slices.Equal(d, e.dir) })
+		if q < 0 {
+			dirs[p], amount[p] = append(dirs[p], e.dir), append(amount[p], 0)
+			q = len(dirs[p]) - 1
+		}
+		amount[p][q] = math.Max(amount[p][q], moves[i])
+	}
+	for p := range patches {
+		for q, d := range dirs[p] {
+			for o := range m {
+				patches[p].Offset[o] += amount[p][q] * d[o]
+			}
+		}
+	}
+	return patches
+}
