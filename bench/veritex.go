@@ -92,7 +92,8 @@ type RepairRow struct {
 // belowFloor marks the verdict of a certified task whose domain fidelity is below domain.fidelity_floor.
 const belowFloor = " (below fidelity floor)"
 
-// RunRepair runs domain-wise repair on every task with base's settings, calling progress after each.
+// RunRepair runs domain-wise repair on every task with base's settings, calling progress after each. When
+// ctx ends it stops, without a row for the task under way.
 func RunRepair(ctx context.Context, tasks []RepairTask, base *configs.Repair, progress func(RepairRow)) []RepairRow {
 	var rows []RepairRow
 	for _, t := range tasks {
@@ -102,6 +103,9 @@ func RunRepair(ctx context.Context, tasks []RepairTask, base *configs.Repair, pr
 		p, err := samplewise.Load(ctx, cfg)
 		if err == nil {
 			res, err = repair.RunProblem(ctx, cfg, p, nil)
+		}
+		if ctx.Err() != nil {
+			break // interrupted: the task under way is not a result (--resume runs it again)
 		}
 		if err != nil {
 			row.Err = err.Error()

@@ -231,14 +231,7 @@ func meets(a, b property.Box) bool {
 }
 
 // within reports whether a lies in b.
-func within(a, b property.Box) bool {
-	for i := range a.Lo {
-		if a.Lo[i] < b.Lo[i] || a.Hi[i] > b.Hi[i] {
-			return false
-		}
-	}
-	return true
-}
+func within(a, b property.Box) bool { return a.Within(b) }
 
 // Markdown renders the drift as a report section.
 func (d *Drift) Markdown() []byte {

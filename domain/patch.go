@@ -141,8 +141,9 @@ type PatchedBox struct {
 // Patch repairs net on p's boxes with a local patch (see the comment above): band is the indicators'
 // band as a fraction of domain's width per input, budget the time it may take. The moves start from what
 // samples show necessary, and grow by what each counterexample of the patched network lacks, until the
-// verifier certifies the patched network; should it answer unknown, the moves that branch and bound on
-// the deficits proves enough (half the time left) are tried, then those of the unsplit boxes. It returns
+// verifier certifies the patched network (for half the budget); failing that, the moves that branch and
+// bound on the deficits proves enough (a quarter) are tried (the rest), then those of the unsplit boxes
+// (which the verifier proves at its first box). It returns
 // the patched network, the original in the same shape (every offset 0: it computes what net does, for
 // differential verification against the patched one), and a report; both networks are nil when the
 // verifier certified no patch. An error says that p or net is not of the form a patch needs.
@@ -164,29 +165,32 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 		return nil, nil, nil, err // the network's form, before any time is spent
 	}
 	rep = &PatchReport{Band: band, Verdict: string(verify.Unknown)}
-	need, _ := sampledDeficits(net, p, ex, seed)
+	need, rms := sampledDeficits(net, p, ex, seed)
 	rep.Sampled = need
 	pad := 1e-6
 	for _, b := range net.Layers[len(net.Layers)-1].B {
 		pad = math.Max(pad, 1e-6*math.Abs(b))
 	}
+	// Each move overshoots what it is known to need by a fiftieth of the outputs' RMS: a patch that just
+	// suffices is slow to prove, and overshooting costs decisions only on the box.
+	margin := math.Max(0.02*rms, pad)
 	move := make([]float64, len(ex))
 	for i, v := range need {
 		if v > 0 {
-			move[i] = v*1.01 + pad
+			move[i] = v + margin
 		}
 	}
 	d := net.Inputs()
-	left := func() time.Duration { return budget - time.Since(start) }
-	// try verifies the patch of moves: certified, violated (with counterexamples) or unknown.
-	try := func(moves []float64, collect int) (*nn.Network, []nn.BoxPatch, verify.Result, error) {
+	until := func(t time.Time) time.Duration { return time.Until(t) }
+	// try verifies the patch of moves within t: certified, violated (with counterexamples) or unknown.
+	try := func(moves []float64, t time.Duration, collect int) (*nn.Network, []nn.BoxPatch, verify.Result, error) {
 		patches := patchesOf(ex, moves, m)
 		cand, err := nn.Patch(net, patches, widths)
 		if err != nil {
 			return nil, nil, verify.Result{}, err
 		}
 		rep.Tries++
-		t := max(left(), budget/10)
+		t = max(t, time.Second)
 		v := verify.Verify(ctx, cand, p, verify.Options{Timeout: t, BreadthFirst: true, Collect: collect, CollectFor: t / 10})
 		rep.VerifierSeconds += v.Seconds
 		return cand, patches, v, nil
@@ -208,10 +212,11 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 		rep.Seconds = time.Since(start).Seconds()
 		return cand, twin, rep, nil
 	}
-	// Counterexample-driven: each violation raises the moves of the exclusions it breaks by what they
-	// lack there, and a twentieth more.
-	for round := 0; round < 16 && left() > 0 && ctx.Err() == nil; round++ {
-		cand, patches, v, err := try(move, 32)
+	// Counterexample-driven, for half the budget: each violation raises the moves of the exclusions it
+	// breaks by what they lack there, and the margin (or a twentieth) more.
+	half, end := start.Add(budget/2), start.Add(budget)
+	for round := 0; round < 16 && until(half) > 0 && ctx.Err() == nil; round++ {
+		cand, patches, v, err := try(move, until(half), 32)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -226,38 +231,49 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 			xs = v.More
 		}
 		ys := cand.Forward(xs)
+		lack := make([]float64, len(ex)) // per exclusion, the most any counterexample lacks
 		grew := false
 		for r := 0; r+d <= len(xs); r += d {
 			x, y := xs[r:r+d], ys[r/d*m:(r/d+1)*m]
 			for i, e := range ex {
 				if s := e.slack(y); e.box.Contains(x) && s <= 0 {
-					move[i] += -s + math.Max(0.05*move[i], pad)
-					grew = true
+					lack[i], grew = math.Max(lack[i], -s), true
 				}
 			}
 		}
 		if !grew {
 			break // a counterexample no exclusion owns: not one the moves can mend
 		}
+		for i, l := range lack {
+			if l > 0 {
+				move[i] += l + math.Max(0.05*move[i], margin)
+			}
+		}
 	}
-	if left() <= 0 || ctx.Err() != nil {
+	if ctx.Err() != nil {
 		rep.Seconds = time.Since(start).Seconds()
 		return nil, nil, rep, nil
 	}
-	// The bounds: branch and bound on the deficits for half the time left.
-	hi, root := deficit(ctx, net, ex, need, time.Now().Add(left()/2))
+	// The bounds: branch and bound on the deficits for half the time left; then the verifier on the
+	// moves a quarter of the way to what the bounds prove enough (a patch that overshoots less), on
+	// those, and on the unsplit boxes' bounds.
+	hi, root := deficit(ctx, net, ex, need, time.Now().Add(until(end)/2))
 	rep.Bounded = hi
-	for k, bound := range [][]float64{hi, root} {
-		if k == 1 && slices.Equal(root, hi) {
-			break // the same patch, already refused
-		}
+	toward := func(bound []float64, f float64) []float64 {
 		moves := make([]float64, len(ex))
 		for i := range moves {
 			if bound[i] >= 0 || move[i] > 0 {
-				moves[i] = math.Max(bound[i], move[i]) + pad
+				moves[i] = move[i] + f*math.Max(bound[i]-move[i], 0) + pad
 			}
 		}
-		cand, patches, v, err := try(moves, 0)
+		return moves
+	}
+	tries := [][]float64{toward(hi, 0.25), toward(hi, 1)}
+	if !slices.Equal(root, hi) {
+		tries = append(tries, toward(root, 1))
+	}
+	for k, moves := range tries {
+		cand, patches, v, err := try(moves, max(until(end)/time.Duration(len(tries)-k), budget/10), 0)
 		if err != nil {
 			return nil, nil, nil, err
 		}

@@ -147,6 +147,16 @@ func (b Box) Contains(x []float64) bool {
 // Dim returns the number of dimensions.
 func (b Box) Dim() int { return len(b.Lo) }
 
+// Within reports whether b lies in o (bounds included).
+func (b Box) Within(o Box) bool {
+	for i := range b.Lo {
+		if b.Lo[i] < o.Lo[i] || b.Hi[i] > o.Hi[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // Share is the share of whole's volume that b covers: the volume of b's part inside whole over whole's,
 // dimensions where whole is flat counting 1.
 func (b Box) Share(whole Box) float64 {
