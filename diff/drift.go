@@ -86,6 +86,7 @@ func DriftOf(ctx context.Context, a, b *nn.Network, domain property.Box, repaire
 		share          float64 // of the domain's volume
 		inside, meets  bool
 		proved, differ bool
+		final          bool // too thin to split further
 	}
 	eval := func(bx property.Box) leaf {
 		l := leaf{box: bx, share: volumeShare(bx, domain)}
@@ -152,6 +153,9 @@ func DriftOf(ctx context.Context, a, b *nn.Network, domain property.Box, repaire
 			goal := (turn + k) % 3
 			for w := range leaves {
 				l := &leaves[w]
+				if l.final {
+					continue
+				}
 				var ok bool
 				var better bool
 				switch goal {
@@ -174,9 +178,14 @@ func DriftOf(ctx context.Context, a, b *nn.Network, domain property.Box, repaire
 			break // every bound meets its sampled end and every decision is settled
 		}
 		top := leaves[pick]
-		dim := splitDim(top.box, domain, top.sens)
+		sens := top.sens
+		if top.meets && !top.inside {
+			sens = nil // a piece across a repaired box's face: halve its widest side, to find the face
+		}
+		dim := splitDim(top.box, domain, sens)
 		if dim < 0 {
-			break
+			leaves[pick].final = true // every side is at the split limit: the others may still split
+			continue
 		}
 		mid := (top.box.Lo[dim] + top.box.Hi[dim]) / 2
 		lo, hi := cloneBox(top.box), cloneBox(top.box)

@@ -92,6 +92,9 @@ func patchRepair(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem
 	ph.Add(1, "")
 	ph.Finish(fmt.Sprintf("%s, %d box(es), %d neurons added", pr.Verdict, len(pr.Boxes), pr.AddedNeurons))
 	dr := &Report{Verdict: pr.Verdict, Certified: pr.Verdict == string(verify.Certified), VerifierSeconds: pr.VerifierSeconds, Patch: pr, Original: twin}
+	if patched != nil {
+		dr.Changed = pr.Changed
+	}
 	res := &samplewise.Result{Repaired: patched, Report: &samplewise.Report{Paradigm: cfg.Paradigm, Network: p.NetworkPath, Property: p.PropertyPath, Seed: cfg.Seed, Seconds: map[string]float64{"patch": pr.Seconds}}}
 	if patched == nil {
 		res.Repaired = p.Net.Clone()

@@ -124,6 +124,9 @@ type PatchReport struct {
 	Sampled []float64 `json:"sampled"`
 	Bounded []float64 `json:"bounded,omitempty"`
 	Moves   []float64 `json:"moves,omitempty"`
+	// Changed are the patched boxes widened by their bands: where the network may differ from the
+	// original.
+	Changed []property.Box `json:"-"`
 	// Verdict is certified when the verifier proved the patched network safe; Tries counts verifier runs.
 	Verdict         string  `json:"verdict"`
 	Tries           int     `json:"tries"`
@@ -209,6 +212,7 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 		rep.Moves = moves
 		rep.AddedNeurons = cand.Hidden() - net.Hidden()
 		rep.Untouched = 100 * untouched(patches, widths, domain)
+		rep.Changed = widened(patches, widths)
 		rep.Seconds = time.Since(start).Seconds()
 		return cand, twin, rep, nil
 	}
@@ -289,15 +293,25 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 // and a millionth of it.
 func untouched(patches []nn.BoxPatch, w []float64, domain property.Box) float64 {
 	touched := 0.0
+	for _, b := range widened(patches, w) {
+		touched += b.Share(domain)
+	}
+	return math.Max(0, 1-touched)
+}
+
+// widened is each patch's box widened by its band, w (per input), and a millionth of it: where the
+// patched network may differ from the original.
+func widened(patches []nn.BoxPatch, w []float64) []property.Box {
+	var out []property.Box
 	for _, pt := range patches {
 		b := property.Box{Lo: slices.Clone(pt.Box.Lo), Hi: slices.Clone(pt.Box.Hi)}
 		for i := range b.Lo {
 			b.Lo[i] -= w[i] * (1 + 1e-6)
 			b.Hi[i] += w[i] * (1 + 1e-6)
 		}
-		touched += b.Share(domain)
+		out = append(out, b)
 	}
-	return math.Max(0, 1-touched)
+	return out
 }
 
 // patchesOf turns the exclusions' moves into one patch per box that needs one: on each box, for each

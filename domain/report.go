@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/birdnn/birdnn/nn"
+	"github.com/birdnn/birdnn/property"
 )
 
 // Report is what domain-wise repair adds to a sample-wise report: whether the verifier proved the property on every box,
@@ -28,8 +29,11 @@ type Report struct {
 	// Patch reports the local patch (paradigm patch).
 	Patch *PatchReport `json:"patch,omitempty"`
 	// Original, when not nil, is the original network in the repaired network's shape (a patch's
-	// indicators with zero offsets): what differential verification compares the repair with.
-	Original *nn.Network `json:"-"`
+	// indicators with zero offsets): what differential verification compares the repair with. Changed,
+	// when not nil, are the boxes the repair may change (a patch's boxes widened by their bands), for
+	// the drift's inside and outside.
+	Original *nn.Network    `json:"-"`
+	Changed  []property.Box `json:"-"`
 	// BelowFloor, when not empty, warns that a certified repair's domain fidelity is below
 	// domain.fidelity_floor.
 	BelowFloor string `json:"below_floor,omitempty"`

@@ -16,7 +16,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cfg, err := configs.LoadRepair("", y, []string{"mode=domain", "paradigm=retrain"})
+	cfg, err := configs.LoadRepair("", y, []string{"mode=domain", "paradigm=retrain", "eval.drift_seconds=1"})
 	if err != nil {
 		log.Fatal(err)
 	}

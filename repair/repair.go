@@ -77,11 +77,11 @@ func RunProblem(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ref := p.Net
+	ref, changed := p.Net, []property.Box(nil)
 	if d := res.Report.Domain; d != nil && d.Original != nil {
-		ref = d.Original // the original in the repaired network's shape (a patch's)
+		ref, changed = d.Original, d.Changed // the original in the repaired network's shape (a patch's)
 	}
-	res.Report.Drift, res.Report.DriftSkipped = drift(ctx, cfg, p, ref, res.Repaired, rep)
+	res.Report.Drift, res.Report.DriftSkipped = drift(ctx, cfg, p, ref, res.Repaired, changed, rep)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -89,8 +89,9 @@ func RunProblem(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem,
 }
 
 // drift certifies how far the repair moved the network from orig, which computes what p's network does
-// (package diff), within eval.drift_seconds, or says why it did not.
-func drift(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, orig, repaired *nn.Network, rep *progress.Reporter) (*diff.Drift, string) {
+// (package diff), within eval.drift_seconds, or says why it did not. The drift's inside is changed when
+// given (the boxes a patch may change), else the property's boxes.
+func drift(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, orig, repaired *nn.Network, changed []property.Box, rep *progress.Reporter) (*diff.Drift, string) {
 	if cfg.Eval.DriftSeconds == 0 {
 		return nil, "eval.drift_seconds is 0"
 	}
@@ -101,9 +102,11 @@ func drift(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, orig
 	if !ok {
 		return nil, "no input domain: the network has no input bounds and the property no boxes"
 	}
-	var boxes []property.Box
-	for _, c := range p.Prop.Cases {
-		boxes = append(boxes, c.Box)
+	boxes := changed
+	if boxes == nil {
+		for _, c := range p.Prop.Cases {
+			boxes = append(boxes, c.Box)
+		}
 	}
 	ph := rep.Start(fmt.Sprintf("drift (certified, %gs)", cfg.Eval.DriftSeconds), 1)
 	d, err := diff.DriftOf(ctx, orig, repaired, box, boxes, diff.DriftOptions{Timeout: time.Duration(cfg.Eval.DriftSeconds * float64(time.Second)), Argmax: p.Classifier})

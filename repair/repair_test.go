@@ -34,7 +34,7 @@ func demo(t *testing.T, sets ...string) *configs.Repair {
 // TestSampleModeIsSamplewise: in sample mode the entry point gives what package samplewise gives on
 // its own, byte for byte in JSON (seconds aside), and no domain section.
 func TestSampleModeIsSamplewise(t *testing.T) {
-	cfg := demo(t, "paradigm=retrain", "retrain.train.epochs=20")
+	cfg := demo(t, "paradigm=retrain", "retrain.train.epochs=20", "eval.drift_seconds=1")
 	res, err := Run(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +71,7 @@ func TestSampleModeIsSamplewise(t *testing.T) {
 // TestDomainModeWrites: in domain mode the report carries the verdict in JSON and Markdown, and Write
 // leaves a network that reads back to the same outputs.
 func TestDomainModeWrites(t *testing.T) {
-	cfg := demo(t, "mode=domain", "paradigm=retrain", "domain.verify_seconds=20")
+	cfg := demo(t, "mode=domain", "paradigm=retrain", "domain.verify_seconds=20", "eval.drift_seconds=1")
 	res, err := Run(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestCancelled(t *testing.T) {
 // most the inside bound), and the volume proved to keep its argmin is no more than the sampled agreement
 // (plus four standard errors).
 func TestDriftSection(t *testing.T) {
-	cfg := demo(t, "paradigm=retrain", "retrain.train.epochs=20")
+	cfg := demo(t, "paradigm=retrain", "retrain.train.epochs=20", "eval.drift_seconds=2")
 	res, err := Run(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
