@@ -35,8 +35,9 @@ import (
 
 // exclusion is one unsafe conjunction on a box, read as the output change that undoes it: the conjunction
 // holds where coef.y <= t for every term, and each term's coef.dir is 1, so that moving the outputs by
-// delta dir raises every term's coef.y - t by delta. For the offset, dir is e_out (y_out - y_j <= t_j for
-// every j of the terms); for a patch (Patch) it may be another direction, and out is -1.
+// delta dir raises its coef.y - t by delta, or 0 (a neutral term, which the move leaves as it is). For
+// the offset, dir is e_out (y_out - y_j <= t_j for every j of the terms); for a patch (Patch) it may be
+// another direction, and out is -1.
 type exclusion struct {
 	box   property.Box
 	out   int
@@ -46,8 +47,9 @@ type exclusion struct {
 
 // excludedTerm is one constraint coef.y <= t of an exclusion's conjunction.
 type excludedTerm struct {
-	coef []float64
-	t    float64
+	coef    []float64
+	t       float64
+	neutral bool
 }
 
 // unit is e_i in m outputs.
@@ -121,7 +123,9 @@ func exclusions(p *property.Property, outputs int) ([]exclusion, error) {
 	return ex, nil
 }
 
-// slack is max over the terms of coef.y - t: positive where the exclusion's conjunction does not hold.
+// slack is max over the terms of coef.y - t, +Inf when a neutral term is positive (no move undoes that):
+// positive where the exclusion's conjunction does not hold; -slack is how far along dir the outputs must
+// move for it not to.
 func (e *exclusion) slack(y []float64) float64 {
 	s := math.Inf(-1)
 	for _, t := range e.terms {
@@ -129,7 +133,12 @@ func (e *exclusion) slack(y []float64) float64 {
 		for o, a := range t.coef {
 			v += a * y[o]
 		}
-		s = math.Max(s, v)
+		if t.neutral && v > 0 {
+			return math.Inf(1)
+		}
+		if !t.neutral {
+			s = math.Max(s, v)
+		}
 	}
 	return s
 }
@@ -232,12 +241,15 @@ func sampledDeficits(net *nn.Network, p *property.Property, ex []exclusion, seed
 	return need, math.Sqrt(ss / max(ns, 1))
 }
 
-// bound returns a sound lower bound of the exclusion's slack on box (CROWN's bound of its best
-// constraint), given the box's layer bounds from verify.Crown.
+// bound returns a sound lower bound of the exclusion's slack on box (CROWN's bound of its best moved
+// constraint; the neutral ones can only make the slack larger), given the box's layer bounds from
+// verify.Crown.
 func (e *exclusion) bound(net *nn.Network, bounds [][]verify.Interval, box property.Box) float64 {
 	best := math.Inf(-1)
 	for _, t := range e.terms {
-		best = math.Max(best, verify.OutputBound(net, bounds, box, t.coef, -t.t, true))
+		if !t.neutral {
+			best = math.Max(best, verify.OutputBound(net, bounds, box, t.coef, -t.t, true))
+		}
 	}
 	return best
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"time"
 
+	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/verify"
@@ -27,10 +29,12 @@ import (
 // only its certificate ends the repair. Fu and Li's REASSURE (ICLR 2022) repairs with patch networks of
 // this kind, local to linear regions; here they are local to the property's boxes.
 
-// fixes reads p's unsafe conjunctions as exclusions with the output direction that undoes each (see the
-// comment above), or says which conjunction no direction undoes.
-func fixes(p *property.Property, outputs int) ([]exclusion, error) {
-	var ex []exclusion
+// fixes reads p's unsafe conjunctions, each as the exclusions of the output directions that undo it (see
+// the comment above): first the one of direction, which raises every constraint's slack, then each move
+// of one output that raises some constraint's slack and lowers none (the others are neutral terms: a
+// conjunction is broken once any constraint is). It says which conjunction no direction undoes.
+func fixes(p *property.Property, outputs int) ([][]exclusion, error) {
+	var all [][]exclusion
 	for ci, c := range p.Cases {
 		for k, conj := range c.Unsafe {
 			if len(conj) == 0 {
@@ -41,29 +45,104 @@ func fixes(p *property.Property, outputs int) ([]exclusion, error) {
 					return nil, fmt.Errorf("case %d, conjunction %d: a constraint has %d coefficients, the network %d outputs", ci+1, k+1, len(con.Coef), outputs)
 				}
 			}
-			dir := direction(conj, outputs)
-			if dir == nil {
-				return nil, fmt.Errorf("case %d, conjunction %d: no move of the outputs raises every constraint's slack (no shared sign of the coefficient sums, no output on the same side of every constraint)", ci+1, k+1)
+			var dirs [][]float64
+			if dir := direction(conj, outputs); dir != nil {
+				dirs = append(dirs, dir)
 			}
-			e := exclusion{box: c.Box, out: -1, dir: dir}
-			for _, con := range conj {
-				a := 0.0
-				for o, v := range con.Coef {
-					a += v * dir[o]
+			for o := range outputs {
+				for _, side := range []float64{1, -1} {
+					dir := make([]float64, outputs)
+					dir[o] = side
+					raised, lowered := false, false
+					for _, con := range conj {
+						a := con.Coef[o] * side
+						raised, lowered = raised || a > 0, lowered || a < 0
+					}
+					if raised && !lowered && !slices.ContainsFunc(dirs, func(d []float64) bool { return slices.Equal(d, dir) }) {
+						dirs = append(dirs, dir)
+					}
 				}
-				coef := make([]float64, outputs)
-				for o, v := range con.Coef {
-					coef[o] = v / a
-				}
-				e.terms = append(e.terms, excludedTerm{coef: coef, t: con.Bound / a})
 			}
-			ex = append(ex, e)
+			if len(dirs) == 0 {
+				return nil, fmt.Errorf("case %d, conjunction %d: no move of the outputs raises a constraint's slack without lowering another's", ci+1, k+1)
+			}
+			var cands []exclusion
+			for _, dir := range dirs {
+				e := exclusion{box: c.Box, out: -1, dir: dir}
+				for _, con := range conj {
+					a := 0.0
+					for o, v := range con.Coef {
+						a += v * dir[o]
+					}
+					if a == 0 {
+						e.terms = append(e.terms, excludedTerm{coef: con.Coef, t: con.Bound, neutral: true})
+						continue
+					}
+					coef := make([]float64, outputs)
+					for o, v := range con.Coef {
+						coef[o] = v / a
+					}
+					e.terms = append(e.terms, excludedTerm{coef: coef, t: con.Bound / a})
+				}
+				cands = append(cands, e)
+			}
+			all = append(all, cands)
 		}
 	}
-	if len(ex) == 0 {
+	if len(all) == 0 {
 		return nil, fmt.Errorf("no unsafe conjunctions")
 	}
-	return ex, nil
+	return all, nil
+}
+
+// choose picks, for each conjunction, the direction whose move (what samples of its box show necessary,
+// plus margin) changes the decision (decide) on the fewest of the box's samples that are safe: 5,000 a
+// box and the counterexamples cx. Ties go to the earlier direction (the one that raises every constraint,
+// when there is one).
+func choose(net *nn.Network, p *property.Property, cands [][]exclusion, cx []float64, margin float64, decide func([]float64) int, seed uint64) []exclusion {
+	d, m := net.Inputs(), net.Outputs()
+	rng := rand.New(rand.NewPCG(seed, 9))
+	out := make([]exclusion, len(cands))
+	for k, cs := range cands {
+		out[k] = cs[0]
+		if len(cs) == 1 {
+			continue
+		}
+		x := append(cs[0].box.Sample(rng, 5000), cx...)
+		y := net.Forward(x)
+		best := -1
+		for _, e := range cs {
+			need := 0.0
+			for r := range len(x) / d {
+				if e.box.Contains(x[r*d : (r+1)*d]) {
+					need = math.Max(need, -e.slack(y[r*m:(r+1)*m]))
+				}
+			}
+			if math.IsInf(need, 0) || math.IsNaN(need) {
+				continue
+			}
+			changed := 0
+			if need > 0 {
+				z := make([]float64, m)
+				for r := range len(x) / d {
+					xr, yr := x[r*d:(r+1)*d], y[r*m:(r+1)*m]
+					if !e.box.Contains(xr) || p.Unsafe(xr, yr) {
+						continue
+					}
+					for o := range z {
+						z[o] = yr[o] + (need+margin)*e.dir[o]
+					}
+					if decide(z) != decide(yr) {
+						changed++
+					}
+				}
+			}
+			if best < 0 || changed < best {
+				out[k], best = e, changed
+			}
+		}
+	}
+	return out
 }
 
 // direction is the output move that raises every constraint of conj (coef.dir > 0 for each), by the first
@@ -118,6 +197,8 @@ type PatchReport struct {
 	// the original's outputs bit for bit: outside every patched box widened by its band (and a millionth
 	// of it for rounding), where each indicator is an exact 0 (nn.Patch).
 	Untouched float64 `json:"untouched"`
+	// Directions are the output moves chosen, per unsafe conjunction (in the property's order).
+	Directions [][]float64 `json:"directions"`
 	// Sampled is the least move that samples showed necessary, Bounded what branch and bound proved
 	// enough (when it was needed), Moves the moves certified, per unsafe conjunction (in the property's
 	// order).
@@ -150,10 +231,10 @@ type PatchedBox struct {
 // the patched network, the original in the same shape (every offset 0: it computes what net does, for
 // differential verification against the patched one), and a report; both networks are nil when the
 // verifier certified no patch. An error says that p or net is not of the form a patch needs.
-func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain property.Box, band float64, budget time.Duration, seed uint64) (patched, twin *nn.Network, rep *PatchReport, err error) {
+func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain property.Box, band float64, budget time.Duration, decide func([]float64) int, seed uint64) (patched, twin *nn.Network, rep *PatchReport, err error) {
 	start := time.Now()
 	m := net.Outputs()
-	ex, err := fixes(p, m)
+	cands, err := fixes(p, m)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("patch: %w", err)
 	}
@@ -168,15 +249,25 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 		return nil, nil, nil, err // the network's form, before any time is spent
 	}
 	rep = &PatchReport{Band: band, Verdict: string(verify.Unknown)}
-	need, rms := sampledDeficits(net, p, ex, seed)
-	rep.Sampled = need
 	pad := 1e-6
 	for _, b := range net.Layers[len(net.Layers)-1].B {
 		pad = math.Max(pad, 1e-6*math.Abs(b))
 	}
+	first := make([]exclusion, len(cands))
+	for k, cs := range cands {
+		first[k] = cs[0]
+	}
+	_, rms := sampledDeficits(net, p, first, seed)
 	// Each move overshoots what it is known to need by a fiftieth of the outputs' RMS: a patch that just
 	// suffices is slow to prove, and overshooting costs decisions only on the box.
 	margin := math.Max(0.02*rms, pad)
+	cx := falsify.Search(net, p, falsify.Options{Samples: 20000, Starts: 32, Steps: 30, StepSize: 0.02, Want: 64}, seed)
+	ex := choose(net, p, cands, cx, margin, decide, seed)
+	for _, e := range ex {
+		rep.Directions = append(rep.Directions, e.dir)
+	}
+	need, _ := sampledDeficits(net, p, ex, seed)
+	rep.Sampled = need
 	move := make([]float64, len(ex))
 	for i, v := range need {
 		if v > 0 {

@@ -10,8 +10,9 @@ import (
 	"github.com/birdnn/birdnn/property"
 )
 
-// TestFixes: the direction that undoes each ACAS Xu form, and the terms scaled so that coef.dir is 1,
-// worked out by hand; a conjunction no direction undoes is refused.
+// TestFixes: the directions that undo each ACAS Xu form (the one that raises every constraint first),
+// and its terms scaled so that coef.dir is 1, worked out by hand; a conjunction no direction undoes is
+// refused.
 func TestFixes(t *testing.T) {
 	box := property.Box{Lo: []float64{0}, Hi: []float64{1}}
 	c := func(coef []float64, b float64) property.Constraint { return property.Constraint{Coef: coef, Bound: b} }
@@ -20,33 +21,49 @@ func TestFixes(t *testing.T) {
 		conj  property.Conjunction
 		dir   []float64
 		terms []excludedTerm
+		more  [][]float64 // the single-output directions after dir
 	}{
 		// property 1: y0 >= 4, i.e. -y0 <= -4: all outputs down, the slack -y0 + 4 rises by 1 per unit.
-		{"bound", property.Conjunction{c([]float64{-1, 0, 0}, -4)}, []float64{-1, -1, -1}, []excludedTerm{{coef: []float64{-1, 0, 0}, t: -4}}},
+		{"bound", property.Conjunction{c([]float64{-1, 0, 0}, -4)}, []float64{-1, -1, -1}, []excludedTerm{{coef: []float64{-1, 0, 0}, t: -4}},
+			[][]float64{{-1, 0, 0}}},
 		// property 2: y1 <= y0 and y2 <= y0: y0 down.
 		{"largest", property.Conjunction{c([]float64{-1, 1, 0}, 0), c([]float64{-1, 0, 1}, 0)}, []float64{-1, 0, 0},
-			[]excludedTerm{{coef: []float64{-1, 1, 0}, t: 0}, {coef: []float64{-1, 0, 1}, t: 0}}},
+			[]excludedTerm{{coef: []float64{-1, 1, 0}, t: 0}, {coef: []float64{-1, 0, 1}, t: 0}},
+			[][]float64{{0, 1, 0}, {0, 0, 1}}},
 		// properties 3 and 4: 2 y0 <= 2 y1 + 1, y0 <= y2: y0 up; the first term halved.
 		{"least", property.Conjunction{c([]float64{2, -2, 0}, 1), c([]float64{1, 0, -1}, 0)}, []float64{1, 0, 0},
-			[]excludedTerm{{coef: []float64{1, -1, 0}, t: 0.5}, {coef: []float64{1, 0, -1}, t: 0}}},
+			[]excludedTerm{{coef: []float64{1, -1, 0}, t: 0.5}, {coef: []float64{1, 0, -1}, t: 0}},
+			[][]float64{{0, -1, 0}, {0, 0, -1}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ex, err := fixes(&property.Property{Inputs: 1, Outputs: 3, Cases: []property.Case{{Box: box, Unsafe: property.Region{tt.conj}}}}, 3)
-			if err != nil || len(ex) != 1 {
-				t.Fatalf("fixes: %v, %v", ex, err)
+			all, err := fixes(&property.Property{Inputs: 1, Outputs: 3, Cases: []property.Case{{Box: box, Unsafe: property.Region{tt.conj}}}}, 3)
+			if err != nil || len(all) != 1 || len(all[0]) != 1+len(tt.more) {
+				t.Fatalf("fixes: %v, %v; want one conjunction with %d directions", all, err, 1+len(tt.more))
 			}
+			ex := all[0]
 			if !slices.Equal(ex[0].dir, tt.dir) || ex[0].out != -1 {
 				t.Errorf("direction %v (out %d), want %v", ex[0].dir, ex[0].out, tt.dir)
 			}
 			for k, want := range tt.terms {
-				if got := ex[0].terms[k]; !slices.Equal(got.coef, want.coef) || got.t != want.t {
+				if got := ex[0].terms[k]; !slices.Equal(got.coef, want.coef) || got.t != want.t || got.neutral {
 					t.Errorf("term %d: %+v, want %+v", k, got, want)
+				}
+			}
+			for k, want := range tt.more {
+				if !slices.Equal(ex[k+1].dir, want) {
+					t.Errorf("direction %d: %v, want %v", k+1, ex[k+1].dir, want)
 				}
 			}
 		})
 	}
-	mixed := property.Conjunction{c([]float64{1, -1, 0}, 0), c([]float64{0, -1, 1}, 0), c([]float64{-1, 0, 1}, 0)}
-	_, err := fixes(&property.Property{Inputs: 1, Outputs: 3, Cases: []property.Case{{Box: box, Unsafe: property.Region{mixed}}}}, 3)
+	// Property 2's second candidate, y1 up: the first term rises by 1, the second is neutral.
+	all, _ := fixes(&property.Property{Inputs: 1, Outputs: 3, Cases: []property.Case{{Box: box, Unsafe: property.Region{{c([]float64{-1, 1, 0}, 0), c([]float64{-1, 0, 1}, 0)}}}}}, 3)
+	if e := all[0][1]; e.terms[0].neutral || !e.terms[1].neutral || e.slack([]float64{1, 0, 2}) != math.Inf(1) || e.slack([]float64{1, 0.25, 0.5}) != -0.75 {
+		t.Errorf("y1 up: terms %+v, slack where y2 > y0 %v (want +Inf), where y0 is the largest %v (want -0.75)", e.terms, e.slack([]float64{1, 0, 2}), e.slack([]float64{1, 0.25, 0.5}))
+	}
+	// y0 = y1 (y0 <= y1 and y1 <= y0): every move raises one and lowers the other.
+	tie := property.Conjunction{c([]float64{1, -1, 0}, 0), c([]float64{-1, 1, 0}, 0)}
+	_, err := fixes(&property.Property{Inputs: 1, Outputs: 3, Cases: []property.Case{{Box: box, Unsafe: property.Region{tie}}}}, 3)
 	if err == nil || !strings.Contains(err.Error(), "no move of the outputs") {
 		t.Errorf("error %v, want one saying no move undoes the conjunction", err)
 	}
