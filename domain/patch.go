@@ -19,13 +19,16 @@ import (
 // Each box of the property gets a constant output offset, switched on by a box indicator that is 1 on the
 // box and 0 from a thin band outside it on (nn.Patch): the patched network is the original wherever no
 // indicator is on, so the decision can change only on the boxes and their bands, a sliver of the domain.
-// The offset of a box undoes each of its unsafe conjunctions along one direction of the outputs, chosen so
-// that every constraint of the conjunction gains slack as the outputs move (fixes): for a bound on
-// outputs (property 1: COC's score at most 1500), all outputs move down together, which keeps every
-// decision; where one output is on the same side of every constraint (properties 3, 4, 7, 8: "i is not
-// the least score"; property 2: "COC is not the largest"), that output moves alone. How far is the
-// conjunction's deficit on its box, bounded from below by samples and from above by branch and bound on
-// CROWN's bounds, as for the output offset (Offset); the verifier then checks the patched network, and
+// The offset of a box undoes each of its unsafe conjunctions along one direction of the outputs (fixes,
+// choose): either one that gives every constraint of the conjunction slack (for a bound on outputs,
+// property 1's COC score at most 1500, all outputs move down together, which keeps every decision; where
+// one output is on the same side of every constraint, properties 3, 4, 7, 8, "i is not the least
+// score", that output moves alone), or one output's move that gives one constraint slack and takes none
+// from the others, since a conjunction is broken once any of its constraints is (property 2, "COC is not
+// the largest": raise another advisory). Of these, the one whose move changes the decision on the fewest
+// safe samples of the box is taken. How far is the conjunction's deficit on its box, bounded from below
+// by samples and from above by branch and bound on CROWN's bounds, as for the output offset (Offset),
+// and grown by the verifier's counterexamples; the verifier checks the patched network, and
 // only its certificate ends the repair. Fu and Li's REASSURE (ICLR 2022) repairs with patch networks of
 // this kind, local to linear regions; here they are local to the property's boxes.
 
@@ -225,8 +228,8 @@ type PatchedBox struct {
 // Patch repairs net on p's boxes with a local patch (see the comment above): band is the indicators'
 // band as a fraction of domain's width per input, budget the time it may take. The moves start from what
 // samples show necessary, and grow by what each counterexample of the patched network lacks, until the
-// verifier certifies the patched network (for half the budget); failing that, the moves that branch and
-// bound on the deficits proves enough (a quarter) are tried (the rest), then those of the unsplit boxes
+// verifier certifies the patched network (for a third of the budget); failing that, the moves that branch and
+// bound on the deficits proves enough (a quarter of the rest) are tried, then those of the unsplit boxes
 // (which the verifier proves at its first box). It returns
 // the patched network, the original in the same shape (every offset 0: it computes what net does, for
 // differential verification against the patched one), and a report; both networks are nil when the
@@ -307,11 +310,11 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 		rep.Seconds = time.Since(start).Seconds()
 		return cand, twin, rep, nil
 	}
-	// Counterexample-driven, for half the budget: each violation raises the moves of the exclusions it
+	// Counterexample-driven, for a third of the budget: each violation raises the moves of the exclusions it
 	// breaks by what they lack there, and the margin (or a twentieth) more.
-	half, end := start.Add(budget/2), start.Add(budget)
-	for round := 0; round < 16 && until(half) > 0 && ctx.Err() == nil; round++ {
-		cand, patches, v, err := try(move, until(half), 32)
+	third, end := start.Add(budget/3), start.Add(budget)
+	for round := 0; round < 16 && until(third) > 0 && ctx.Err() == nil; round++ {
+		cand, patches, v, err := try(move, until(third), 32)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -349,10 +352,10 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 		rep.Seconds = time.Since(start).Seconds()
 		return nil, nil, rep, nil
 	}
-	// The bounds: branch and bound on the deficits for half the time left; then the verifier on the
+	// The bounds: branch and bound on the deficits for a quarter of the time left; then the verifier on the
 	// moves a quarter of the way to what the bounds prove enough (a patch that overshoots less), on
 	// those, and on the unsplit boxes' bounds.
-	hi, root := deficit(ctx, net, ex, need, time.Now().Add(until(end)/2))
+	hi, root := deficit(ctx, net, ex, need, time.Now().Add(until(end)/4))
 	rep.Bounded = hi
 	toward := func(bound []float64, f float64) []float64 {
 		moves := make([]float64, len(ex))
