@@ -47,6 +47,10 @@ type DriftOptions struct {
 	MaxBoxes int
 	// Argmax proves the argmax unchanged (classifiers) instead of the argmin (ACAS Xu's advisory).
 	Argmax bool
+	// Carve starts the refinement from the domain cut along the repaired boxes' faces (each box and the
+	// slabs around it): for a repair known to be local to its boxes (a patch), so that the pieces outside
+	// them are bounded apart from the pieces that straddle a face.
+	Carve bool
 }
 
 // DriftOf bounds B's drift from A over domain, the repaired boxes given. The domain is split best first,
@@ -141,8 +145,21 @@ func DriftOf(ctx context.Context, a, b *nn.Network, domain property.Box, repaire
 		}
 		return l
 	}
-	leaves := []leaf{eval(domain)}
-	out.Boxes = 1
+	pieces := []property.Box{domain}
+	if opt.Carve {
+		for _, r := range repaired {
+			var next []property.Box
+			for _, b := range pieces {
+				next = append(next, carve(b, r)...)
+			}
+			pieces = next
+		}
+	}
+	var leaves []leaf
+	for _, b := range pieces {
+		leaves = append(leaves, eval(b))
+	}
+	out.Boxes = len(leaves)
 	for turn := 0; ; turn++ {
 		if ctx.Err() != nil || (opt.Timeout > 0 && time.Since(start) > opt.Timeout) || (opt.MaxBoxes > 0 && out.Boxes+2 > opt.MaxBoxes) {
 			break
@@ -237,6 +254,31 @@ func meets(a, b property.Box) bool {
 		}
 	}
 	return true
+}
+
+// carve cuts b along c's faces: the part of b inside c and up to two slabs per dimension outside it (b
+// itself when the two do not meet).
+func carve(b, c property.Box) []property.Box {
+	if !meets(b, c) {
+		return []property.Box{b}
+	}
+	var out []property.Box
+	rest := cloneBox(b)
+	for i := range rest.Lo {
+		if rest.Lo[i] < c.Lo[i] {
+			s := cloneBox(rest)
+			s.Hi[i] = c.Lo[i]
+			out = append(out, s)
+			rest.Lo[i] = c.Lo[i]
+		}
+		if rest.Hi[i] > c.Hi[i] {
+			s := cloneBox(rest)
+			s.Lo[i] = c.Hi[i]
+			out = append(out, s)
+			rest.Hi[i] = c.Hi[i]
+		}
+	}
+	return append(out, rest)
 }
 
 // within reports whether a lies in b.

@@ -81,3 +81,42 @@ func TestDriftConstantShift(t *testing.T) {
 		t.Errorf("drift %+v, want 0.1 outside, nothing inside, nothing changed", dr)
 	}
 }
+
+// carve's pieces tile the box: their volumes add up to its volume (worked out by hand), the last one is
+// the part inside the cut, and no two overlap.
+func TestCarve(t *testing.T) {
+	b := property.Box{Lo: []float64{0, 0, 0}, Hi: []float64{4, 4, 4}}
+	for _, tt := range []struct {
+		name   string
+		c      property.Box
+		pieces int
+		inside float64 // volume of the last piece
+	}{
+		{"inner", property.Box{Lo: []float64{1, 1, 1}, Hi: []float64{2, 3, 2}}, 7, 2},
+		{"overhanging", property.Box{Lo: []float64{3, -1, -1}, Hi: []float64{5, 5, 1}}, 3, 4},
+		{"apart", property.Box{Lo: []float64{5, 5, 5}, Hi: []float64{6, 6, 6}}, 1, 64},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ps := carve(b, tt.c)
+			vol := func(p property.Box) float64 {
+				v := 1.0
+				for i := range p.Lo {
+					v *= p.Hi[i] - p.Lo[i]
+				}
+				return v
+			}
+			sum := 0.0
+			for k, p := range ps {
+				sum += vol(p)
+				for _, q := range ps[k+1:] {
+					if meets(p, q) {
+						t.Fatalf("pieces %v and %v overlap", p, q)
+					}
+				}
+			}
+			if len(ps) != tt.pieces || sum != 64 || vol(ps[len(ps)-1]) != tt.inside {
+				t.Fatalf("%d pieces of volume %v, the last %v; want %d, 64, %v", len(ps), sum, vol(ps[len(ps)-1]), tt.pieces, tt.inside)
+			}
+		})
+	}
+}

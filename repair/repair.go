@@ -109,7 +109,7 @@ func drift(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem, orig
 		}
 	}
 	ph := rep.Start(fmt.Sprintf("drift (certified, %gs)", cfg.Eval.DriftSeconds), 1)
-	d, err := diff.DriftOf(ctx, orig, repaired, box, boxes, diff.DriftOptions{Timeout: time.Duration(cfg.Eval.DriftSeconds * float64(time.Second)), Argmax: p.Classifier})
+	d, err := diff.DriftOf(ctx, orig, repaired, box, boxes, diff.DriftOptions{Timeout: time.Duration(cfg.Eval.DriftSeconds * float64(time.Second)), Argmax: p.Classifier, Carve: changed != nil})
 	if err != nil {
 		ph.Finish("not computed")
 		return nil, err.Error()

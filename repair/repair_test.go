@@ -331,3 +331,25 @@ func TestConstraintPattern(t *testing.T) {
 		t.Errorf("pattern oracle on the output layer: %v", err)
 	}
 }
+
+// TestPatchDrift: a patch leaves the network as it was outside its box and band, so the certified drift
+// there must come out at rounding's size (the domain is carved along the widened box), while inside it is
+// at least the offset that samples of the box see.
+func TestPatchDrift(t *testing.T) {
+	cfg := demo(t, "mode=domain", "paradigm=patch", "eval.drift_seconds=2")
+	res, err := Run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Report.Drift
+	if d == nil || d.Inside == nil || !res.Report.Certified() {
+		t.Fatalf("drift %+v (%s), certified %v", d, res.Report.DriftSkipped, res.Report.Certified())
+	}
+	off := 0.0
+	for _, v := range res.Report.Domain.Patch.Boxes[0].Offset {
+		off = math.Max(off, math.Abs(v))
+	}
+	if d.Outside > 1e-6 || *d.Inside < off {
+		t.Fatalf("certified drift outside %g (want <= 1e-6), inside %g (want >= the offset %g)", d.Outside, *d.Inside, off)
+	}
+}
