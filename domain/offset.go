@@ -163,7 +163,7 @@ func Offset(ctx context.Context, net *nn.Network, p *property.Property, budget t
 		used[e.out] = true
 	}
 	// Lower end: samples of every box and the violations a search finds.
-	need, rms := sampledDeficits(net, p, ex, seed)
+	need, rms := sampledDeficits(net, ex, search(net, p, seed), seed)
 	rep.OutputRMS = rms
 	// Upper ends: the deficit bounded on the whole box, and by branch and bound.
 	exHi, exRoot := deficit(ctx, net, ex, need, start.Add(budget/2))
@@ -218,14 +218,18 @@ func Offset(ctx context.Context, net *nn.Network, p *property.Property, budget t
 	return nil, rep, nil
 }
 
+// search finds violations of p on net for the offset and the patch to start from.
+func search(net *nn.Network, p *property.Property, seed uint64) []float64 {
+	return falsify.Search(net, p, falsify.Options{Samples: 20000, Starts: 32, Steps: 30, StepSize: 0.02, Want: 64}, seed)
+}
+
 // sampledDeficits returns, per exclusion, the largest deficit (-slack, at least 0) that samples of its box
-// and the violations a search finds show, and the RMS of the sampled outputs.
-func sampledDeficits(net *nn.Network, p *property.Property, ex []exclusion, seed uint64) (need []float64, rms float64) {
+// and the violations cx show, and the RMS of the sampled outputs.
+func sampledDeficits(net *nn.Network, ex []exclusion, cx []float64, seed uint64) (need []float64, rms float64) {
 	d, m := net.Inputs(), net.Outputs()
 	need = make([]float64, len(ex))
 	ss, ns := 0.0, 0.0 // the outputs' squares, for their RMS
 	rng := rand.New(rand.NewPCG(seed, 7))
-	cx := falsify.Search(net, p, falsify.Options{Samples: 20000, Starts: 32, Steps: 30, StepSize: 0.02, Want: 64}, seed)
 	for i, e := range ex {
 		x := append(e.box.Sample(rng, 20000), cx...)
 		y := net.Forward(x)

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/birdnn/birdnn/falsify"
 	"github.com/birdnn/birdnn/nn"
 	"github.com/birdnn/birdnn/property"
 	"github.com/birdnn/birdnn/verify"
@@ -226,14 +225,15 @@ type PatchedBox struct {
 }
 
 // Patch repairs net on p's boxes with a local patch (see the comment above): band is the indicators'
-// band as a fraction of domain's width per input, budget the time it may take. The moves start from what
-// samples show necessary, and grow by what each counterexample of the patched network lacks, until the
-// verifier certifies the patched network (for a third of the budget); failing that, the moves that branch and
-// bound on the deficits proves enough (a quarter of the rest) are tried, then those of the unsplit boxes
-// (which the verifier proves at its first box). It returns
-// the patched network, the original in the same shape (every offset 0: it computes what net does, for
-// differential verification against the patched one), and a report; both networks are nil when the
-// verifier certified no patch. An error says that p or net is not of the form a patch needs.
+// band as a fraction of domain's width per input, budget the time it may take, decide the network's
+// decision (nn.Argmin, nn.Argmax). The moves start from what samples show necessary and grow by what each
+// counterexample of the patched network lacks, until the verifier certifies the patched network (for a
+// third of the budget); failing that, the moves that branch and bound on the deficits proves enough (a
+// quarter of the rest) are tried, then those of the unsplit boxes (which the verifier proves at its
+// first box). It returns the patched network, the original in the same shape (every offset 0: it
+// computes what net does, for differential verification against the patched one), and a report; both
+// networks are nil when the verifier certified no patch. An error says that p or net is not of the form
+// a patch needs.
 func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain property.Box, band float64, budget time.Duration, decide func([]float64) int, seed uint64) (patched, twin *nn.Network, rep *PatchReport, err error) {
 	start := time.Now()
 	m := net.Outputs()
@@ -260,16 +260,16 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 	for k, cs := range cands {
 		first[k] = cs[0]
 	}
-	_, rms := sampledDeficits(net, p, first, seed)
+	cx := search(net, p, seed)
+	_, rms := sampledDeficits(net, first, cx, seed)
 	// Each move overshoots what it is known to need by a fiftieth of the outputs' RMS: a patch that just
 	// suffices is slow to prove, and overshooting costs decisions only on the box.
 	margin := math.Max(0.02*rms, pad)
-	cx := falsify.Search(net, p, falsify.Options{Samples: 20000, Starts: 32, Steps: 30, StepSize: 0.02, Want: 64}, seed)
 	ex := choose(net, p, cands, cx, margin, decide, seed)
 	for _, e := range ex {
 		rep.Directions = append(rep.Directions, e.dir)
 	}
-	need, _ := sampledDeficits(net, p, ex, seed)
+	need, _ := sampledDeficits(net, ex, cx, seed)
 	rep.Sampled = need
 	move := make([]float64, len(ex))
 	for i, v := range need {
@@ -278,7 +278,6 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 		}
 	}
 	d := net.Inputs()
-	until := func(t time.Time) time.Duration { return time.Until(t) }
 	// try verifies the patch of moves within t: certified, violated (with counterexamples) or unknown.
 	try := func(moves []float64, t time.Duration, collect int) (*nn.Network, []nn.BoxPatch, verify.Result, error) {
 		patches := patchesOf(ex, moves, m)
@@ -313,8 +312,8 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 	// Counterexample-driven, for a third of the budget: each violation raises the moves of the exclusions it
 	// breaks by what they lack there, and the margin (or a twentieth) more.
 	third, end := start.Add(budget/3), start.Add(budget)
-	for round := 0; round < 16 && until(third) > 0 && ctx.Err() == nil; round++ {
-		cand, patches, v, err := try(move, until(third), 32)
+	for round := 0; round < 16 && time.Until(third) > 0 && ctx.Err() == nil; round++ {
+		cand, patches, v, err := try(move, time.Until(third), 32)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -355,7 +354,7 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 	// The bounds: branch and bound on the deficits for a quarter of the time left; then the verifier on the
 	// moves a quarter of the way to what the bounds prove enough (a patch that overshoots less), on
 	// those, and on the unsplit boxes' bounds.
-	hi, root := deficit(ctx, net, ex, need, time.Now().Add(until(end)/4))
+	hi, root := deficit(ctx, net, ex, need, time.Now().Add(time.Until(end)/4))
 	rep.Bounded = hi
 	toward := func(bound []float64, f float64) []float64 {
 		moves := make([]float64, len(ex))
@@ -371,7 +370,7 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 		tries = append(tries, toward(root, 1))
 	}
 	for k, moves := range tries {
-		cand, patches, v, err := try(moves, max(until(end)/time.Duration(len(tries)-k), budget/10), 0)
+		cand, patches, v, err := try(moves, max(time.Until(end)/time.Duration(len(tries)-k), budget/10), 0)
 		if err != nil {
 			return nil, nil, nil, err
 		}
