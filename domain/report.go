@@ -97,19 +97,21 @@ func (l Round) Outcome() string {
 	return l.Verdict
 }
 
-// Markdown renders the report's section of a repair report: the verdict, a table of the rounds and the
-// output offset, if one was tried.
+// Markdown renders the report's section of a repair report: the verdict, a table of the rounds (none for
+// a local patch), and the output offset, shrink or patch, where there was one.
 func (d *Report) Markdown() []byte {
 	var b bytes.Buffer
 	if d.BelowFloor != "" {
 		fmt.Fprintf(&b, "**Warning: %s.**\n\n", d.BelowFloor)
 	}
-	fmt.Fprintf(&b, "Domain-wise repair: **%s** after %d round(s); verifier %.2f s in all, %.2f s on the last round.\n\n", d.Verdict, d.Rounds, d.VerifierSeconds, d.FinalVerifySeconds)
-	fmt.Fprintf(&b, "| round | negatives | positives | repair s | verdict | verify s | boxes | proven | added |\n|---|---|---|---|---|---|---|---|---|\n")
-	for _, l := range d.Log {
-		fmt.Fprintf(&b, "| %d | %d | %d | %.2f | %s | %.2f | %d | %.2f%% | %d |\n", l.Round, l.Negatives, l.Positives, l.RepairSeconds, l.Outcome(), l.VerifySeconds, l.Boxes, 100*l.Proven, l.Added)
+	if d.Patch == nil {
+		fmt.Fprintf(&b, "Domain-wise repair: **%s** after %d round(s); verifier %.2f s in all, %.2f s on the last round.\n\n", d.Verdict, d.Rounds, d.VerifierSeconds, d.FinalVerifySeconds)
+		fmt.Fprintf(&b, "| round | negatives | positives | repair s | verdict | verify s | boxes | proven | added |\n|---|---|---|---|---|---|---|---|---|\n")
+		for _, l := range d.Log {
+			fmt.Fprintf(&b, "| %d | %d | %d | %.2f | %s | %.2f | %d | %.2f%% | %d |\n", l.Round, l.Negatives, l.Positives, l.RepairSeconds, l.Outcome(), l.VerifySeconds, l.Boxes, 100*l.Proven, l.Added)
+		}
+		b.WriteString("\n")
 	}
-	b.WriteString("\n")
 	if o := d.Offset; o != nil {
 		fmt.Fprintf(&b, "Output offset: **%s** after %d verifier run(s), %.2f s; outputs %v raised by %.4g (samples showed at least %.4g necessary, branch and bound %.4g enough; the outputs' RMS is %.4g).\n\n", o.Verdict, o.Tries, o.Seconds, o.Outputs, o.Shift, o.Sampled, o.Bounded, o.OutputRMS)
 	}

@@ -93,7 +93,11 @@ func (c *repairCmd) run(cmd *cobra.Command, _ []string) error {
 		}
 	} else {
 		if d := r.Domain; d != nil {
-			fmt.Fprintf(cmd.OutOrStdout(), "%s after %d round(s) (verifier %.2fs); ", d.Verdict, d.Rounds, d.VerifierSeconds)
+			if d.Patch != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s by a local patch, %d box(es), %d neurons added (verifier %.2fs); ", d.Verdict, len(d.Patch.Boxes), d.Patch.AddedNeurons, d.VerifierSeconds)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s after %d round(s) (verifier %.2fs); ", d.Verdict, d.Rounds, d.VerifierSeconds)
+			}
 		}
 		domain := r.Fidelity.Domain.Percent() + " (domain), "
 		if r.Fidelity.DomainSamples == 0 {
