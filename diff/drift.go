@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/birdnn/birdnn/nn"
@@ -58,7 +59,10 @@ type DriftOptions struct {
 // largest sub-box whose decision is not yet proved, the sub-box inside with the largest bound. On a
 // sub-box the decision is proved unchanged when, for A's choice i at its centre and every other output
 // j, a lower bound of A_j - A_i (CROWN) exceeds the most the difference can close the gap, hi(B_i - A_i)
-// - lo(B_j - A_j) (argmin; the mirror image for argmax): then B's choice is i on all of it.
+// - lo(B_j - A_j) (argmin; the mirror image for argmax): then B's choice is i on all of it. It is also
+// proved, with |B - A| = 0 there, when B differs from A only in weights that leave relu neurons A's
+// CROWN bounds prove off on the whole sub-box (below zero by more than rounding): B then computes A's
+// outputs, as a patch does away from its boxes.
 func DriftOf(ctx context.Context, a, b *nn.Network, domain property.Box, repaired []property.Box, opt DriftOptions) (*Drift, error) {
 	start := time.Now()
 	if err := check(a, domain, -1); err != nil {
@@ -72,6 +76,7 @@ func DriftOf(ctx context.Context, a, b *nn.Network, domain property.Box, repaire
 		return nil, err
 	}
 	db := newDeltaBounder(a, b, d)
+	offCols, offOK := differingInputs(a, b)
 	m := a.Outputs()
 	out := &Drift{Decision: "argmin", Budget: opt.Timeout.Seconds()}
 	inside, sampledInside := math.NaN(), math.NaN()
@@ -101,6 +106,10 @@ func DriftOf(ctx context.Context, a, b *nn.Network, domain property.Box, repaire
 					l.inside = true
 				}
 			}
+		}
+		if offOK && offOn(a, verify.Crown(a, bx), offCols) {
+			l.proved = true // B computes A's outputs on bx: bound 0
+			return l
 		}
 		ivs, sens := db.bounds(bx)
 		l.sens = sens
@@ -251,6 +260,80 @@ func meets(a, b property.Box) bool {
 		lo, hi := math.Max(a.Lo[i], b.Lo[i]), math.Min(a.Hi[i], b.Hi[i])
 		if hi < lo || (hi == lo && a.Lo[i] < a.Hi[i] && b.Lo[i] < b.Hi[i]) {
 			return false
+		}
+	}
+	return true
+}
+
+// differingInputs returns, per layer, the inputs (neurons of the layer below) whose outgoing weights
+// differ between a and b, and whether those are the only differences: same biases, no difference in the
+// first layer's weights (the network's inputs are never off).
+func differingInputs(a, b *nn.Network) ([][]int, bool) {
+	cols := make([][]int, len(a.Layers))
+	for k := range a.Layers {
+		la, lb := &a.Layers[k], &b.Layers[k]
+		if la.Kind != nn.Dense || !slices.Equal(la.B, lb.B) {
+			return nil, false
+		}
+		seen := make([]bool, la.In)
+		for r := range la.Out {
+			for j := range la.In {
+				if la.W[r*la.In+j] != lb.W[r*la.In+j] && !seen[j] {
+					if k == 0 {
+						return nil, false
+					}
+					seen[j] = true
+					cols[k] = append(cols[k], j)
+				}
+			}
+		}
+	}
+	return cols, true
+}
+
+// offOn reports whether every neuron in cols (per layer, of the layer below) is an exact 0 on the box
+// bounds are of: a relu whose pre-activation lies below zero by more than rounding (1e-9 of the bounds'
+// size), or a relu with no bias whose nonzero weights all come from exact zeros. The weights leaving such
+// neurons do not count.
+func offOn(a *nn.Network, bounds [][]verify.Interval, cols [][]int) bool {
+	need := false
+	for _, cs := range cols {
+		need = need || len(cs) > 0
+	}
+	if !need {
+		return true
+	}
+	zero := make([][]bool, len(a.Layers))
+	for k := range a.Layers[:len(a.Layers)-1] {
+		l := &a.Layers[k]
+		zero[k] = make([]bool, l.Out)
+		if l.Act.Name != "relu" {
+			continue
+		}
+		for j := range l.Out {
+			iv := bounds[k][j]
+			if iv.Hi < -1e-9*math.Max(1, math.Abs(iv.Lo)) {
+				zero[k][j] = true
+				continue
+			}
+			if k == 0 || l.B[j] != 0 {
+				continue
+			}
+			fed := true
+			for i, w := range l.W[j*l.In : (j+1)*l.In] {
+				if w != 0 && !zero[k-1][i] {
+					fed = false
+					break
+				}
+			}
+			zero[k][j] = fed
+		}
+	}
+	for k, cs := range cols {
+		for _, j := range cs {
+			if !zero[k-1][j] {
+				return false
+			}
 		}
 	}
 	return true

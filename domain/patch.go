@@ -196,7 +196,7 @@ type PatchReport struct {
 	// AddedNeurons is how many hidden neurons the indicators added.
 	AddedNeurons int `json:"added_neurons"`
 	// Untouched is the least share of the domain's volume (percent) on which the patched network computes
-	// the original's outputs bit for bit: outside every patched box widened by its band (and a millionth
+	// the original's outputs bit for bit: outside every patched box widened by its band (and a thousandth
 	// of it for rounding), where each indicator is an exact 0 (nn.Patch).
 	Untouched float64 `json:"untouched"`
 	// Directions are the output moves chosen, per unsafe conjunction (in the property's order).
@@ -383,7 +383,7 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 }
 
 // untouched is the least share of domain outside every patch's box widened by its band, w (per input),
-// and a millionth of it.
+// and a thousandth of it.
 func untouched(patches []nn.BoxPatch, w []float64, domain property.Box) float64 {
 	touched := 0.0
 	for _, b := range widened(patches, w) {
@@ -392,15 +392,15 @@ func untouched(patches []nn.BoxPatch, w []float64, domain property.Box) float64 
 	return math.Max(0, 1-touched)
 }
 
-// widened is each patch's box widened by its band, w (per input), and a millionth of it: where the
+// widened is each patch's box widened by its band, w (per input), and a thousandth of it (room for rounding, and for the indicators to be provably off beyond): where the
 // patched network may differ from the original.
 func widened(patches []nn.BoxPatch, w []float64) []property.Box {
 	var out []property.Box
 	for _, pt := range patches {
 		b := property.Box{Lo: slices.Clone(pt.Box.Lo), Hi: slices.Clone(pt.Box.Hi)}
 		for i := range b.Lo {
-			b.Lo[i] -= w[i] * (1 + 1e-6)
-			b.Hi[i] += w[i] * (1 + 1e-6)
+			b.Lo[i] -= w[i] * (1 + 1e-3)
+			b.Hi[i] += w[i] * (1 + 1e-3)
 		}
 		out = append(out, b)
 	}
