@@ -107,9 +107,12 @@ func DriftOf(ctx context.Context, a, b *nn.Network, domain property.Box, repaire
 				}
 			}
 		}
-		if offOK && offOn(a, verify.Crown(a, bx), offCols) {
-			l.proved = true // B computes A's outputs on bx: bound 0
-			return l
+		var ab [][]verify.Interval // A's bounds on bx, for both proofs of the decision
+		if offOK {
+			if ab = verify.Crown(a, bx); offOn(a, ab, offCols) {
+				l.proved = true // B computes A's outputs on bx: bound 0
+				return l
+			}
 		}
 		ivs, sens := db.bounds(bx)
 		l.sens = sens
@@ -133,7 +136,9 @@ func DriftOf(ctx context.Context, a, b *nn.Network, domain property.Box, repaire
 			l.differ = true
 			return l
 		}
-		ab := verify.Crown(a, bx)
+		if ab == nil {
+			ab = verify.Crown(a, bx)
+		}
 		l.proved = true
 		for j := 0; j < m && l.proved; j++ {
 			if j == i {

@@ -85,11 +85,7 @@ func patchRepair(ctx context.Context, cfg *configs.Repair, p *samplewise.Problem
 		return nil, nil, fmt.Errorf("patch: no input domain: the network has no input bounds and the property no boxes")
 	}
 	ph := rep.Start("local patch", 1)
-	decide := nn.Argmin
-	if p.Classifier {
-		decide = nn.Argmax
-	}
-	patched, twin, pr, err := Patch(ctx, p.Net, p.Prop, box, cfg.Domain.PatchBand, time.Duration(cfg.Domain.VerifySeconds*float64(time.Second)), decide, cfg.Seed)
+	patched, twin, pr, err := Patch(ctx, p.Net, p.Prop, box, cfg.Domain.PatchBand, time.Duration(cfg.Domain.VerifySeconds*float64(time.Second)), p.Decision(), cfg.Seed)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -68,8 +68,6 @@ func exclusions(p *property.Property, outputs int) ([]exclusion, error) {
 	for _, c := range p.Cases {
 		for k, conj := range c.Unsafe {
 			e := exclusion{box: c.Box, out: -1}
-			var js []int
-			var ts []float64
 			for _, con := range conj {
 				if len(con.Coef) != outputs {
 					return nil, fmt.Errorf("conjunction %d: a constraint has %d coefficients, the network %d outputs", k+1, len(con.Coef), outputs)
@@ -93,17 +91,14 @@ func exclusions(p *property.Property, outputs int) ([]exclusion, error) {
 					return nil, fmt.Errorf("conjunction %d: its constraints bound different outputs from above (%d and %d)", k+1, e.out, i)
 				}
 				e.out = i
-				js, ts = append(js, j), append(ts, con.Bound/con.Coef[i])
+				coef := unit(outputs, i)
+				coef[j] = -1
+				e.terms = append(e.terms, excludedTerm{coef: coef, t: con.Bound / con.Coef[i]})
 			}
 			if e.out < 0 {
 				return nil, fmt.Errorf("conjunction %d: no constraints", k+1)
 			}
 			e.dir = unit(outputs, e.out)
-			for n, j := range js {
-				coef := unit(outputs, e.out)
-				coef[j] = -1
-				e.terms = append(e.terms, excludedTerm{coef: coef, t: ts[n]})
-			}
 			raised[e.out] = true
 			ex = append(ex, e)
 		}
@@ -163,7 +158,8 @@ func Offset(ctx context.Context, net *nn.Network, p *property.Property, budget t
 		used[e.out] = true
 	}
 	// Lower end: samples of every box and the violations a search finds.
-	need, rms := sampledDeficits(net, ex, search(net, p, seed), seed)
+	xs, ys, rms := boxSamples(net, ex, search(net, p, seed), seed)
+	need := deficits(ex, xs, ys, net.Inputs(), m)
 	rep.OutputRMS = rms
 	// Upper ends: the deficit bounded on the whole box, and by branch and bound.
 	exHi, exRoot := deficit(ctx, net, ex, need, start.Add(budget/2))
@@ -223,26 +219,35 @@ func search(net *nn.Network, p *property.Property, seed uint64) []float64 {
 	return falsify.Search(net, p, falsify.Options{Samples: 20000, Starts: 32, Steps: 30, StepSize: 0.02, Want: 64}, seed)
 }
 
-// sampledDeficits returns, per exclusion, the largest deficit (-slack, at least 0) that samples of its box
-// and the violations cx show, and the RMS of the sampled outputs.
-func sampledDeficits(net *nn.Network, ex []exclusion, cx []float64, seed uint64) (need []float64, rms float64) {
-	d, m := net.Inputs(), net.Outputs()
-	need = make([]float64, len(ex))
+// boxSamples draws 20,000 samples of each exclusion's box (one seeded stream) and appends the violations
+// cx: per exclusion, the rows and net's outputs on them; and the RMS of all those outputs.
+func boxSamples(net *nn.Network, ex []exclusion, cx []float64, seed uint64) (xs, ys [][]float64, rms float64) {
 	ss, ns := 0.0, 0.0 // the outputs' squares, for their RMS
 	rng := rand.New(rand.NewPCG(seed, 7))
-	for i, e := range ex {
+	for _, e := range ex {
 		x := append(e.box.Sample(rng, 20000), cx...)
 		y := net.Forward(x)
 		for _, v := range y {
 			ss, ns = ss+v*v, ns+1
 		}
+		xs, ys = append(xs, x), append(ys, y)
+	}
+	return xs, ys, math.Sqrt(ss / max(ns, 1))
+}
+
+// deficits is, per exclusion, the largest deficit (-slack, at least 0) on the rows of its samples (xs,
+// ys from boxSamples, d inputs and m outputs a row) that lie in its box.
+func deficits(ex []exclusion, xs, ys [][]float64, d, m int) []float64 {
+	need := make([]float64, len(ex))
+	for i, e := range ex {
+		x, y := xs[i], ys[i]
 		for r := 0; r < len(x)/d; r++ {
 			if e.box.Contains(x[r*d : (r+1)*d]) {
 				need[i] = math.Max(need[i], -e.slack(y[r*m:(r+1)*m]))
 			}
 		}
 	}
-	return need, math.Sqrt(ss / max(ns, 1))
+	return need
 }
 
 // bound returns a sound lower bound of the exclusion's slack on box (CROWN's bound of its best moved

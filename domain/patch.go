@@ -261,7 +261,8 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 		first[k] = cs[0]
 	}
 	cx := search(net, p, seed)
-	_, rms := sampledDeficits(net, first, cx, seed)
+	// Every candidate of a conjunction shares its box, so one set of samples serves them all.
+	xs, ys, rms := boxSamples(net, first, cx, seed)
 	// Each move overshoots what it is known to need by a fiftieth of the outputs' RMS: a patch that just
 	// suffices is slow to prove, and overshooting costs decisions only on the box.
 	margin := math.Max(0.02*rms, pad)
@@ -269,7 +270,8 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 	for _, e := range ex {
 		rep.Directions = append(rep.Directions, e.dir)
 	}
-	need, _ := sampledDeficits(net, ex, cx, seed)
+	d := net.Inputs()
+	need := deficits(ex, xs, ys, d, m)
 	rep.Sampled = need
 	move := make([]float64, len(ex))
 	for i, v := range need {
@@ -277,7 +279,6 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 			move[i] = v + margin
 		}
 	}
-	d := net.Inputs()
 	// try verifies the patch of moves within t: certified, violated (with counterexamples) or unknown.
 	try := func(moves []float64, t time.Duration, collect int) (*nn.Network, []nn.BoxPatch, verify.Result, error) {
 		patches := patchesOf(ex, moves, m)
@@ -304,8 +305,8 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 		rep.Verdict = string(verify.Certified)
 		rep.Moves = moves
 		rep.AddedNeurons = cand.Hidden() - net.Hidden()
-		rep.Untouched = 100 * untouched(patches, widths, domain)
 		rep.Changed = widened(patches, widths)
+		rep.Untouched = 100 * untouched(rep.Changed, domain)
 		rep.Seconds = time.Since(start).Seconds()
 		return cand, twin, rep, nil
 	}
@@ -382,18 +383,18 @@ func Patch(ctx context.Context, net *nn.Network, p *property.Property, domain pr
 	return nil, nil, rep, nil
 }
 
-// untouched is the least share of domain outside every patch's box widened by its band, w (per input),
-// and a thousandth of it.
-func untouched(patches []nn.BoxPatch, w []float64, domain property.Box) float64 {
+// untouched is the least share of domain outside every one of the widened boxes.
+func untouched(widened []property.Box, domain property.Box) float64 {
 	touched := 0.0
-	for _, b := range widened(patches, w) {
+	for _, b := range widened {
 		touched += b.Share(domain)
 	}
 	return math.Max(0, 1-touched)
 }
 
-// widened is each patch's box widened by its band, w (per input), and a thousandth of it (room for rounding, and for the indicators to be provably off beyond): where the
-// patched network may differ from the original.
+// widened is each patch's box widened by its band, w (per input), and a thousandth of it (room for
+// rounding, and for the indicators to be provably off beyond): where the patched network may differ
+// from the original.
 func widened(patches []nn.BoxPatch, w []float64) []property.Box {
 	var out []property.Box
 	for _, pt := range patches {

@@ -76,9 +76,9 @@ func Patch(n *Network, patches []BoxPatch, band []float64) (*Network, error) {
 		return 0
 	}
 	for k, l := range n.Layers {
-		in, ext := l.In+extra(k-1), extra(k)
-		if k == 0 {
-			in = l.In
+		in, ext := l.In, extra(k)
+		if k > 0 {
+			in += extra(k - 1)
 		}
 		nl := Layer{In: in, Out: l.Out + ext, Act: l.Act, W: make([]float64, (l.Out+ext)*in), B: make([]float64, l.Out+ext)}
 		for j := range l.Out {

@@ -385,6 +385,15 @@ func localizeNeurons(cfg *configs.Repair, p *Problem, neg, pos, expected *imitat
 	return neurons, nil
 }
 
+// Decision is the network's decision on one row of outputs: the argmax for a classifier's problem, else
+// the argmin.
+func (p *Problem) Decision() func([]float64) int {
+	if p.Classifier {
+		return nn.Argmax
+	}
+	return nn.Argmin
+}
+
 // Agreement is the percentage of rows (m outputs each) of ya and yb whose decisions agree: the argmax
 // for a classifier's problem, else the argmin (nn.ClassAgreement, nn.Agreement).
 func (p *Problem) Agreement(ya, yb []float64, m int) float64 {
